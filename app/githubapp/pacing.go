@@ -1,0 +1,123 @@
+package githubapp
+
+import (
+	"net/http"
+	"sync"
+	"time"
+)
+
+// pacer spaces the writes of each installation with its own token bucket.
+// GitHub's secondary limits (points per minute, content creation) apply per
+// installation and advise serial writes; a bucket per installation keeps one
+// busy organisation from tripping them without making quiet organisations
+// queue behind it (the Probot DCO app paces the whole app at 1/s).
+// Reads are not paced, but do respect a pause: after a 403/429 with
+// Retry-After, GitHub asks for no requests at all until it passes.
+type pacer struct {
+	next     http.RoundTripper
+	rate     float64 // tokens per second; <= 0 disables pacing of writes
+	burst    float64
+	maxPause time.Duration // a longer pause is returned as *RateLimitError
+	now      func() time.Time
+	sleep    SleepFunc
+
+	mu      sync.Mutex
+	buckets map[identity]*bucket
+}
+
+type bucket struct {
+	tokens      float64
+	last        time.Time
+	pausedUntil time.Time
+}
+
+func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
+	id := identityFrom(req.Context())
+	write := req.Method != http.MethodGet && req.Method != http.MethodHead
+	wait, err := p.reserve(id, write)
+	if err != nil {
+		closeRequestBody(req)
+		err.Method, err.Path = req.Method, req.URL.Path
+		return nil, err
+	}
+	if err := p.sleep(req.Context(), wait); err != nil {
+		if write {
+			p.unreserve(id)
+		}
+		closeRequestBody(req)
+		return nil, err
+	}
+	resp, rtErr := p.next.RoundTrip(req)
+	if rtErr == nil && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests) {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), p.now()); ok {
+			p.pause(id, d)
+		}
+	}
+	return resp, rtErr
+}
+
+// reserve takes a token (for writes) and says how long to wait before
+// sending. The token is taken up front, possibly driving the bucket
+// negative, so that concurrent writers queue in arrival order.
+func (p *pacer) reserve(id identity, write bool) (time.Duration, *RateLimitError) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	b := p.bucketLocked(id, now)
+	var wait time.Duration
+	if b.pausedUntil.After(now) {
+		wait = b.pausedUntil.Sub(now)
+		if wait > p.maxPause {
+			return 0, &RateLimitError{Reset: b.pausedUntil, Secondary: true}
+		}
+	}
+	if write && p.rate > 0 {
+		b.tokens += now.Sub(b.last).Seconds() * p.rate
+		if b.tokens > p.burst {
+			b.tokens = p.burst
+		}
+		b.last = now
+		b.tokens--
+		if b.tokens < 0 {
+			wait = max(wait, time.Duration(-b.tokens/p.rate*float64(time.Second)))
+		}
+	}
+	return wait, nil
+}
+
+// unreserve returns the token of a write whose caller gave up waiting.
+func (p *pacer) unreserve(id identity) {
+	if p.rate <= 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b, ok := p.buckets[id]; ok {
+		b.tokens = min(b.tokens+1, p.burst)
+	}
+}
+
+func (p *pacer) pause(id identity, d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	b := p.bucketLocked(id, now)
+	if until := now.Add(d); until.After(b.pausedUntil) {
+		b.pausedUntil = until
+	}
+}
+
+func (p *pacer) forget(id identity) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.buckets, id)
+}
+
+func (p *pacer) bucketLocked(id identity, now time.Time) *bucket {
+	b, ok := p.buckets[id]
+	if !ok {
+		b = &bucket{tokens: p.burst, last: now}
+		p.buckets[id] = b
+	}
+	return b
+}
