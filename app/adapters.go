@@ -1,0 +1,79 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/SovereignCloudStack/contribot/app/dco"
+	"github.com/SovereignCloudStack/contribot/app/rulesload"
+	"github.com/SovereignCloudStack/contribot/rules"
+)
+
+// rulesAdapter gives the DCO feature its section of the effective rules.
+type rulesAdapter struct{ l *rulesload.Loader }
+
+func (a rulesAdapter) DCORules(ctx context.Context, c dco.Client, owner, repo string) (rules.DCO, []string, error) {
+	loaded, err := a.l.Load(ctx, c, owner, repo)
+	if err != nil {
+		return rules.DCO{}, nil, err
+	}
+	problems := make([]string, 0, len(loaded.Problems)+len(loaded.Warnings))
+	for _, p := range loaded.Problems {
+		problems = append(problems, fmt.Sprint(p))
+	}
+	for _, w := range loaded.Warnings {
+		problems = append(problems, fmt.Sprint(w))
+	}
+	return loaded.Rules.DCO, problems, nil
+}
+
+// dryRunClient stands in for GitHub when no App credentials are set: each
+// call is logged with what it would have done, and fails with ErrDryRun so
+// the feature stops there.
+type dryRunClient struct {
+	log          *slog.Logger
+	installation int64
+}
+
+func (d dryRunClient) would(action string) error {
+	d.log.Info("dry-run: would "+action, slog.Int64("installation", d.installation))
+	return fmt.Errorf("%s: %w", action, dco.ErrDryRun)
+}
+
+func (d dryRunClient) ListPRCommits(_ context.Context, owner, repo string, n int) ([]*github.RepositoryCommit, error) {
+	return nil, d.would(fmt.Sprintf("list the commits of %s/%s#%d", owner, repo, n))
+}
+
+func (d dryRunClient) CompareCommits(_ context.Context, owner, repo, base, head string) ([]*github.RepositoryCommit, int, error) {
+	return nil, 0, d.would(fmt.Sprintf("compare %s...%s in %s/%s", base, head, owner, repo))
+}
+
+func (d dryRunClient) GetPullRequest(_ context.Context, owner, repo string, n int) (*github.PullRequest, error) {
+	return nil, d.would(fmt.Sprintf("read %s/%s#%d", owner, repo, n))
+}
+
+func (d dryRunClient) CreateCheckRun(_ context.Context, owner, repo string, o github.CreateCheckRunOptions) (*github.CheckRun, error) {
+	return nil, d.would(fmt.Sprintf("post check run %s on %s/%s@%s: %s (%s)", o.Name, owner, repo, o.HeadSHA, o.GetConclusion(), o.GetOutput().GetTitle()))
+}
+
+func (d dryRunClient) UpdateCheckRun(_ context.Context, owner, repo string, id int64, o github.UpdateCheckRunOptions) (*github.CheckRun, error) {
+	return nil, d.would(fmt.Sprintf("update check run %d in %s/%s: %s", id, owner, repo, o.GetConclusion()))
+}
+
+func (d dryRunClient) IsMember(_ context.Context, org, login string) (bool, error) {
+	return false, d.would(fmt.Sprintf("check whether %s is a member of %s", login, org))
+}
+
+func (d dryRunClient) Permission(_ context.Context, owner, repo, login string) (string, error) {
+	return "", d.would(fmt.Sprintf("read the permission of %s on %s/%s", login, owner, repo))
+}
+
+func (d dryRunClient) GetFile(_ context.Context, owner, repo, path string) ([]byte, bool, error) {
+	// Reading rules is a prerequisite for everything else; in dry-run the
+	// built-in rules apply, so the log shows the feature's next steps.
+	d.log.Debug("dry-run: would read "+path+" from "+owner+"/"+repo+"; using the built-in rules", slog.Int64("installation", d.installation))
+	return nil, false, nil
+}

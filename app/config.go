@@ -1,0 +1,99 @@
+// Package app wires contribot's service together: configuration, the queue,
+// the GitHub App client, the rules loader and the features behind the
+// webhook server.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v10"
+)
+
+// Config is the service's environment; the variable names are a contract
+// (DESIGN.md) that deployments rely on.
+type Config struct {
+	AppID                 int64  `env:"GITHUB_APP_ID"`
+	PrivateKey            string `env:"GITHUB_PRIVATE_KEY"`
+	PrivateKeyPath        string `env:"GITHUB_PRIVATE_KEY_PATH"`
+	WebhookSecret         string `env:"GITHUB_WEBHOOK_SECRET"`
+	WebhookSecretPrevious string `env:"GITHUB_WEBHOOK_SECRET_PREVIOUS"`
+	APIURL                string `env:"GITHUB_API_URL" envDefault:"https://api.github.com/"`
+	DatabaseURL           string `env:"DATABASE_URL"`
+	Port                  int    `env:"PORT" envDefault:"3000"`
+	LogLevel              string `env:"LOG_LEVEL" envDefault:"info"`
+	// MetricsToken, when set, protects /metrics with a bearer token.
+	MetricsToken string `env:"METRICS_TOKEN"`
+	// WritesPerSecond paces each installation's write requests; GitHub
+	// advises serial writes per installation to stay clear of its secondary
+	// rate limits. Zero disables pacing.
+	WritesPerSecond float64 `env:"GITHUB_WRITES_PER_SECOND" envDefault:"1"`
+	WriteBurst      int     `env:"GITHUB_WRITE_BURST" envDefault:"10"`
+	// RulesTTL is how long effective rules are reused without asking GitHub;
+	// a push that changes a rules file drops them at once.
+	RulesTTL time.Duration `env:"RULES_TTL" envDefault:"5m"`
+	// ShutdownTimeout bounds the drain on SIGTERM.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+}
+
+// LoadConfig reads the environment.
+func LoadConfig() (Config, error) {
+	var c Config
+	if err := env.Parse(&c); err != nil {
+		return c, fmt.Errorf("read environment: %w", err)
+	}
+	return c, c.validate()
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.WebhookSecret == "" {
+		errs = append(errs, errors.New("GITHUB_WEBHOOK_SECRET is required: it is the secret you set when registering the GitHub App (any value for a local dry run)"))
+	}
+	if c.PrivateKey != "" && c.PrivateKeyPath != "" {
+		errs = append(errs, errors.New("set GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, not both"))
+	}
+	if c.Port <= 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("PORT %d is not a TCP port", c.Port))
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Key returns the App's private key PEM, read from the file if a path is
+// given. It returns nil when no credentials are configured (dry-run).
+func (c *Config) Key() ([]byte, error) {
+	if c.PrivateKeyPath != "" {
+		b, err := os.ReadFile(c.PrivateKeyPath)
+		if err != nil {
+			return nil, fmt.Errorf("read GITHUB_PRIVATE_KEY_PATH: %w", err)
+		}
+		return b, nil
+	}
+	if c.PrivateKey == "" {
+		return nil, nil
+	}
+	// Platforms that store secrets on one line turn newlines into "\n".
+	return []byte(strings.ReplaceAll(c.PrivateKey, `\n`, "\n")), nil
+}
+
+// DryRun reports whether the App credentials are missing, in which case the
+// service verifies and queues deliveries but only logs what it would do.
+func (c *Config) DryRun() bool {
+	return c.AppID == 0 || (c.PrivateKey == "" && c.PrivateKeyPath == "")
+}
+
+// ParseLevel maps LOG_LEVEL to a slog level.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(s))); err != nil {
+		return l, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}

@@ -1,0 +1,324 @@
+package dco
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/SovereignCloudStack/contribot/app/queue"
+	"github.com/SovereignCloudStack/contribot/rules"
+)
+
+// CheckName is the check run's name; SCS branch protection requires it.
+const CheckName = "DCO"
+
+// OverrideAction is the identifier of the "Set DCO to pass" button.
+const OverrideAction = "override"
+
+// RulesLoader gives the DCO section of a repository's effective rules and
+// the problems found loading them (file:line:column), which the check run
+// shows. err is only for failing to read the rules at all.
+type RulesLoader interface {
+	DCORules(ctx context.Context, c Client, owner, repo string) (cfg rules.DCO, problems []string, err error)
+}
+
+// Handler runs the DCO feature for one delivery.
+type Handler struct {
+	// Client returns the GitHub client of an installation.
+	Client func(installation int64) Client
+	Rules  RulesLoader
+	Log    *slog.Logger
+	Now    func() time.Time
+	// Describe turns a GitHub error into check-run text naming the HTTP
+	// status and request ID (githubapp.Describe).
+	Describe func(error) string
+
+	members sync.Map // org/login → memberEntry
+}
+
+type memberEntry struct {
+	member bool
+	until  time.Time
+}
+
+// ErrDryRun is returned by a dry-run client in place of every GitHub call.
+var ErrDryRun = errors.New("dry-run: no GitHub App credentials")
+
+// target is one thing to check: a PR head or a merge group head.
+type target struct {
+	installation int64
+	owner, repo  string
+	number       int    // 0 for a merge group
+	headSHA      string // the check run goes here
+	baseSHA      string
+	baseRef      string
+	commits      int // expected count; 0 when unknown
+	mergeGroup   bool
+}
+
+func (t target) String() string {
+	if t.mergeGroup {
+		return fmt.Sprintf("%s/%s merge group %s", t.owner, t.repo, short(t.headSHA))
+	}
+	return fmt.Sprintf("%s/%s#%d", t.owner, t.repo, t.number)
+}
+
+// Handle decides what the event asks for and does it.
+func (h *Handler) Handle(ctx context.Context, job queue.Job, event any) error {
+	log := h.Log.With(slog.String("delivery", job.Delivery), slog.String("event", job.Event))
+	switch ev := event.(type) {
+	case *github.PullRequestEvent:
+		pr := ev.GetPullRequest()
+		t := target{
+			installation: ev.GetInstallation().GetID(),
+			owner:        ev.GetRepo().GetOwner().GetLogin(), repo: ev.GetRepo().GetName(),
+			number: pr.GetNumber(), headSHA: pr.GetHead().GetSHA(),
+			baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef(), commits: pr.GetCommits(),
+		}
+		return h.check(ctx, log, job, t)
+	case *github.MergeGroupEvent:
+		mg := ev.GetMergeGroup()
+		t := target{
+			installation: ev.GetInstallation().GetID(),
+			owner:        ev.GetRepo().GetOwner().GetLogin(), repo: ev.GetRepo().GetName(),
+			headSHA: mg.GetHeadSHA(), baseSHA: mg.GetBaseSHA(),
+			baseRef: strings.TrimPrefix(mg.GetBaseRef(), "refs/heads/"), mergeGroup: true,
+		}
+		return h.check(ctx, log, job, t)
+	case *github.CheckRunEvent:
+		if ev.GetAction() == "requested_action" {
+			return h.override(ctx, log, ev)
+		}
+		return h.recheckRun(ctx, log, job, ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetCheckRun().PullRequests, ev.GetCheckRun().GetHeadSHA())
+	case *github.CheckSuiteEvent:
+		return h.recheckRun(ctx, log, job, ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetCheckSuite().PullRequests, ev.GetCheckSuite().GetHeadSHA())
+	case *github.IssueCommentEvent:
+		if !ev.GetIssue().IsPullRequest() {
+			return nil
+		}
+		return h.recheckComment(ctx, log, job, ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetIssue().GetNumber(), ev.GetComment().GetBody())
+	case *github.PullRequestReviewEvent:
+		return h.recheckComment(ctx, log, job, ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetPullRequest().GetNumber(), ev.GetReview().GetBody())
+	}
+	return nil
+}
+
+// recheckRun answers the check run's (or suite's) "Re-run" button.
+func (h *Handler) recheckRun(ctx context.Context, log *slog.Logger, job queue.Job, inst int64, repo *github.Repository, prs []*github.PullRequest, headSHA string) error {
+	owner, name := repo.GetOwner().GetLogin(), repo.GetName()
+	for _, pr := range prs {
+		// A check run lists every PR of its head SHA, including PRs in forks'
+		// base repositories; only this repository's PR is ours to check.
+		if pr.GetBase().GetRepo().GetID() != 0 && pr.GetBase().GetRepo().GetID() != repo.GetID() {
+			continue
+		}
+		t := target{installation: inst, owner: owner, repo: name, number: pr.GetNumber(),
+			headSHA: headSHA, baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef()}
+		return h.check(ctx, log, job, t)
+	}
+	log.Info("re-run requested for a head with no pull request in this repository; nothing to check", slog.String("repo", owner+"/"+name), slog.String("sha", headSHA))
+	return nil
+}
+
+// recheckComment answers a "/dco recheck" line in a comment or review.
+func (h *Handler) recheckComment(ctx context.Context, log *slog.Logger, job queue.Job, inst int64, repo *github.Repository, number int, body string) error {
+	owner, name := repo.GetOwner().GetLogin(), repo.GetName()
+	c := h.Client(inst)
+	cfg, _, err := h.Rules.DCORules(ctx, c, owner, name)
+	if err != nil {
+		return err
+	}
+	if !HasCommand(body, cfg.RecheckCommand) {
+		return nil
+	}
+	pr, err := c.GetPullRequest(ctx, owner, name, number)
+	if err != nil {
+		return h.dryRunOr(log, err)
+	}
+	t := target{installation: inst, owner: owner, repo: name, number: number,
+		headSHA: pr.GetHead().GetSHA(), baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef(), commits: pr.GetCommits()}
+	return h.check(ctx, log, job, t)
+}
+
+// HasCommand reports whether a comment has the command on a line of its own.
+func HasCommand(body, command string) bool {
+	if command == "" {
+		return false
+	}
+	for _, line := range strings.Split(body, "\n") {
+		if strings.EqualFold(strings.TrimSpace(line), command) {
+			return true
+		}
+	}
+	return false
+}
+
+// check evaluates a target and posts the DCO check run.
+func (h *Handler) check(ctx context.Context, log *slog.Logger, job queue.Job, t target) error {
+	log = log.With(slog.Int64("installation", t.installation), slog.String("repo", t.owner+"/"+t.repo),
+		slog.Int("pr", t.number), slog.String("sha", short(t.headSHA)))
+	c := h.Client(t.installation)
+	cfg, problems, err := h.Rules.DCORules(ctx, c, t.owner, t.repo)
+	if err != nil {
+		return h.failed(ctx, log, job, c, t, "read the rules", err)
+	}
+	if !cfg.Enabled {
+		return h.post(ctx, log, c, t, github.CreateCheckRunOptions{
+			Conclusion: github.String("neutral"),
+			Output: &github.CheckRunOutput{
+				Title:   github.String("DCO check disabled by rules"),
+				Summary: github.String("`dco.enabled` is false in this repository's contribot rules, so commits are not checked for a sign-off."),
+			},
+		})
+	}
+
+	raw, incomplete, err := h.commits(ctx, c, &t)
+	if err != nil {
+		return h.failed(ctx, log, job, c, t, "list the commits", err)
+	}
+	commits := FromGitHub(raw)
+	members := map[string]bool{}
+	if !cfg.Require.Members {
+		for _, login := range MembershipNeeded(commits, cfg) {
+			ok, err := h.isMember(ctx, c, t.owner, login)
+			if err != nil {
+				return h.failed(ctx, log, job, c, t, "check org membership", err)
+			}
+			members[login] = ok
+		}
+	}
+	res := Evaluate(Input{Commits: commits, Config: cfg, Members: members, Expected: t.commits, Incomplete: incomplete})
+	out := Render(res, RenderContext{
+		Owner: t.owner, Repo: t.repo, Number: t.number, BaseRef: t.baseRef, BaseSHA: t.baseSHA,
+		HeadSHA: t.headSHA, MergeGroup: t.mergeGroup, Remediation: cfg.Remediation, Problems: problems,
+	})
+	opts := github.CreateCheckRunOptions{
+		Conclusion: github.String(res.Conclusion),
+		Output:     &github.CheckRunOutput{Title: github.String(out.Title), Summary: github.String(out.Summary), Text: github.String(out.Text)},
+	}
+	if res.Conclusion != "success" && cfg.Override && !t.mergeGroup {
+		opts.Actions = []*github.CheckRunAction{{
+			Label:       "Set DCO to pass",
+			Description: "Maintainers: accept these commits without sign-off",
+			Identifier:  OverrideAction,
+		}}
+	}
+	log.Info("DCO evaluated", slog.String("conclusion", res.Conclusion), slog.Int("commits", len(commits)), slog.Int("failing", res.Failed()))
+	return h.post(ctx, log, c, t, opts)
+}
+
+// commits gathers the commits to check. The PR endpoint stops at 250, so a
+// larger PR is read through compare, which pages without a cap. incomplete
+// explains why the list may be short, and makes the check fail closed.
+func (h *Handler) commits(ctx context.Context, c Client, t *target) (_ []*github.RepositoryCommit, incomplete string, _ error) {
+	if t.mergeGroup || t.commits > PRCommitsLimit {
+		list, total, err := c.CompareCommits(ctx, t.owner, t.repo, t.baseSHA, t.headSHA)
+		if err != nil {
+			return nil, "", err
+		}
+		if t.commits == 0 {
+			t.commits = total
+		}
+		if len(list) < total {
+			incomplete = fmt.Sprintf("GitHub listed %d of the %d commits between %s and %s", len(list), total, short(t.baseSHA), short(t.headSHA))
+		}
+		return list, incomplete, nil
+	}
+	list, err := c.ListPRCommits(ctx, t.owner, t.repo, t.number)
+	if err != nil {
+		return nil, "", err
+	}
+	if t.commits == 0 && len(list) >= PRCommitsLimit {
+		// A re-run from the check run does not say how many commits the PR
+		// has; at the cap, ask, then read the full list.
+		pr, err := c.GetPullRequest(ctx, t.owner, t.repo, t.number)
+		if err != nil {
+			return nil, "", err
+		}
+		t.commits, t.baseSHA = pr.GetCommits(), pr.GetBase().GetSHA()
+		if t.commits > PRCommitsLimit {
+			return h.commits(ctx, c, t)
+		}
+	}
+	if t.commits == 0 {
+		t.commits = len(list)
+	}
+	return list, "", nil
+}
+
+func (h *Handler) isMember(ctx context.Context, c Client, org, login string) (bool, error) {
+	key := org + "/" + login
+	now := h.now()
+	if v, ok := h.members.Load(key); ok && now.Before(v.(memberEntry).until) {
+		return v.(memberEntry).member, nil
+	}
+	ok, err := c.IsMember(ctx, org, login)
+	if err != nil {
+		return false, err
+	}
+	h.members.Store(key, memberEntry{member: ok, until: now.Add(10 * time.Minute)})
+	return ok, nil
+}
+
+func (h *Handler) post(ctx context.Context, log *slog.Logger, c Client, t target, opts github.CreateCheckRunOptions) error {
+	opts.Name = CheckName
+	opts.HeadSHA = t.headSHA
+	opts.Status = github.String("completed")
+	opts.CompletedAt = &github.Timestamp{Time: h.now()}
+	if _, err := c.CreateCheckRun(ctx, t.owner, t.repo, opts); err != nil {
+		return h.dryRunOr(log, err)
+	}
+	return nil
+}
+
+// failed reports a GitHub failure. The job is retried either way; from the
+// second attempt on, the contributor also sees a failing DCO check naming
+// the HTTP status and request ID rather than a check that never arrives.
+func (h *Handler) failed(ctx context.Context, log *slog.Logger, job queue.Job, c Client, t target, what string, err error) error {
+	if errors.Is(err, ErrDryRun) {
+		return h.dryRunOr(log, err)
+	}
+	if job.Attempt < 2 && job.Attempt < job.MaxAttempts {
+		return fmt.Errorf("%s for %s: %w", what, t, err)
+	}
+	describe := err.Error()
+	if h.Describe != nil {
+		describe = h.Describe(err)
+	}
+	retry := "contribot retries automatically"
+	if job.Attempt >= job.MaxAttempts {
+		retry = "contribot has given up retrying"
+	}
+	perr := h.post(ctx, log, c, t, github.CreateCheckRunOptions{
+		Conclusion: github.String("failure"),
+		Output: &github.CheckRunOutput{
+			Title:   github.String("DCO could not be checked: GitHub API error"),
+			Summary: github.String(fmt.Sprintf("contribot could not %s: %s.\n\n%s (attempt %d of %d). To try again now, comment `/dco recheck` on the pull request.", what, describe, retry, job.Attempt, job.MaxAttempts)),
+		},
+	})
+	if perr != nil {
+		log.Warn("could not post the error check run either", slog.String("error", perr.Error()))
+	}
+	return fmt.Errorf("%s for %s: %w", what, t, err)
+}
+
+func (h *Handler) dryRunOr(log *slog.Logger, err error) error {
+	if errors.Is(err, ErrDryRun) {
+		log.Info("dry-run: stopping here; with App credentials contribot would continue", slog.String("would", err.Error()))
+		return nil
+	}
+	return err
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}

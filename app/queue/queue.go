@@ -1,0 +1,343 @@
+// Package queue is contribot's durable job queue: River on an embedded SQLite
+// file for one replica, or on PostgreSQL when several replicas share work.
+// The webhook handler only inserts jobs here; every GitHub call happens in a
+// worker, so a crash between acknowledgement and processing loses nothing.
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Queue names. DCO verdicts gate merges, so they get their own queue and
+// workers and never wait behind labels, comments or dashboard writes.
+const (
+	QueuePriority = "priority"
+	QueueDefault  = river.QueueDefault
+)
+
+// DefaultSQLitePath is where the embedded database lives when DATABASE_URL is
+// empty; fly.toml mounts a volume at /data for it.
+const DefaultSQLitePath = "./data/contribot.db"
+
+// WebhookArgs is one accepted delivery for one feature. Deliveries are
+// unique by (delivery ID, feature): GitHub redelivering the same delivery, or
+// two replicas receiving it, queues the work once.
+type WebhookArgs struct {
+	Delivery string          `json:"delivery" river:"unique"`
+	Feature  string          `json:"feature" river:"unique"`
+	Event    string          `json:"event"`
+	Payload  json.RawMessage `json:"payload"`
+}
+
+// Kind implements river.JobArgs.
+func (WebhookArgs) Kind() string { return "webhook" }
+
+// Handler does the work of one delivery for one feature. A returned error
+// makes River retry with backoff; errors that carry a retry-after duration
+// (see Options.RetryAfter) snooze the job instead.
+type Handler interface {
+	Handle(ctx context.Context, job Job) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, job Job) error
+
+// Handle implements Handler.
+func (f HandlerFunc) Handle(ctx context.Context, job Job) error { return f(ctx, job) }
+
+// Job is what a Handler sees of a River job.
+type Job struct {
+	WebhookArgs
+	ID          int64
+	Attempt     int
+	MaxAttempts int
+}
+
+// Options configures Open.
+type Options struct {
+	Handler Handler
+	Logger  *slog.Logger
+	// Workers per queue; zero means defaults (priority 10, default 5).
+	PriorityWorkers int
+	DefaultWorkers  int
+	// RetryAfter extracts a wait from an error, e.g. a GitHub rate limit, so
+	// the job is snoozed until then instead of burning an attempt.
+	RetryAfter func(error) (time.Duration, bool)
+	// MaxAttempts per job before River discards it (default 12, about 2 days
+	// of River's backoff).
+	MaxAttempts int
+	// JobTimeout bounds one run of a job (default 2 minutes).
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay "running" before another
+	// process takes it over; it is what recovers jobs after a kill -9
+	// (default 5 minutes, always longer than JobTimeout).
+	RescueAfter time.Duration
+	// PollInterval and Cooldown tune fetching; SQLite has no LISTEN/NOTIFY,
+	// so River polls, and its 1 s default makes every delivery wait.
+	PollInterval time.Duration
+	Cooldown     time.Duration
+	// Metrics receives job outcomes; nil disables them.
+	Metrics *Metrics
+	// NoWork opens the queue for inserting only (the load tool, tests).
+	NoWork bool
+}
+
+// Queue is a started or startable River client over either database.
+type Queue struct {
+	Backend string // "sqlite" or "postgres"
+
+	insertMany    func(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	start         func(ctx context.Context) error
+	stop          func(ctx context.Context) error
+	stopAndCancel func(ctx context.Context) error
+	ping          func(ctx context.Context) error
+	closeDB       func()
+	subscribe     func(kinds ...river.EventKind) (<-chan *river.Event, func())
+	log           *slog.Logger
+	metrics       *Metrics
+}
+
+// Backend parses DATABASE_URL: empty means SQLite at DefaultSQLitePath;
+// postgres:// or postgresql:// means PostgreSQL; sqlite:PATH, sqlite://PATH
+// or a plain path means SQLite at that path.
+func Backend(databaseURL string) (backend, target string) {
+	switch {
+	case databaseURL == "":
+		return "sqlite", DefaultSQLitePath
+	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
+		return "postgres", databaseURL
+	case strings.HasPrefix(databaseURL, "sqlite://"):
+		return "sqlite", strings.TrimPrefix(databaseURL, "sqlite://")
+	case strings.HasPrefix(databaseURL, "sqlite:"):
+		return "sqlite", strings.TrimPrefix(databaseURL, "sqlite:")
+	default:
+		return "sqlite", databaseURL
+	}
+}
+
+// Open connects to the database named by databaseURL, runs River's
+// migrations, and returns a queue ready to Start.
+func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	backend, target := Backend(databaseURL)
+	cfg := opts.riverConfig(backend)
+	switch backend {
+	case "postgres":
+		pool, err := pgxpool.New(ctx, target)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		if err := pool.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+		}
+		q, err := build(ctx, riverpgxv5.New(pool), cfg, opts)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		q.Backend = backend
+		q.ping = pool.Ping
+		q.closeDB = pool.Close
+		return q, nil
+	default:
+		db, err := openSQLite(target)
+		if err != nil {
+			return nil, err
+		}
+		q, err := build(ctx, riversqlite.New(db), cfg, opts)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		q.Backend = backend
+		q.ping = db.PingContext
+		q.closeDB = func() { db.Close() }
+		return q, nil
+	}
+}
+
+func openSQLite(path string) (*sql.DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create database folder %s: %w", dir, err)
+		}
+	}
+	// WAL lets readers proceed during writes; synchronous=NORMAL is still
+	// durable across process crashes in WAL mode, which is what a kill -9
+	// test exercises; busy_timeout covers another process holding the lock.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
+	// SQLite allows one writer; River's concurrent maintenance goroutines
+	// otherwise fail with SQLITE_BUSY.
+	db.SetMaxOpenConns(1)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func (o *Options) riverConfig(backend string) *river.Config {
+	priority, def := o.PriorityWorkers, o.DefaultWorkers
+	if priority <= 0 {
+		priority = 10
+	}
+	if def <= 0 {
+		def = 5
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 12
+	}
+	if o.JobTimeout <= 0 {
+		o.JobTimeout = 2 * time.Minute
+	}
+	if o.RescueAfter <= o.JobTimeout {
+		o.RescueAfter = o.JobTimeout + 3*time.Minute
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+		if backend == "sqlite" {
+			o.PollInterval = 20 * time.Millisecond
+		}
+	}
+	if o.Cooldown <= 0 {
+		o.Cooldown = 5 * time.Millisecond
+	}
+	cfg := &river.Config{
+		Logger:               o.Logger.With("component", "river"),
+		MaxAttempts:          o.MaxAttempts,
+		JobTimeout:           o.JobTimeout,
+		RescueStuckJobsAfter: o.RescueAfter,
+		FetchPollInterval:    o.PollInterval,
+		FetchCooldown:        o.Cooldown,
+		// Completed jobs keep their unique key until cleaned, which is what
+		// rejects a late redelivery; a day covers GitHub's redelivery window
+		// for automatic tooling.
+		CompletedJobRetentionPeriod: 72 * time.Hour,
+		ErrorHandler:                &errorHandler{log: o.Logger, metrics: o.Metrics},
+	}
+	if !o.NoWork {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &webhookWorker{opts: o})
+		cfg.Workers = workers
+		cfg.Queues = map[string]river.QueueConfig{
+			QueuePriority: {MaxWorkers: priority},
+			QueueDefault:  {MaxWorkers: def},
+		}
+	}
+	return cfg
+}
+
+func build[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *river.Config, opts Options) (*Queue, error) {
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: opts.Logger.With("component", "migrate")})
+	if err != nil {
+		return nil, fmt.Errorf("prepare migrations: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	client, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create River client: %w", err)
+	}
+	return &Queue{
+		insertMany:    client.InsertMany,
+		start:         client.Start,
+		stop:          client.Stop,
+		stopAndCancel: client.StopAndCancel,
+		subscribe:     client.Subscribe,
+		log:           opts.Logger,
+		metrics:       opts.Metrics,
+	}, nil
+}
+
+// Enqueue persists one delivery for each feature that wants it, in one
+// statement. It reports how many jobs were new; zero with a nil error means
+// the delivery was already queued (a redelivery).
+func (q *Queue) Enqueue(ctx context.Context, delivery, event string, payload []byte, features []Route) (int, error) {
+	params := make([]river.InsertManyParams, 0, len(features))
+	for _, f := range features {
+		params = append(params, river.InsertManyParams{
+			Args: WebhookArgs{Delivery: delivery, Feature: f.Feature, Event: event, Payload: payload},
+			InsertOpts: &river.InsertOpts{
+				Queue:      f.Queue,
+				UniqueOpts: river.UniqueOpts{ByArgs: true},
+			},
+		})
+	}
+	res, err := q.insertMany(ctx, params)
+	if err != nil {
+		return 0, fmt.Errorf("queue delivery %s: %w", delivery, err)
+	}
+	n := 0
+	for _, r := range res {
+		if !r.UniqueSkippedAsDuplicate {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Route names a feature that wants a delivery and the queue it runs on.
+type Route struct {
+	Feature string
+	Queue   string
+}
+
+// Start starts working jobs; it returns once workers are running.
+func (q *Queue) Start(ctx context.Context) error {
+	if err := q.start(ctx); err != nil {
+		return fmt.Errorf("start queue: %w", err)
+	}
+	return nil
+}
+
+// Stop lets running jobs finish until ctx ends, then cancels the rest, which
+// River returns to the queue so another process (or the next start) runs
+// them. It closes the database.
+func (q *Queue) Stop(ctx context.Context) error {
+	defer q.closeDB()
+	err := q.stop(ctx)
+	if err == nil {
+		return nil
+	}
+	hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err2 := q.stopAndCancel(hard); err2 != nil {
+		return fmt.Errorf("stop queue: %w", errors.Join(err, err2))
+	}
+	return nil
+}
+
+// Ping checks the database for /readyz.
+func (q *Queue) Ping(ctx context.Context) error { return q.ping(ctx) }
+
+// Subscribe exposes River's job events, used by tests and benchmarks to wait
+// for completion without polling the database.
+func (q *Queue) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
+	return q.subscribe(kinds...)
+}

@@ -1,0 +1,133 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+type webhookWorker struct {
+	river.WorkerDefaults[WebhookArgs]
+	opts *Options
+}
+
+func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) error {
+	start := time.Now()
+	err := w.opts.Handler.Handle(ctx, Job{WebhookArgs: j.Args, ID: j.ID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts})
+	w.opts.Metrics.observe(j.Args.Feature, time.Since(start), time.Since(j.CreatedAt), err)
+	if err == nil {
+		return nil
+	}
+	// A shutdown cancels running jobs; hand them straight back to the queue
+	// instead of spending an attempt, so the next process picks them up.
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return river.JobSnooze(0)
+	}
+	if w.opts.RetryAfter != nil {
+		if d, ok := w.opts.RetryAfter(err); ok {
+			w.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "rate limited; job snoozed",
+				slog.String("delivery", j.Args.Delivery), slog.String("feature", j.Args.Feature),
+				slog.Duration("wait", d), slog.String("error", err.Error()))
+			return river.JobSnooze(d)
+		}
+	}
+	return err
+}
+
+// errorHandler makes a job that gives up visible: River would otherwise
+// discard it with only a debug line.
+type errorHandler struct {
+	log     *slog.Logger
+	metrics *Metrics
+}
+
+func (h *errorHandler) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	h.report(ctx, job, err.Error())
+	return nil
+}
+
+func (h *errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
+	h.report(ctx, job, fmt.Sprintf("panic: %v\n%s", panicVal, trace))
+	return nil
+}
+
+func (h *errorHandler) report(ctx context.Context, job *rivertype.JobRow, msg string) {
+	attrs := []slog.Attr{
+		slog.Int64("job", job.ID), slog.String("kind", job.Kind),
+		slog.Int("attempt", job.Attempt), slog.Int("max_attempts", job.MaxAttempts),
+		slog.String("args", truncate(string(job.EncodedArgs), 0)),
+		slog.String("error", msg),
+	}
+	if job.Attempt >= job.MaxAttempts {
+		h.log.LogAttrs(ctx, slog.LevelError, "job gave up after its last attempt; it is discarded", attrs...)
+		h.metrics.gaveUp(job.Kind)
+		return
+	}
+	h.log.LogAttrs(ctx, slog.LevelWarn, "job failed; River retries it with backoff", attrs...)
+}
+
+// truncate keeps logs readable: a job's args hold the whole payload, but the
+// delivery ID and feature at their start are what an operator needs.
+func truncate(s string, _ int) string {
+	const max = 160
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "…"
+}
+
+// Metrics are the queue's Prometheus series.
+type Metrics struct {
+	jobs     *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	latency  *prometheus.HistogramVec
+	discard  *prometheus.CounterVec
+}
+
+// NewMetrics registers the queue's series on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "contribot_jobs_total", Help: "Job runs by feature and result (ok, error).",
+		}, []string{"feature", "result"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "contribot_job_run_seconds", Help: "Time one job run took.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}, []string{"feature"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "contribot_job_latency_seconds", Help: "Time from acceptance of a delivery to the end of its job run.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 20),
+		}, []string{"feature"}),
+		discard: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "contribot_jobs_discarded_total", Help: "Jobs that gave up after their last attempt.",
+		}, []string{"kind"}),
+	}
+	reg.MustRegister(m.jobs, m.duration, m.latency, m.discard)
+	return m
+}
+
+func (m *Metrics) observe(feature string, run, sinceCreated time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.jobs.WithLabelValues(feature, result).Inc()
+	m.duration.WithLabelValues(feature).Observe(run.Seconds())
+	m.latency.WithLabelValues(feature).Observe(sinceCreated.Seconds())
+}
+
+func (m *Metrics) gaveUp(kind string) {
+	if m == nil {
+		return
+	}
+	m.discard.WithLabelValues(kind).Inc()
+}

@@ -1,0 +1,224 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/SovereignCloudStack/contribot/app/dco"
+	"github.com/SovereignCloudStack/contribot/app/githubapp"
+	"github.com/SovereignCloudStack/contribot/app/queue"
+	"github.com/SovereignCloudStack/contribot/app/rulesload"
+	"github.com/SovereignCloudStack/contribot/app/server"
+)
+
+// Service is one running contribot process.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	queue    *queue.Queue
+	handler  http.Handler
+	registry *prometheus.Registry
+	rules    *rulesload.Loader
+	dco      *dco.Handler
+}
+
+// Options are what tests and benchmarks change beyond the environment.
+type Options struct {
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	// GitHub transport options, e.g. to turn off write pacing in tests.
+	GitHubOptions []githubapp.Option
+	Queue         queue.Options
+}
+
+// New builds the service: it opens and migrates the database, but starts
+// nothing.
+func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	s := &Service{cfg: cfg, log: log, registry: reg}
+	s.rules = rulesload.New(rulesload.Options{TTL: cfg.RulesTTL})
+
+	clientFor, err := s.githubClients(opts)
+	if err != nil {
+		return nil, err
+	}
+	s.dco = &dco.Handler{
+		Client:   clientFor,
+		Rules:    rulesAdapter{s.rules},
+		Log:      log.With(slog.String("feature", FeatureDCO)),
+		Describe: githubapp.Describe,
+	}
+
+	qopts := opts.Queue
+	qopts.Logger = log
+	qopts.Handler = queue.HandlerFunc(s.work)
+	qopts.RetryAfter = githubapp.RetryAfter
+	if qopts.Metrics == nil {
+		qopts.Metrics = queue.NewMetrics(reg)
+	}
+	q, err := queue.Open(ctx, cfg.DatabaseURL, qopts)
+	if err != nil {
+		return nil, err
+	}
+	s.queue = q
+
+	secrets := [][]byte{[]byte(cfg.WebhookSecret)}
+	if cfg.WebhookSecretPrevious != "" {
+		secrets = append(secrets, []byte(cfg.WebhookSecretPrevious))
+	}
+	s.handler = server.New(server.Config{
+		Secrets:      secrets,
+		Queue:        q,
+		Route:        Route,
+		Accepted:     s.accepted,
+		Logger:       log,
+		Registry:     reg,
+		MetricsToken: cfg.MetricsToken,
+	})
+	return s, nil
+}
+
+// githubClients returns the per-installation client factory: the real App,
+// or in dry-run a client that logs what it would do.
+func (s *Service) githubClients(opts Options) (func(int64) dco.Client, error) {
+	if s.cfg.DryRun() {
+		s.log.Warn("dry-run: GITHUB_APP_ID and a private key are not set; deliveries are verified and queued, and the actions are only logged")
+		return func(inst int64) dco.Client { return dryRunClient{log: s.log, installation: inst} }, nil
+	}
+	key, err := s.cfg.Key()
+	if err != nil {
+		return nil, err
+	}
+	gopts := append([]githubapp.Option{githubapp.WithRegisterer(s.registry)}, opts.GitHubOptions...)
+	if s.cfg.WritesPerSecond > 0 {
+		gopts = append([]githubapp.Option{githubapp.WithWritePacing(s.cfg.WritesPerSecond, s.cfg.WriteBurst)}, gopts...)
+	}
+	ghApp, err := githubapp.New(githubapp.Config{
+		AppID:      s.cfg.AppID,
+		PrivateKey: key,
+		BaseURL:    s.cfg.APIURL,
+		UserAgent:  "contribot",
+	}, gopts...)
+	if err != nil {
+		return nil, fmt.Errorf("set up the GitHub App: %w", err)
+	}
+	return func(inst int64) dco.Client { return dco.GitHub{C: ghApp.Installation(inst)} }, nil
+}
+
+// work runs one job: decode the stored payload and hand it to its feature.
+func (s *Service) work(ctx context.Context, job queue.Job) error {
+	event, err := github.ParseWebHook(job.Event, job.Payload)
+	if err != nil {
+		// Intake already decoded this payload once; failing now means the
+		// stored job is corrupt, and retrying cannot help.
+		return fmt.Errorf("decode %s delivery %s: %w", job.Event, job.Delivery, err)
+	}
+	switch job.Feature {
+	case FeatureDCO:
+		return s.dco.Handle(ctx, job, event)
+	}
+	s.log.Warn("job for an unknown feature dropped", slog.String("feature", job.Feature), slog.String("delivery", job.Delivery))
+	return nil
+}
+
+// accepted reacts in memory to verified deliveries: a push that changes a
+// rules file on the default branch drops the cached rules at once, so the
+// next event in that repository already sees the new rules.
+func (s *Service) accepted(event string, payload any) {
+	push, ok := payload.(*github.PushEvent)
+	if !ok || push.GetRef() != "refs/heads/"+push.GetRepo().GetDefaultBranch() {
+		return
+	}
+	for _, c := range push.Commits {
+		for _, files := range [][]string{c.Added, c.Modified, c.Removed} {
+			for _, f := range files {
+				if rulesload.IsRulesPath(f) {
+					owner, repo := push.GetRepo().GetOwner().GetLogin(), push.GetRepo().GetName()
+					if owner == "" {
+						owner = push.GetRepo().GetOwner().GetName()
+					}
+					s.rules.Invalidate(owner, repo)
+					s.log.Info("rules changed; cache dropped", slog.String("repo", owner+"/"+repo), slog.String("file", f))
+					return
+				}
+			}
+		}
+	}
+}
+
+// Handler is the HTTP handler, for tests that run their own server.
+func (s *Service) Handler() http.Handler { return s.handler }
+
+// Queue exposes the queue to tests and benchmarks.
+func (s *Service) Queue() *queue.Queue { return s.queue }
+
+// Start starts the workers.
+func (s *Service) Start(ctx context.Context) error { return s.queue.Start(ctx) }
+
+// Stop drains workers within the shutdown timeout and closes the database.
+func (s *Service) Stop(ctx context.Context) error { return s.queue.Stop(ctx) }
+
+// Run serves HTTP on the configured port until ctx ends (SIGTERM), then
+// stops intake first and drains the workers, so nothing accepted is lost.
+func (s *Service) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(s.cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w", s.cfg.Port, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a given listener.
+func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		// A 25 MiB body over a slow link still fits; slowloris does not.
+		ReadTimeout:    60 * time.Second,
+		WriteTimeout:   30 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 64 << 10,
+	}
+	if err := s.Start(ctx); err != nil {
+		return err
+	}
+	s.log.Info("contribot serving", slog.String("addr", ln.Addr().String()), slog.String("database", s.queue.Backend), slog.Bool("dry_run", s.cfg.DryRun()))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	s.log.Info("shutting down: intake stops, running jobs drain", slog.Duration("timeout", s.cfg.ShutdownTimeout))
+	if err := srv.Shutdown(shutdown); err != nil {
+		s.log.Warn("HTTP shutdown", slog.String("error", err.Error()))
+	}
+	if err := s.Stop(shutdown); err != nil {
+		return err
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serve HTTP: %w", serveErr)
+	}
+	return nil
+}

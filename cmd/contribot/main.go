@@ -1,0 +1,89 @@
+// Command contribot runs the contribot GitHub App and its offline tools.
+//
+//	contribot [serve]                 run the service (the default)
+//	contribot dco check …             evaluate DCO sign-offs offline
+//	contribot rules check FILE…       validate rules files
+//	contribot version                 print the version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/SovereignCloudStack/contribot/app"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage:
+  contribot [serve]                                   run the GitHub App service
+  contribot dco check --commits FILE.json [--rules FILE] [--member LOGIN]... [--json]
+  contribot dco check --git RANGE [--dir DIR] [--rules FILE] [--json]
+  contribot rules check FILE...                       validate rules files
+  contribot version
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return serve(ctx, stderr)
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, stderr)
+	case "dco":
+		if len(args) < 2 || args[1] != "check" {
+			fmt.Fprint(stderr, "contribot dco: unknown command; did you mean `contribot dco check`?\n\n"+usage)
+			return 2
+		}
+		return runDCOCheck(ctx, args[2:], stdout, stderr)
+	case "rules":
+		if len(args) < 2 || args[1] != "check" {
+			fmt.Fprint(stderr, "contribot rules: unknown command; did you mean `contribot rules check FILE`?\n\n"+usage)
+			return 2
+		}
+		return runRulesCheck(args[2:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "contribot", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "contribot: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func serve(ctx context.Context, stderr io.Writer) int {
+	cfg, err := app.LoadConfig()
+	if err != nil {
+		fmt.Fprintf(stderr, "contribot: %v\n", err)
+		return 2
+	}
+	level, _ := app.ParseLevel(cfg.LogLevel)
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	svc, err := app.New(ctx, cfg, app.Options{Logger: log})
+	if err != nil {
+		log.Error("contribot could not start", slog.String("error", err.Error()))
+		return 1
+	}
+	if err := svc.Run(ctx); err != nil {
+		log.Error("contribot stopped with an error", slog.String("error", err.Error()))
+		return 1
+	}
+	log.Info("contribot stopped")
+	return 0
+}
