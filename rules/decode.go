@@ -1,0 +1,202 @@
+package rules
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// decoder fills a Go value from a yaml.Node by the value's yaml tags. It
+// exists because yaml.v3's KnownFields decoding stops at the first problem and
+// reports only a line; walking the nodes ourselves gives every problem with
+// line and column and lets messages name the setting ("dco.enabled").
+type decoder struct {
+	file string
+	errs Errors
+}
+
+func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
+	d.errs = append(d.errs, &Error{File: d.file, Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	switch v.Kind() {
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Map:
+		d.decodeMap(n, v, path)
+	case reflect.Slice:
+		d.decodeSlice(n, v, path)
+	case reflect.Bool:
+		d.decodeBool(n, v, path)
+	case reflect.String:
+		d.decodeString(n, v, path)
+	default:
+		// A field type added to Rules without teaching the decoder;
+		// TestDecoderKnowsEveryRulesType catches it before it ships.
+		d.errorf(n, "%s: contribot cannot read settings of Go type %s", path, v.Type())
+	}
+}
+
+// field is one yaml key of a struct.
+type field struct {
+	name  string
+	index int
+}
+
+// fieldsOf lists a struct's yaml keys in declaration order, which is also the
+// order an admin sees in the "known:" hint.
+func fieldsOf(t reflect.Type) []field {
+	var fs []field
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("yaml"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = strings.ToLower(sf.Name)
+		}
+		fs = append(fs, field{name: name, index: i})
+	}
+	return fs
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		// A section with everything commented out changes nothing.
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: want a mapping, got %s", path, describe(n))
+		return
+	}
+	fs := fieldsOf(v.Type())
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.name
+	}
+	d.eachPair(n, path, func(key, val *yaml.Node) {
+		for _, f := range fs {
+			if f.name == key.Value {
+				d.decode(val, v.Field(f.index), join(path, key.Value))
+				return
+			}
+		}
+		where := "at the top level"
+		if path != "" {
+			where = "in " + path
+		}
+		d.errorf(key, "unknown key %q %s (known: %s)", key.Value, where, strings.Join(names, ", "))
+	})
+}
+
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, "%s: want a mapping, got %s", path, describe(n))
+		return
+	}
+	if v.Type().Key().Kind() != reflect.String {
+		d.errorf(n, "%s: contribot cannot read settings of Go type %s", path, v.Type())
+		return
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(v.Type()))
+	}
+	d.eachPair(n, path, func(key, val *yaml.Node) {
+		elem := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, elem, join(path, key.Value))
+		v.SetMapIndex(reflect.ValueOf(key.Value).Convert(v.Type().Key()), elem)
+	})
+}
+
+// eachPair calls fn for each key of a mapping after checking that the key is
+// a plain string and appears once: yaml.v3 accepts duplicate keys in a Node,
+// and a silently shadowed setting is the kind of mistake strictness is for.
+func (d *decoder) eachPair(n *yaml.Node, path string, fn func(key, val *yaml.Node)) {
+	seen := make(map[string]*yaml.Node, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i], n.Content[i+1]
+		if key.Kind != yaml.ScalarNode || isNull(key) {
+			d.errorf(key, "%s: keys must be plain names, got %s", orTop(path), describe(key))
+			continue
+		}
+		if first, dup := seen[key.Value]; dup {
+			d.errorf(key, "duplicate key %q in %s (first at line %d)", key.Value, orTop(path), first.Line)
+			continue
+		}
+		seen[key.Value] = key
+		fn(key, val)
+	}
+}
+
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		// "logins:" with every item commented out means an empty list.
+		v.SetZero()
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, "%s: want a list, got %s", path, describe(n))
+		return
+	}
+	if len(n.Content) == 0 {
+		// nil, not empty, so that "[]" and an empty value compare equal.
+		v.SetZero()
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		d.decode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+	}
+	v.Set(s)
+}
+
+func (d *decoder) decodeBool(n *yaml.Node, v reflect.Value, path string) {
+	// Only true/false: yaml.v3 would also take yes/no/on/off into a bool,
+	// YAML 1.1 habits that make "no" mean false in one key and a word in another.
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		d.errorf(n, "%s: want a boolean (true or false), got %s", path, describe(n))
+		return
+	}
+	var b bool
+	if err := n.Decode(&b); err != nil {
+		d.errorf(n, "%s: want a boolean (true or false), got %s", path, describe(n))
+		return
+	}
+	v.SetBool(b)
+}
+
+func (d *decoder) decodeString(n *yaml.Node, v reflect.Value, path string) {
+	if !isString(n) {
+		hint := ""
+		if n.Kind == yaml.ScalarNode && !isNull(n) {
+			hint = "; put it in quotes to use it as text"
+		}
+		d.errorf(n, "%s: want a string, got %s%s", path, describe(n), hint)
+		return
+	}
+	v.SetString(n.Value)
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func orTop(path string) string {
+	if path == "" {
+		return "the top level"
+	}
+	return path
+}

@@ -1,0 +1,63 @@
+package rules
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Error is one problem (or warning) in a rules file, positioned so that an
+// org admin can jump straight to it from a check run or `contribot rules check`.
+type Error struct {
+	File string
+	// Line and Column are 1-based. Line 0 means the message is about the
+	// whole file (it is too large); Column 0 means only the line is known,
+	// which is all yaml.v3 tells about syntax errors.
+	Line, Column int
+	Msg          string
+}
+
+func (e *Error) Error() string {
+	switch {
+	case e.Line == 0:
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	case e.Column == 0:
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	default:
+		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
+	}
+}
+
+// Errors is every problem found in one go, so an admin fixes a file in one
+// round trip instead of one push per typo.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	lines := make([]string, len(es))
+	for i, e := range es {
+		lines[i] = e.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sortByPosition orders errors as they appear in the file; the decoder finds
+// them in walk order, which differs when keys come in an unusual order.
+func (es Errors) sortByPosition() {
+	slices.SortStableFunc(es, func(a, b *Error) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
+}
+
+// asErrors flattens any error into positioned errors so that Result.Problems
+// has one shape; a foreign error keeps its text under the given file name.
+func asErrors(file string, err error) Errors {
+	switch e := err.(type) {
+	case Errors:
+		return e
+	case *Error:
+		return Errors{e}
+	default:
+		return Errors{{File: file, Msg: err.Error()}}
+	}
+}

@@ -1,0 +1,78 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
+const (
+	// DefaultPath is where a repository's rules live, and where the org
+	// default lives in the org's OrgRepo repository.
+	DefaultPath = ".github/contribot.yml"
+	// ProbotDCOPath is the Probot DCO app's configuration, read for migration.
+	ProbotDCOPath = ".github/dco.yml"
+	// OrgRepo is the repository that holds an org's defaults, as on GitHub.
+	OrgRepo = ".github"
+	// ExtendsNone in a repository's extends drops the org layer.
+	ExtendsNone = "none"
+)
+
+// Target is a rules file in some repository's default branch.
+type Target struct {
+	Owner, Repo, Path string
+}
+
+func (t Target) String() string {
+	return t.Owner + "/" + t.Repo + ":" + t.Path
+}
+
+// OrgDefault is the org layer of owner's repositories unless they extend
+// another file.
+func OrgDefault(owner string) Target {
+	return Target{Owner: owner, Repo: OrgRepo, Path: DefaultPath}
+}
+
+var (
+	ownerName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+	repoName  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+)
+
+// ResolveExtends turns a repository file's extends value into the file that
+// is the org layer for a repository of owner. none is true for "none".
+func ResolveExtends(owner, extends string) (t Target, none bool, err error) {
+	switch extends {
+	case "":
+		return OrgDefault(owner), false, nil
+	case ExtendsNone:
+		return Target{}, true, nil
+	}
+	repo, p, hasPath := strings.Cut(extends, ":")
+	o, r, ok := strings.Cut(repo, "/")
+	if !ok || !ownerName.MatchString(o) || !repoName.MatchString(r) || r == "." || r == ".." {
+		return Target{}, false, fmt.Errorf(`want "none", "owner/repo" or "owner/repo:path", got %q`, extends)
+	}
+	if !hasPath {
+		p = DefaultPath
+	}
+	if err := checkPath(p); err != nil {
+		return Target{}, false, fmt.Errorf("path in %q: %w", extends, err)
+	}
+	return Target{Owner: o, Repo: r, Path: p}, false, nil
+}
+
+// checkPath keeps extends paths inside the repository and in the one
+// spelling the contents API and the cache agree on.
+func checkPath(p string) error {
+	switch {
+	case p == "":
+		return errors.New("empty path")
+	case path.IsAbs(p):
+		return errors.New("want a path relative to the repository root, without a leading /")
+	case path.Clean(p) != p || p == ".." || strings.HasPrefix(p, "../"):
+		return errors.New("want a clean path inside the repository (no ., .. or //)")
+	}
+	return nil
+}

@@ -1,0 +1,219 @@
+package rules
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+
+	"gopkg.in/yaml.v3"
+)
+
+// LayerKind says what authority a layer has: built-in and org layers may
+// lock sections, only a repository's own layer may set extends.
+type LayerKind int
+
+const (
+	LayerBuiltin LayerKind = iota
+	LayerOrg
+	LayerRepo
+)
+
+func (k LayerKind) String() string {
+	switch k {
+	case LayerBuiltin:
+		return "built-in"
+	case LayerOrg:
+		return "org"
+	case LayerRepo:
+		return "repository"
+	}
+	return fmt.Sprintf("LayerKind(%d)", int(k))
+}
+
+// Layer is one file in the merge, lowest priority first.
+type Layer struct {
+	Kind LayerKind
+	// File is nil when the file does not exist or did not parse.
+	File *File
+	// Err is why the file is missing from the merge (its parse errors, or an
+	// extends target that does not exist); Merge reports it in Problems.
+	Err error
+	// LocksOnly keeps only the sections this layer locks, with their locks.
+	// It keeps the org default's locks in force for a repository that
+	// extends another file or none, so extends cannot escape a lock.
+	LocksOnly bool
+}
+
+// Origin is where an effective setting was written.
+type Origin struct {
+	File         string
+	Line, Column int
+	Layer        LayerKind
+}
+
+func (o Origin) String() string {
+	return fmt.Sprintf("%s:%d:%d", o.File, o.Line, o.Column)
+}
+
+// Result is the effective rules of one repository and how they came about.
+type Result struct {
+	Rules Rules
+	// Sources maps each effective setting, by dotted path ("dco.enabled",
+	// "dco.allow.logins"), to the file and line that set it, so a check run
+	// can say which file disabled or relaxed something.
+	Sources map[string]Origin
+	// Warnings are settings that were read but not applied, such as a
+	// repository's change to a locked section.
+	Warnings Errors
+	// Problems are files that could not be used at all; the result is what
+	// the remaining layers give.
+	Problems Errors
+}
+
+// Merge combines layers, lowest priority first (built-in, org, repository),
+// at field level: mappings merge key by key, scalars and lists are replaced.
+// A section locked by a built-in or org layer cannot be changed by a later
+// layer; such changes become Warnings. Rules.Locked is the union of the locks.
+func Merge(layers ...Layer) *Result {
+	res := &Result{Sources: map[string]Origin{}}
+	merged := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	locks := map[string]Origin{} // section → the entry that locked it
+	for _, l := range layers {
+		if l.Err != nil {
+			name := ""
+			if l.File != nil {
+				name = l.File.Name
+			}
+			res.Problems = append(res.Problems, asErrors(name, l.Err)...)
+		}
+		if l.File == nil || l.File.Root == nil {
+			continue
+		}
+		res.applyLayer(merged, l, locks)
+		if l.Kind != LayerRepo {
+			addLocks(l, locks)
+		}
+	}
+	d := &decoder{file: "merged rules"}
+	d.decode(merged, reflect.ValueOf(&res.Rules).Elem(), "")
+	// Every layer decoded on its own, so this would be a merge bug; report
+	// it rather than hide it.
+	res.Problems = append(res.Problems, d.errs...)
+	res.Rules.Locked = slices.Sorted(maps.Keys(locks))
+	return res
+}
+
+func (res *Result) applyLayer(merged *yaml.Node, l Layer, locks map[string]Origin) {
+	f := l.File
+	root := f.Root
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, val := root.Content[i], root.Content[i+1]
+		section := key.Value
+		switch {
+		case section == "locked":
+			// Locks are collected by addLocks, not merged as a list.
+			if l.Kind == LayerRepo {
+				res.warn(f, key, "locked is honoured only in the org default and the built-in rules; ignored in a repository's file")
+			}
+			continue
+		case section == "extends" && l.Kind != LayerRepo:
+			res.warn(f, key, "extends is read only from a repository's own file; ignored here")
+			continue
+		case l.LocksOnly && !slices.Contains(f.Rules.Locked, section):
+			continue
+		}
+		if by, ok := locks[section]; ok {
+			if changes(merged, key, val) {
+				res.warn(f, key, fmt.Sprintf("section %s is locked by the %s layer (%s); this change is ignored", section, by.Layer, by))
+			}
+			continue
+		}
+		mergePair(merged, key, val, "", func(path string, n *yaml.Node) {
+			res.Sources[path] = Origin{File: f.Name, Line: n.Line, Column: n.Column, Layer: l.Kind}
+		})
+	}
+}
+
+func (res *Result) warn(f *File, at *yaml.Node, msg string) {
+	res.Warnings = append(res.Warnings, &Error{File: f.Name, Line: at.Line, Column: at.Column, Msg: msg})
+}
+
+// addLocks records the sections a built-in or org file locks. The first lock
+// of a section is kept, so the warning names the highest authority.
+func addLocks(l Layer, locks map[string]Origin) {
+	_, list := lookup(l.File.Root, "locked")
+	if list == nil {
+		return
+	}
+	for _, item := range list.Content {
+		if _, ok := locks[item.Value]; !ok {
+			locks[item.Value] = Origin{File: l.File.Name, Line: item.Line, Column: item.Column, Layer: l.Kind}
+		}
+	}
+}
+
+// changes reports whether merging key: val would change the effective value
+// of the section, so that restating a locked section as the org has it (as
+// a copied org file does) gives no warning.
+func changes(merged, key, val *yaml.Node) bool {
+	trial := clone(merged)
+	mergePair(trial, key, val, "", nil)
+	var before, after Rules
+	(&decoder{}).decode(merged, reflect.ValueOf(&before).Elem(), "")
+	(&decoder{}).decode(trial, reflect.ValueOf(&after).Elem(), "")
+	for _, f := range fieldsOf(reflect.TypeFor[Rules]()) {
+		if f.name == key.Value {
+			return !reflect.DeepEqual(reflect.ValueOf(before).Field(f.index).Interface(), reflect.ValueOf(after).Field(f.index).Interface())
+		}
+	}
+	return true
+}
+
+// mergePair sets key: val in the mapping dst, merging mappings key by key
+// and replacing anything else. It copies what it inserts, because layers'
+// nodes are shared by every repository that reads the same file. set, if
+// not nil, is told each setting that was written, for Sources.
+func mergePair(dst, key, val *yaml.Node, path string, set func(path string, n *yaml.Node)) {
+	p := join(path, key.Value)
+	_, cur := lookup(dst, key.Value)
+	switch {
+	case cur == nil:
+		dst.Content = append(dst.Content, clone(key), clone(val))
+	case cur.Kind == yaml.MappingNode && val.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(val.Content); i += 2 {
+			mergePair(cur, val.Content[i], val.Content[i+1], p, set)
+		}
+		return
+	case cur.Kind == yaml.MappingNode && isNull(val):
+		// An empty section ("dco:" with everything commented out) adds nothing.
+		return
+	default:
+		*cur = *clone(val)
+	}
+	if set != nil {
+		record(val, p, set)
+	}
+}
+
+// record reports every setting under a newly written node.
+func record(n *yaml.Node, path string, set func(string, *yaml.Node)) {
+	if n.Kind == yaml.MappingNode && len(n.Content) > 0 {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			record(n.Content[i+1], join(path, n.Content[i].Value), set)
+		}
+		return
+	}
+	set(path, n)
+}
+
+func clone(n *yaml.Node) *yaml.Node {
+	c := *n
+	if n.Content != nil {
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, child := range n.Content {
+			c.Content[i] = clone(child)
+		}
+	}
+	return &c
+}

@@ -1,0 +1,107 @@
+package rules
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// File is one parsed rules file: its nodes, which keep line and column for
+// merging and explanation, and the settings it writes on its own.
+type File struct {
+	// Name is how messages refer to the file: a path for the repository's
+	// own file, "owner/repo:path" for a file read from elsewhere.
+	Name string
+	// Root is the top-level mapping; nil for an empty file. Shared between
+	// repositories by the loader's cache: never modify it.
+	Root *yaml.Node
+	// Rules holds only what this file writes; everything else is zero.
+	Rules Rules
+}
+
+// Parse reads a contribot.yml strictly: an unknown key, a value of the wrong
+// type, a duplicate key, YAML anchors or aliases and files over MaxFileSize
+// are errors. It returns all problems at once as Errors, each positioned as
+// name:line:column. An empty file is a valid, empty layer.
+func Parse(name string, data []byte) (*File, error) {
+	root, err := readYAML(name, data)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Name: name, Root: root}
+	if root == nil {
+		return f, nil
+	}
+	d := &decoder{file: name}
+	d.decode(root, reflect.ValueOf(&f.Rules).Elem(), "")
+	d.checkRules(root, &f.Rules)
+	if len(d.errs) > 0 {
+		d.errs.sortByPosition()
+		return nil, d.errs
+	}
+	return f, nil
+}
+
+// checkRules validates values whose type is right but whose meaning is not.
+func (d *decoder) checkRules(root *yaml.Node, r *Rules) {
+	// Values of the wrong type were reported by decode already.
+	if _, val := lookup(root, "extends"); val != nil && isString(val) {
+		if _, _, err := ResolveExtends("owner", r.Extends); err != nil {
+			d.errorf(val, "extends: %v", err)
+		}
+	}
+	if _, val := lookup(root, "locked"); val != nil && val.Kind == yaml.SequenceNode {
+		known := Lockable()
+		for i, item := range val.Content {
+			if isString(item) && !slices.Contains(known, item.Value) {
+				d.errorf(item, "locked[%d]: %q is not a section that can be locked (known: %s)", i, item.Value, strings.Join(known, ", "))
+			}
+		}
+	}
+}
+
+// Lockable lists the top-level sections that `locked` may name: every
+// section except the layering keys themselves.
+func Lockable() []string {
+	var names []string
+	for _, f := range fieldsOf(reflect.TypeFor[Rules]()) {
+		if f.name != "extends" && f.name != "locked" {
+			names = append(names, f.name)
+		}
+	}
+	return names
+}
+
+// Has reports whether the file writes the top-level section, even as an
+// empty value: an explicit "dco:" still opts out of the dco.yml migration.
+func (f *File) Has(section string) bool {
+	key, _ := lookup(f.Root, section)
+	return key != nil
+}
+
+// ErrorAt positions a message at the value of a top-level key of the file
+// (at the file itself when the key is absent), for problems found later
+// such as an extends target that does not exist.
+func (f *File) ErrorAt(key, format string, args ...any) *Error {
+	e := &Error{File: f.Name, Msg: fmt.Sprintf(format, args...)}
+	if _, val := lookup(f.Root, key); val != nil {
+		e.Line, e.Column = val.Line, val.Column
+	}
+	return e
+}
+
+// lookup finds a key of a mapping node; nil, nil when absent.
+func lookup(m *yaml.Node, key string) (k, v *yaml.Node) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
