@@ -1,0 +1,122 @@
+package fakegithub
+
+import (
+	"strconv"
+	"strings"
+)
+
+// route is one endpoint. Routing is by path segments rather than
+// http.ServeMux so that a method mismatch is GitHub's 404, not a 405, and so
+// that the handler sees the request after authentication and quota checks.
+type route struct {
+	method string
+	segs   []string
+	app    bool     // authenticated as the App (JWT) rather than an installation
+	perms  []string // any one suffices, e.g. "checks=write"; none: no permission needed
+	doc    string   // documentation_url of this endpoint's errors
+	handle func(*Server, *call) *response
+}
+
+func r(method, pattern string, perms []string, doc string, h func(*Server, *call) *response) *route {
+	return &route{
+		method: method,
+		segs:   strings.Split(strings.TrimPrefix(pattern, "/"), "/"),
+		perms:  perms,
+		doc:    doc,
+		handle: h,
+	}
+}
+
+func appRoute(method, pattern, doc string, h func(*Server, *call) *response) *route {
+	rt := r(method, pattern, nil, doc, h)
+	rt.app = true
+	return rt
+}
+
+func perms(p ...string) []string { return p }
+
+var routes = []*route{
+	appRoute("GET", "/app", "https://docs.github.com/rest/apps/apps#get-the-authenticated-app", (*Server).getApp),
+	appRoute("POST", "/app/installations/{installation_id}/access_tokens",
+		"https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app", (*Server).createToken),
+	r("GET", "/rate_limit", nil, "https://docs.github.com/rest/rate-limit/rate-limit#get-rate-limit-status-for-the-authenticated-user", (*Server).getRateLimit),
+	r("GET", "/repos/{owner}/{repo}/pulls/{number}", perms("pull_requests=read"),
+		"https://docs.github.com/rest/pulls/pulls#get-a-pull-request", (*Server).getPull),
+	r("GET", "/repos/{owner}/{repo}/pulls/{number}/commits", perms("pull_requests=read"),
+		"https://docs.github.com/rest/pulls/pulls#list-commits-on-a-pull-request", (*Server).listPRCommits),
+	r("GET", "/repos/{owner}/{repo}/compare/{basehead...}", perms("contents=read"),
+		"https://docs.github.com/rest/commits/commits#compare-two-commits", (*Server).compare),
+	r("GET", "/repos/{owner}/{repo}/commits", perms("contents=read"),
+		"https://docs.github.com/rest/commits/commits#list-commits", (*Server).listCommits),
+	r("POST", "/repos/{owner}/{repo}/check-runs", perms("checks=write"),
+		"https://docs.github.com/rest/checks/runs#create-a-check-run", (*Server).createCheckRun),
+	r("PATCH", "/repos/{owner}/{repo}/check-runs/{id}", perms("checks=write"),
+		"https://docs.github.com/rest/checks/runs#update-a-check-run", (*Server).updateCheckRun),
+	r("GET", "/repos/{owner}/{repo}/check-runs/{id}", perms("checks=read"),
+		"https://docs.github.com/rest/checks/runs#get-a-check-run", (*Server).getCheckRun),
+	r("GET", "/repos/{owner}/{repo}/contents/{path...}", perms("contents=read"),
+		"https://docs.github.com/rest/repos/contents#get-repository-content", (*Server).getContents),
+	r("GET", "/orgs/{org}/members/{username}", perms("members=read"),
+		"https://docs.github.com/rest/orgs/members#check-organization-membership-for-a-user", (*Server).checkMember),
+	r("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", perms("metadata=read"),
+		"https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user", (*Server).getPermission),
+	// Comments and labels on a pull request go through the issues endpoints;
+	// GitHub accepts either permission for them.
+	r("POST", "/repos/{owner}/{repo}/issues/{number}/comments", perms("issues=write", "pull_requests=write"),
+		"https://docs.github.com/rest/issues/comments#create-an-issue-comment", (*Server).createComment),
+	r("GET", "/repos/{owner}/{repo}/issues/{number}/comments", perms("issues=read", "pull_requests=read"),
+		"https://docs.github.com/rest/issues/comments#list-issue-comments", (*Server).listComments),
+	r("PATCH", "/repos/{owner}/{repo}/issues/comments/{id}", perms("issues=write", "pull_requests=write"),
+		"https://docs.github.com/rest/issues/comments#update-an-issue-comment", (*Server).updateComment),
+	r("GET", "/repos/{owner}/{repo}/issues/{number}/labels", perms("issues=read", "pull_requests=read"),
+		"https://docs.github.com/rest/issues/labels#list-labels-for-an-issue", (*Server).listLabels),
+	r("POST", "/repos/{owner}/{repo}/issues/{number}/labels", perms("issues=write", "pull_requests=write"),
+		"https://docs.github.com/rest/issues/labels#add-labels-to-an-issue", (*Server).addLabels),
+	r("DELETE", "/repos/{owner}/{repo}/issues/{number}/labels/{name}", perms("issues=write", "pull_requests=write"),
+		"https://docs.github.com/rest/issues/labels#remove-a-label-from-an-issue", (*Server).removeLabel),
+}
+
+func matchRoute(method, path string) (*route, map[string]string) {
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for _, rt := range routes {
+		if rt.method != method {
+			continue
+		}
+		if p, ok := rt.match(segs); ok {
+			return rt, p
+		}
+	}
+	return nil, nil
+}
+
+func (rt *route) match(segs []string) (map[string]string, bool) {
+	p := map[string]string{}
+	for i, pat := range rt.segs {
+		if name, ok := strings.CutPrefix(pat, "{"); ok {
+			name = strings.TrimSuffix(name, "}")
+			if rest, ok := strings.CutSuffix(name, "..."); ok {
+				v := strings.Join(segs[min(i, len(segs)):], "/")
+				if v == "" {
+					return nil, false
+				}
+				p[rest] = v
+				return p, true
+			}
+			if i >= len(segs) || segs[i] == "" {
+				return nil, false
+			}
+			p[name] = segs[i]
+			continue
+		}
+		if i >= len(segs) || segs[i] != pat {
+			return nil, false
+		}
+	}
+	return p, len(segs) == len(rt.segs)
+}
+
+// intParam parses a numeric path parameter; GitHub answers 404 for non-numbers.
+func (c *call) intParam(name string) (int64, bool) {
+	n, err := strconv.ParseInt(c.p[name], 10, 64)
+	return n, err == nil && n > 0
+}
