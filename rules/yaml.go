@@ -183,10 +183,14 @@ func describe(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		if isNull(n) {
+		switch {
+		case isNull(n):
 			return "an empty value"
+		case isString(n):
+			return strconv.Quote(n.Value)
 		}
-		return strconv.Quote(n.Value)
+		// Numbers and booleans as written, so "got 5" does not read as text.
+		return n.Value
 	default:
 		return "an alias"
 	}

@@ -1,0 +1,125 @@
+package rules
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// schemaNode is the part of JSON Schema that schema.json uses.
+type schemaNode struct {
+	Type                 any                    `json:"type"`
+	Properties           map[string]*schemaNode `json:"properties"`
+	AdditionalProperties *bool                  `json:"additionalProperties"`
+	Items                *schemaNode            `json:"items"`
+	Enum                 []string               `json:"enum"`
+}
+
+func (s *schemaNode) types() []string {
+	switch v := s.Type.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, t := range v {
+			out = append(out, t.(string))
+		}
+		return out
+	}
+	return nil
+}
+
+// TestSchemaMatchesRules checks schema.json against the Go types, both ways:
+// every yaml key has a property of the matching JSON type, every property
+// is a yaml key, and objects refuse unknown keys as Parse does.
+func TestSchemaMatchesRules(t *testing.T) {
+	var root schemaNode
+	if err := json.Unmarshal(Schema(), &root); err != nil {
+		t.Fatalf("schema.json: %v", err)
+	}
+	var check func(s *schemaNode, ty reflect.Type, path string)
+	check = func(s *schemaNode, ty reflect.Type, path string) {
+		types := s.types()
+		switch ty.Kind() {
+		case reflect.Struct:
+			if !slices.Contains(types, "object") {
+				t.Errorf("%s: schema type %v, want object", path, types)
+			}
+			if s.AdditionalProperties == nil || *s.AdditionalProperties {
+				t.Errorf("%s: schema allows unknown keys; Parse does not", path)
+			}
+			var keys []string
+			for _, f := range fieldsOf(ty) {
+				keys = append(keys, f.name)
+				p, ok := s.Properties[f.name]
+				if !ok {
+					t.Errorf("%s: schema lacks property %q", path, f.name)
+					continue
+				}
+				check(p, ty.Field(f.index).Type, join(path, f.name))
+			}
+			for name := range s.Properties {
+				if !slices.Contains(keys, name) {
+					t.Errorf("%s: schema property %q is not a key of the rules", path, name)
+				}
+			}
+		case reflect.Slice:
+			if !slices.Contains(types, "array") || s.Items == nil {
+				t.Errorf("%s: schema type %v, want array with items", path, types)
+				return
+			}
+			check(s.Items, ty.Elem(), path+"[]")
+		case reflect.Bool:
+			if !reflect.DeepEqual(types, []string{"boolean"}) {
+				t.Errorf("%s: schema type %v, want boolean", path, types)
+			}
+		case reflect.String:
+			if !reflect.DeepEqual(types, []string{"string"}) && s.Enum == nil {
+				t.Errorf("%s: schema type %v, want string", path, types)
+			}
+		default:
+			t.Errorf("%s: no schema check for %s", path, ty)
+		}
+	}
+	check(&root, reflect.TypeFor[Rules](), "")
+	if got := root.Properties["locked"].Items.Enum; !reflect.DeepEqual(got, Lockable()) {
+		t.Errorf("schema locked enum = %q, want %q", got, Lockable())
+	}
+}
+
+// TestBuiltinKeysInSchema walks the built-in file itself, so a key added to
+// builtin.yml but forgotten in the schema is caught even before Parse is.
+func TestBuiltinKeysInSchema(t *testing.T) {
+	var root schemaNode
+	if err := json.Unmarshal(Schema(), &root); err != nil {
+		t.Fatalf("schema.json: %v", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(Builtin(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	var walk func(n *yaml.Node, s *schemaNode, path string)
+	walk = func(n *yaml.Node, s *schemaNode, path string) {
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			p, ok := s.Properties[key]
+			if !ok {
+				t.Errorf("built-in key %s is not in schema.json", join(path, key))
+				continue
+			}
+			count++
+			walk(n.Content[i+1], p, join(path, key))
+		}
+	}
+	walk(doc.Content[0], &root, "")
+	if count < 10 {
+		t.Errorf("walked only %d keys of the built-in file", count)
+	}
+}
