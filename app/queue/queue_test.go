@@ -1,0 +1,234 @@
+package queue_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/SovereignCloudStack/contribot/app/queue"
+)
+
+// PostgresURL returns a database URL with a fresh schema for this test, or
+// skips the test, saying why, when no server is reachable.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("CONTRIBOT_TEST_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Skipf("PostgreSQL not reachable at %s (%v); set CONTRIBOT_TEST_POSTGRES or start it (.ci/run does)", base, err)
+	}
+	defer conn.Close(context.Background())
+	schema := fmt.Sprintf("contribot_test_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), base)
+		if err == nil {
+			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(context.Background())
+		}
+	})
+	return base + "&search_path=" + schema
+}
+
+type backend struct {
+	name string
+	url  func(t *testing.T) string
+}
+
+var backends = []backend{
+	{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "contribot.db") }},
+	{"postgres", postgresURL},
+}
+
+func TestBackend(t *testing.T) {
+	tests := []struct{ in, backend, target string }{
+		{"", "sqlite", queue.DefaultSQLitePath},
+		{"postgres://u@h/db", "postgres", "postgres://u@h/db"},
+		{"postgresql://u@h/db", "postgres", "postgresql://u@h/db"},
+		{"sqlite:///data/c.db", "sqlite", "/data/c.db"},
+		{"sqlite:c.db", "sqlite", "c.db"},
+		{"/data/contribot.db", "sqlite", "/data/contribot.db"},
+	}
+	for _, tt := range tests {
+		b, target := queue.Backend(tt.in)
+		if b != tt.backend || target != tt.target {
+			t.Errorf("Backend(%q) = %s %s, want %s %s", tt.in, b, target, tt.backend, tt.target)
+		}
+	}
+}
+
+// recorder is a Handler that records the jobs it ran and fails on demand.
+type recorder struct {
+	mu   sync.Mutex
+	runs map[string]int
+	fail func(job queue.Job) error
+}
+
+func (r *recorder) Handle(_ context.Context, job queue.Job) error {
+	r.mu.Lock()
+	if r.runs == nil {
+		r.runs = map[string]int{}
+	}
+	r.runs[job.Delivery+"/"+job.Feature]++
+	r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail(job)
+	}
+	return nil
+}
+
+func (r *recorder) count(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.runs[key]
+}
+
+func open(t *testing.T, url string, h queue.Handler, retryAfter func(error) (time.Duration, bool)) *queue.Queue {
+	t.Helper()
+	q, err := queue.Open(context.Background(), url, queue.Options{Handler: h, RetryAfter: retryAfter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = q.Stop(context.Background()) })
+	return q
+}
+
+// waitCompleted waits for n completed jobs or fails the test.
+func waitCompleted(t *testing.T, events <-chan *river.Event, n int) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for done := 0; done < n; {
+		select {
+		case ev := <-events:
+			if ev.Kind == river.EventKindJobCompleted {
+				done++
+			}
+		case <-timeout:
+			t.Fatalf("only %d of %d jobs completed in 30s", done, n)
+		}
+	}
+}
+
+func TestEnqueueIsUniqueAndWorked(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			rec := &recorder{}
+			q := open(t, b.url(t), rec, nil)
+			ctx := context.Background()
+			routes := []queue.Route{{Feature: "dco", Queue: queue.QueuePriority}, {Feature: "labels", Queue: queue.QueueDefault}}
+			payload := []byte(`{"action":"opened"}`)
+			n, err := q.Enqueue(ctx, "d-1", "pull_request", payload, routes)
+			if err != nil || n != 2 {
+				t.Fatalf("first Enqueue = %d, %v; want 2 new jobs", n, err)
+			}
+			n, err = q.Enqueue(ctx, "d-1", "pull_request", payload, routes)
+			if err != nil || n != 0 {
+				t.Fatalf("repeated Enqueue = %d, %v; want 0 (duplicate)", n, err)
+			}
+			events, cancel := q.Subscribe(river.EventKindJobCompleted)
+			defer cancel()
+			if err := q.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			waitCompleted(t, events, 2)
+			if rec.count("d-1/dco") != 1 || rec.count("d-1/labels") != 1 {
+				t.Fatalf("runs = %v, want each feature once", rec.runs)
+			}
+		})
+	}
+}
+
+func TestFailedJobIsRetried(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			rec := &recorder{fail: func(job queue.Job) error {
+				if job.Attempt == 1 {
+					return errors.New("GitHub answered 502")
+				}
+				return nil
+			}}
+			q := open(t, b.url(t), rec, nil)
+			events, cancel := q.Subscribe(river.EventKindJobCompleted)
+			defer cancel()
+			ctx := context.Background()
+			if _, err := q.Enqueue(ctx, "d-retry", "pull_request", []byte(`{}`), []queue.Route{{Feature: "dco", Queue: queue.QueuePriority}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			waitCompleted(t, events, 1)
+			if got := rec.count("d-retry/dco"); got != 2 {
+				t.Fatalf("ran %d times, want 2 (fail, then retry)", got)
+			}
+		})
+	}
+}
+
+var errLimited = errors.New("rate limited until reset")
+
+func TestRateLimitedJobIsSnoozed(t *testing.T) {
+	first := true
+	var mu sync.Mutex
+	rec := &recorder{fail: func(job queue.Job) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if first {
+			first = false
+			return fmt.Errorf("list commits: %w", errLimited)
+		}
+		return nil
+	}}
+	retryAfter := func(err error) (time.Duration, bool) {
+		if errors.Is(err, errLimited) {
+			return 50 * time.Millisecond, true
+		}
+		return 0, false
+	}
+	q := open(t, filepath.Join(t.TempDir(), "c.db"), rec, retryAfter)
+	events, cancel := q.Subscribe(river.EventKindJobCompleted, river.EventKindJobSnoozed)
+	defer cancel()
+	ctx := context.Background()
+	if _, err := q.Enqueue(ctx, "d-snooze", "pull_request", []byte(`{}`), []queue.Route{{Feature: "dco", Queue: queue.QueuePriority}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var snoozed, completed bool
+	timeout := time.After(30 * time.Second)
+	for !completed {
+		select {
+		case ev := <-events:
+			switch ev.Kind {
+			case river.EventKindJobSnoozed:
+				snoozed = true
+			case river.EventKindJobCompleted:
+				completed = true
+				if ev.Job.Errors != nil && len(ev.Job.Errors) > 0 {
+					t.Errorf("a snooze recorded an error: %v", ev.Job.Errors)
+				}
+			}
+		case <-timeout:
+			t.Fatal("job did not complete after its snooze")
+		}
+	}
+	if !snoozed {
+		t.Fatal("rate-limited job was not snoozed")
+	}
+}
