@@ -1,0 +1,326 @@
+package dco
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/SovereignCloudStack/contribot/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in fixtures/dco/render")
+
+var goldenDir = filepath.Join("..", "..", "fixtures", "dco", "render")
+
+func prCtx() RenderContext {
+	return RenderContext{Owner: "SovereignCloudStack", Repo: "standards", Number: 42, BaseRef: "main",
+		BaseSHA: "0123456789abcdef0123456789abcdef01234567", HeadRef: "feature", HeadSHA: shaC}
+}
+
+// goldenCase renders the result of real evaluations, so a golden file shows
+// exactly what a contributor would read for that pull request.
+type goldenCase struct {
+	name string
+	in   Input
+	ctx  func(RenderContext) RenderContext
+}
+
+func goldenCases() []goldenCase {
+	same := func(c RenderContext) RenderContext { return c }
+	ada := func(sha, msg string) Commit {
+		c := mk(sha, msg, "Ada Lovelace", "ada@example.com")
+		c.CommitterName, c.CommitterEmail = c.AuthorName, c.AuthorEmail
+		return c
+	}
+	signed := "Add feature\n\nSigned-off-by: Ada Lovelace <ada@example.com>"
+	return []goldenCase{
+		{"success", Input{Config: probot, Commits: []Commit{ada(shaA, signed), ada(shaB, signed), ada(shaC, signed)}}, same},
+		{"success-exempt", Input{Config: individual, Commits: []Commit{
+			ada(shaA, "WIP"), ada(shaB, "I, Ada Lovelace <ada@example.com>, hereby add my Signed-off-by to this commit: "+shaA+"\n\nSigned-off-by: Ada Lovelace <ada@example.com>"),
+			with(ada(shaC, "Merge branch 'main'"), func(c *Commit) { c.ParentCount = 2 }),
+			with(ada("1111111111111111111111111111111111111111", "Bump x"), func(c *Commit) { c.AuthorLogin, c.AuthorType = "dependabot[bot]", "Bot" }),
+		}}, same},
+		{"last-commit-only", Input{Config: probot, Commits: []Commit{ada(shaA, signed), ada(shaB, signed), ada(shaC, "Fix typo")}},
+			func(c RenderContext) RenderContext { c.Override, c.RecheckCommand = true, "/dco recheck"; return c }},
+		{"several-with-remediation", Input{Config: thirdParty, Commits: []Commit{
+			ada(shaA, "Add feature"),
+			mk(shaB, "Fix | pipes `and` <b>tags</b> @octocat #12\n\nSigned-off-by: Mallory <m@example.com>", "Bob | Tables `x` <script>", "bob@example.com"),
+			ada(shaC, "More\n\nsigned-off-by: Ada Lovelace"),
+		}}, func(c RenderContext) RenderContext { c.Remediation = thirdParty.Remediation; return c }},
+		{"invalid-email", Input{Config: probot, Commits: []Commit{
+			mk(shaA, "Fix\n\nSigned-off-by: root <root@localhost>", "root", "root@localhost"), ada(shaB, signed)}},
+			func(c RenderContext) RenderContext { c.Remediation = individual.Remediation; c.BaseSHA = ""; return c }},
+		{"merge-group", Input{Config: individual, Commits: []Commit{ada(shaA, signed), ada(shaB, "No sign-off")}},
+			func(c RenderContext) RenderContext {
+				c.MergeGroup, c.Number, c.Remediation, c.Override = true, 0, individual.Remediation, true
+				return c
+			}},
+		{"incomplete", Input{Config: probot, Expected: 300, Incomplete: "GitHub listed 2 of the 300 commits between 0123456 and 966587f",
+			Commits: []Commit{ada(shaA, signed), ada(shaB, "No sign-off")}}, same},
+		{"rules-problems", Input{Config: probot, Commits: []Commit{ada(shaA, signed)}},
+			func(c RenderContext) RenderContext {
+				c.Problems = []string{".github/contribot.yml:3:5: unknown key \"skip_bot\" in dco (did you mean \"skip_bots\"?)"}
+				c.Warnings = []string{".github/contribot.yml:2:1: dco is locked by SovereignCloudStack/.github:.github/contribot.yml:4:3; this change is ignored"}
+				return c
+			}},
+	}
+}
+
+func TestRenderGolden(t *testing.T) {
+	for _, tc := range goldenCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.in.Expected == 0 {
+				tc.in.Expected = len(tc.in.Commits)
+			}
+			out := Render(Evaluate(tc.in), tc.ctx(prCtx()))
+			got := fmt.Sprintf("# Title\n\n%s\n\n# Summary\n\n%s\n# Text\n\n%s", out.Title, out.Summary, out.Text)
+			path := filepath.Join(goldenDir, tc.name+".md")
+			if *update {
+				if err := os.MkdirAll(goldenDir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./app/dco -run TestRenderGolden -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("output differs from %s (rerun with -update and review the diff):\n%s", path, got)
+			}
+		})
+	}
+}
+
+func TestRenderTitle(t *testing.T) {
+	signed := bex(shaA, signedBex)
+	unsigned := bex(shaA, noSignoff)
+	merge := with(bex(shaA, noSignoff), func(c *Commit) { c.ParentCount = 2 })
+	n := func(c Commit, k int) []Commit {
+		out := make([]Commit, k)
+		for i := range out {
+			out[i] = c
+			out[i].SHA = fmt.Sprintf("%040x", i+1)
+		}
+		return out
+	}
+	tests := []struct {
+		commits  []Commit
+		expected int
+		want     string
+	}{
+		{n(signed, 1), 1, "The commit is signed off"},
+		{n(signed, 12), 12, "All 12 commits are signed off"},
+		{n(merge, 1), 1, "The commit is exempt from sign-off"},
+		{n(merge, 2), 2, "All 2 commits are exempt from sign-off"},
+		{append(n(signed, 10), n(merge, 2)...), 12, "All 12 commits pass: 10 signed off, 2 exempt"},
+		{n(unsigned, 1), 1, "The commit lacks a sign-off"},
+		{append(n(signed, 11), n(unsigned, 1)...), 12, "1 of 12 commits lacks a sign-off"},
+		{append(n(signed, 9), n(unsigned, 3)...), 12, "3 of 12 commits lack a sign-off"},
+		{n(signed, 2), 3, "Could not read all commits"},
+		{nil, 0, "No commits to check"},
+	}
+	for _, tc := range tests {
+		res := Evaluate(Input{Commits: tc.commits, Config: probot, Expected: tc.expected})
+		if got := Render(res, prCtx()).Title; got != tc.want {
+			t.Errorf("%d commits: title %q, want %q", len(tc.commits), got, tc.want)
+		}
+	}
+}
+
+func TestRenderFixCommand(t *testing.T) {
+	unsignedLast := []Commit{bex(shaA, signedBex), bex(shaB, noSignoff)}
+	unsignedFirst := []Commit{bex(shaA, noSignoff), bex(shaB, signedBex)}
+	tests := []struct {
+		name    string
+		commits []Commit
+		ctx     func(RenderContext) RenderContext
+		want    string
+	}{
+		{"only the last commit", unsignedLast, nil, "```sh\ngit commit --amend --no-edit --signoff\ngit push --force-with-lease\n```"},
+		{"an earlier commit, base SHA known", unsignedFirst, nil, "```sh\ngit rebase --signoff 0123456789abcdef0123456789abcdef01234567\ngit push --force-with-lease\n```"},
+		{"base ref only", unsignedFirst, func(c RenderContext) RenderContext { c.BaseSHA = ""; return c },
+			"git rebase --signoff origin/main\n"},
+		{"base ref with shell characters", unsignedFirst, func(c RenderContext) RenderContext { c.BaseSHA, c.BaseRef = "", "refs/heads/it's;here"; return c },
+			`git rebase --signoff 'origin/it'\''s;here'` + "\n"},
+		{"nothing known", unsignedFirst, func(c RenderContext) RenderContext { c.BaseSHA, c.BaseRef = "", ""; return c },
+			"git rebase --signoff HEAD~2\n"},
+		{"merge group never amends", unsignedLast, func(c RenderContext) RenderContext { c.MergeGroup = true; return c },
+			"git rebase --signoff 0123456789abcdef0123456789abcdef01234567\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := prCtx()
+			if tc.ctx != nil {
+				ctx = tc.ctx(ctx)
+			}
+			out := Render(Evaluate(Input{Commits: tc.commits, Config: probot, Expected: len(tc.commits)}), ctx)
+			if !strings.Contains(out.Text, tc.want) {
+				t.Errorf("text lacks %q:\n%s", tc.want, out.Text)
+			}
+		})
+	}
+}
+
+// The remediation sentences must be byte-for-byte those the Probot DCO app
+// prints and parses, or a contributor's copy-paste fails in one of them.
+func TestRenderRemediationSentences(t *testing.T) {
+	commits := []Commit{bex(shaA, noSignoff), bex(shaB, noSignoff), mk(shaC, noSignoff, "hiimbex", "hiimbex@disney.com")}
+	ctx := prCtx()
+	ctx.Remediation = thirdParty.Remediation
+	out := Render(Evaluate(Input{Commits: commits, Config: thirdParty, Expected: 3}), ctx)
+	for _, want := range []string{
+		"#### bex &lt;bex@disney.com&gt;\n\n```text\nDCO Remediation Commit for bex <bex@disney.com>\n\n" +
+			"I, bex <bex@disney.com>, hereby add my Signed-off-by to this commit: " + shaA + "\n" +
+			"I, bex <bex@disney.com>, hereby add my Signed-off-by to this commit: " + shaB + "\n\n" +
+			"Signed-off-by: bex <bex@disney.com>\n```\n",
+		"#### hiimbex &lt;hiimbex@disney.com&gt;\n\n```text\nDCO Remediation Commit for hiimbex <hiimbex@disney.com>\n\n" +
+			"I, hiimbex <hiimbex@disney.com>, hereby add my Signed-off-by to this commit: " + shaC + "\n\n" +
+			"Signed-off-by: hiimbex <hiimbex@disney.com>\n```\n",
+		"#### On behalf of bex &lt;bex@disney.com&gt;\n\n```text\nThird-Party DCO Remediation Commit for bex <bex@disney.com>\n\n" +
+			"On behalf of bex <bex@disney.com>, I, YOUR_NAME <YOUR_EMAIL>, hereby add my Signed-off-by to this commit: " + shaA + "\n" +
+			"On behalf of bex <bex@disney.com>, I, YOUR_NAME <YOUR_EMAIL>, hereby add my Signed-off-by to this commit: " + shaB + "\n\n" +
+			"Signed-off-by: YOUR_NAME <YOUR_EMAIL>\n```\n",
+	} {
+		if !strings.Contains(out.Text, want) {
+			t.Errorf("text lacks\n%s\nin\n%s", want, out.Text)
+		}
+	}
+
+	// And what we print is what we accept: commit the printed text as the
+	// author and the earlier commits pass.
+	block := out.Text[strings.Index(out.Text, "DCO Remediation Commit for bex"):]
+	block = block[:strings.Index(block, "```")]
+	fixed := Evaluate(Input{Commits: append(commits, bex("4444444444444444444444444444444444444444", block)), Config: thirdParty})
+	for _, v := range fixed.Commits[:2] {
+		if v.Rule != RuleRemediatedIndividual {
+			t.Errorf("printed remediation text not accepted: %+v", v)
+		}
+	}
+
+	ctx.Remediation = rules.Remediation{}
+	if out := Render(Evaluate(Input{Commits: commits, Config: probot, Expected: 3}), ctx); strings.Contains(out.Text, "hereby add") {
+		t.Error("remediation offered although the rules do not allow it")
+	}
+}
+
+func TestMDText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Ada Lovelace <ada@example.com>", "Ada Lovelace &lt;ada@example.com&gt;"},
+		{"a|b", `a\|b`},
+		{"`code`", "\\`code\\`"},
+		{"*bold* _it_ [x](y) ~s~ !", `\*bold\* \_it\_ \[x\]\(y\) \~s\~ \!`},
+		{"<script>alert(1)</script>", `&lt;script&gt;alert\(1\)&lt;/script&gt;`},
+		{"hi @octocat and #12", "hi @\u200boctocat and #\u200b12"},
+		{"@octocat", "@\u200boctocat"},
+		{"ada@example.com", "ada@example.com"},
+		{"line\nbreak\r\ttab", "line break  tab"},
+		{"https://evil.example/", `https\://evil.example/`},
+		{"&amp;", "&amp;amp;"},
+		{"bad \xff byte", "bad \ufffd byte"},
+	}
+	for _, tc := range tests {
+		if got := mdText(tc.in); got != tc.want {
+			t.Errorf("mdText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestCodeFences(t *testing.T) {
+	if got := codeBlock("text", "a ``` b\n"); got != "````text\na ``` b\n````\n" {
+		t.Errorf("codeBlock: %q", got)
+	}
+	if got := codeSpan("git rebase 'a`b'"); got != "`` git rebase 'a`b' ``" {
+		t.Errorf("codeSpan: %q", got)
+	}
+}
+
+func TestCapText(t *testing.T) {
+	long := strings.Repeat("| row ü€😀 |\n", 10000)
+	for _, limit := range []int{100, 101, 102, 103, 1000, 4097} {
+		got := capText(long, limit)
+		if len(got) > limit || !utf8.ValidString(got) {
+			t.Fatalf("limit %d: %d bytes, valid %v", limit, len(got), utf8.ValidString(got))
+		}
+		for _, line := range strings.Split(strings.TrimSpace(got), "\n") {
+			if strings.HasPrefix(line, "|") && !strings.HasSuffix(line, "|") {
+				t.Fatalf("limit %d: half a row %q", limit, line)
+			}
+		}
+	}
+	if got := capText("```sh\n"+strings.Repeat("x\n", 100), 100); strings.Count(got, "```")%2 != 0 {
+		t.Errorf("open code block left open:\n%s", got)
+	}
+	if got := capText("short", 100); got != "short" {
+		t.Errorf("capText changed short text: %q", got)
+	}
+}
+
+// A pull request with 10,000 unsigned commits by many authors must still get
+// a check run GitHub accepts, cut only between rows and blocks.
+func TestRenderHugePullRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		author func(i int) (string, string)
+	}{
+		{"one author", func(int) (string, string) { return "Ada Lovelace", "ada@example.com" }},
+		{"many authors with long multi-byte names", func(i int) (string, string) {
+			return strings.Repeat("Ünïcødé 😀 ", 20) + fmt.Sprint(i), fmt.Sprintf("u%d@example.com", i)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			commits := make([]Commit, 10000)
+			for i := range commits {
+				name, email := tc.author(i)
+				commits[i] = Commit{SHA: fmt.Sprintf("%040x", i+1), Message: "x", AuthorName: name, AuthorEmail: email}
+			}
+			ctx := prCtx()
+			ctx.Remediation = thirdParty.Remediation
+			ctx.Problems = make([]string, 100)
+			for i := range ctx.Problems {
+				ctx.Problems[i] = strings.Repeat("é", 1000)
+			}
+			out := Render(Evaluate(Input{Commits: commits, Config: thirdParty, Expected: len(commits)}), ctx)
+			for part, s := range map[string]string{"summary": out.Summary, "text": out.Text} {
+				if len(s) > 65535 {
+					t.Errorf("%s is %d bytes", part, len(s))
+				}
+				if !utf8.ValidString(s) {
+					t.Errorf("%s is not valid UTF-8", part)
+				}
+				if strings.Count(s, "```")%2 != 0 {
+					t.Errorf("%s has an unclosed code block", part)
+				}
+			}
+			rows := 0
+			for _, line := range strings.Split(out.Text, "\n") {
+				if strings.HasPrefix(line, "| [") {
+					rows++
+					if !strings.HasSuffix(line, " |") {
+						t.Fatalf("half a row: %q", line)
+					}
+				}
+			}
+			if rows < 50 {
+				t.Errorf("only %d rows fit", rows)
+			}
+			if !strings.Contains(out.Text, fmt.Sprintf("…and %d more commits", 10000-rows)) {
+				t.Errorf("no note about the %d commits left out", 10000-rows)
+			}
+			for _, want := range []string{"git rebase --signoff", "### Or: add a remediation commit", "hereby add my Signed-off-by to this commit", "### Or: sign off on the author's behalf"} {
+				if !strings.Contains(out.Text, want) {
+					t.Errorf("text lacks %q", want)
+				}
+			}
+			if out.Title != "10000 of 10000 commits lack a sign-off" {
+				t.Errorf("title %q", out.Title)
+			}
+		})
+	}
+}
