@@ -41,12 +41,22 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// sortByPosition orders errors as they appear in the file; the decoder finds
-// them in walk order, which differs when keys come in an unusual order.
-func (es Errors) sortByPosition() {
+// maxErrors keeps a hopeless file (say, a wrong file under the right name)
+// from filling a check run, whose text GitHub caps at 65535 characters.
+const maxErrors = 50
+
+// report orders errors as they appear in the file (the decoder finds them in
+// walk order) and cuts the list at maxErrors.
+func (es Errors) report() Errors {
 	slices.SortStableFunc(es, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	})
+	if len(es) <= maxErrors {
+		return es
+	}
+	next := es[maxErrors]
+	return append(es[:maxErrors:maxErrors], &Error{File: next.File, Line: next.Line, Column: next.Column,
+		Msg: fmt.Sprintf("%d more problems from here on are not shown", len(es)-maxErrors)})
 }
 
 // asErrors flattens any error into positioned errors so that Result.Problems

@@ -39,8 +39,7 @@ func Parse(name string, data []byte) (*File, error) {
 	d.decode(root, reflect.ValueOf(&f.Rules).Elem(), "")
 	d.checkRules(root, &f.Rules)
 	if len(d.errs) > 0 {
-		d.errs.sortByPosition()
-		return nil, d.errs
+		return nil, d.errs.report()
 	}
 	return f, nil
 }

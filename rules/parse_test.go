@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -174,6 +175,21 @@ func TestParseErrors(t *testing.T) {
 			name: "second document",
 			in:   "dco: {}\n---\ndco: {enabled: false}\n",
 			want: []string{`.github/contribot.yml:3:1: a second YAML document (after ---): a rules file holds exactly one`},
+		},
+		{
+			name: "a hopeless file is cut short",
+			in:   strings.Repeat("x: 1\n", maxErrors+3),
+			want: func() []string {
+				var w []string
+				for i := 1; i <= maxErrors; i++ {
+					if i == 1 {
+						w = append(w, `.github/contribot.yml:1:1: unknown key "x" at the top level (known: extends, locked, dco)`)
+						continue
+					}
+					w = append(w, fmt.Sprintf(`.github/contribot.yml:%d:1: duplicate key "x" in the top level (first at line 1)`, i))
+				}
+				return append(w, `.github/contribot.yml:51:1: 3 more problems from here on are not shown`)
+			}(),
 		},
 		{
 			name: "oversize",

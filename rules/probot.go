@@ -36,8 +36,7 @@ func ParseProbotDCO(name string, data []byte) (*File, error) {
 	var p probotDCO
 	d.decode(root, reflect.ValueOf(&p).Elem(), "")
 	if len(d.errs) > 0 {
-		d.errs.sortByPosition()
-		return nil, d.errs
+		return nil, d.errs.report()
 	}
 
 	dco := mapping(root)
