@@ -102,7 +102,9 @@ func (s *Server) issueToken(installation int64, perms map[string]string, now tim
 	if perms == nil {
 		perms = s.installationPermissions(installation)
 	}
-	t := &token{installation: installation, expires: now.Add(time.Hour), perms: perms}
+	// expires_at has whole seconds on GitHub; truncating here keeps the
+	// fake's own expiry check consistent with what the client was told.
+	t := &token{installation: installation, expires: now.Add(time.Hour).Truncate(time.Second), perms: perms}
 	s.tokens[tok] = t
 	return tok, t
 }

@@ -551,8 +551,8 @@ func (s *Server) createCheckRun(c *call) *response {
 				URL:    github.String(fmt.Sprintf("%s/pulls/%d", api, n)),
 				ID:     pr.ID,
 				Number: github.Int(n),
-				Head:   &github.PullRequestBranch{Ref: pr.GetHead().Ref, SHA: pr.GetHead().SHA},
-				Base:   &github.PullRequestBranch{Ref: pr.GetBase().Ref, SHA: pr.GetBase().SHA},
+				Head:   branchRef(pr.GetHead()),
+				Base:   branchRef(pr.GetBase()),
 			})
 		}
 	}
@@ -560,6 +560,14 @@ func (s *Server) createCheckRun(c *call) *response {
 	resp := jsonResponse(http.StatusCreated, s.checkRunObject(cr))
 	resp.header = http.Header{"Location": {cr.GetURL()}}
 	return resp
+}
+
+// branchRef is the short form of a branch that check runs embed.
+func branchRef(b *github.PullRequestBranch) *github.PullRequestBranch {
+	if b == nil {
+		return nil
+	}
+	return &github.PullRequestBranch{Ref: b.Ref, SHA: b.SHA}
 }
 
 // checkSuiteID is stable per repository and head SHA: GitHub puts all of an
