@@ -7,8 +7,8 @@
 //
 //	auth     adds the installation token or App JWT; on 401 renews it and replays once
 //	etag     makes GETs conditional; a 304 (free of quota) is served as the cached 200
-//	pacing   per-installation token bucket for writes; pauses after Retry-After
 //	retry    backoff on 5xx/network errors; rate limits → short wait or *RateLimitError
+//	pacing   per-installation token bucket for each write attempt; pauses after Retry-After
 //	metrics  counts and times every attempt, records X-RateLimit-Remaining
 //
 // Tokens, the JWT and the private key never appear in errors or logs.
@@ -188,22 +188,29 @@ func New(cfg Config, opts ...Option) (*App, error) {
 	}
 
 	basePath := strings.TrimSuffix(base.Path, "/")
-	var inner http.RoundTripper = &metricsTransport{next: o.transport, metrics: m, base: basePath, now: o.now}
-	inner = &retryTransport{
-		next: inner, policy: o.retry, now: o.now, sleep: o.sleep, jitter: o.jitter,
-		log: o.logger, base: basePath,
+	measured := &metricsTransport{next: o.transport, metrics: m, base: basePath, now: o.now}
+	newRetry := func(next http.RoundTripper) *retryTransport {
+		return &retryTransport{
+			next: next, policy: o.retry, now: o.now, sleep: o.sleep, jitter: o.jitter,
+			log: o.logger, base: basePath,
+		}
 	}
+	// Pacing sits inside retry so that every attempt is paced and it sees
+	// the 403/429 Retry-After answers that retry then consumes.
 	p := &pacer{
-		next: inner, rate: o.writeRate, burst: float64(max(o.writeBurst, 1)),
+		next: measured, rate: o.writeRate, burst: float64(max(o.writeBurst, 1)),
 		maxPause: o.retry.MaxRetryAfter, now: o.now, sleep: o.sleep,
 		buckets: make(map[identity]*bucket),
 	}
-	var shared http.RoundTripper = p
+	var shared http.RoundTripper = newRetry(p)
 	var etag *etagCache
 	if o.etagMaxSize > 0 {
 		etag = newETagCache(o.etagMaxSize)
 		shared = &etagTransport{next: shared, cache: etag}
 	}
+	// Token fetches skip the ETag cache and pacing: they are POSTs by the
+	// App, not an installation's writes.
+	tokenClient := &http.Client{Transport: newRetry(measured)}
 
 	jwt := newJWTSource(cfg.AppID, key, o.now)
 	a := &App{
@@ -212,14 +219,12 @@ func New(cfg Config, opts ...Option) (*App, error) {
 		uploadURL: upload,
 		userAgent: userAgent,
 		jwt:       jwt,
-		// Token fetches skip the ETag cache and pacing: they are POSTs by
-		// the App, not an installation's writes.
-		tokens:  newTokenCache(jwt, &http.Client{Transport: inner}, base, userAgent, o.now),
-		shared:  shared,
-		pacer:   p,
-		hosts:   map[string]bool{strings.ToLower(base.Host): true, strings.ToLower(upload.Host): true},
-		etag:    etag,
-		clients: make(map[int64]*github.Client),
+		tokens:    newTokenCache(jwt, tokenClient, base, userAgent, o.now),
+		shared:    shared,
+		pacer:     p,
+		hosts:     map[string]bool{strings.ToLower(base.Host): true, strings.ToLower(upload.Host): true},
+		etag:      etag,
+		clients:   make(map[int64]*github.Client),
 	}
 	return a, nil
 }

@@ -40,12 +40,14 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 		err.Method, err.Path = req.Method, req.URL.Path
 		return nil, err
 	}
-	if err := p.sleep(req.Context(), wait); err != nil {
-		if write {
-			p.unreserve(id)
+	if wait > 0 {
+		if err := p.sleep(req.Context(), wait); err != nil {
+			if write {
+				p.unreserve(id)
+			}
+			closeRequestBody(req)
+			return nil, err
 		}
-		closeRequestBody(req)
-		return nil, err
 	}
 	resp, rtErr := p.next.RoundTrip(req)
 	if rtErr == nil && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests) {

@@ -248,7 +248,12 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		last := attempt >= t.policy.MaxAttempts || !replayable
 
 		var wait time.Duration
+		var held *RateLimitError
 		switch {
+		case errors.As(err, &held):
+			// Pacing refused to send: the installation is paused for longer
+			// than we would wait. Retrying here would only be refused again.
+			return nil, err
 		case err != nil:
 			// Connection errors are retried for every method; see the type
 			// comment for why that is acceptable for writes.
