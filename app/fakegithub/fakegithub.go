@@ -16,6 +16,34 @@
 //	... run the handler with GITHUB_API_URL=gh.URL() ...
 //	want := []string{"GET /repos/o/r/pulls/1/commits?per_page=100", "POST /repos/o/r/check-runs"}
 //	if got := gh.Calls(); !slices.Equal(got, want) { ... }
+//
+// Endpoints served (anything else answers 404 and is recorded):
+//
+//	GET    /app                                             (App JWT)
+//	POST   /app/installations/{id}/access_tokens            (App JWT)
+//	GET    /rate_limit                                      (costs no quota)
+//	GET    /repos/{o}/{r}/pulls/{n}
+//	GET    /repos/{o}/{r}/pulls/{n}/commits                 (at most 250)
+//	GET    /repos/{o}/{r}/compare/{base}...{head}
+//	GET    /repos/{o}/{r}/commits?sha=
+//	POST   /repos/{o}/{r}/check-runs
+//	GET    /repos/{o}/{r}/check-runs/{id}
+//	PATCH  /repos/{o}/{r}/check-runs/{id}
+//	GET    /repos/{o}/{r}/contents/{path}                   (JSON or raw media type)
+//	GET    /orgs/{org}/members/{login}
+//	GET    /repos/{o}/{r}/collaborators/{login}/permission
+//	GET    /repos/{o}/{r}/issues/{n}/comments
+//	POST   /repos/{o}/{r}/issues/{n}/comments
+//	PATCH  /repos/{o}/{r}/issues/comments/{id}
+//	GET    /repos/{o}/{r}/issues/{n}/labels
+//	POST   /repos/{o}/{r}/issues/{n}/labels
+//	DELETE /repos/{o}/{r}/issues/{n}/labels/{name}
+//
+// All others need an installation token (Authorization "token X" or
+// "Bearer X") that the fake issued, has not revoked and has not expired, and
+// whose permissions cover the endpoint. List endpoints take per_page (default
+// 30, at most 100) and page, and answer with GitHub's Link header. GETs carry
+// an ETag and answer 304, free of quota, to a matching If-None-Match.
 package fakegithub
 
 import (

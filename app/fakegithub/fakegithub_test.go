@@ -969,11 +969,15 @@ func TestConcurrentUse(t *testing.T) {
 	const workers, each = 8, 20
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*each)
+	clients := make([]*github.Client, workers)
+	for w := range clients {
+		clients[w] = client(t, s, int64(100+w))
+	}
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			gh := client(t, s, int64(100+w))
+			gh := clients[w]
 			for i := range each {
 				var err error
 				switch i % 4 {

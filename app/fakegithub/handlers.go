@@ -245,7 +245,7 @@ func (s *Server) compare(c *call) *response {
 	o := object{
 		"url":               api + "/compare/" + basehead,
 		"html_url":          html + "/compare/" + basehead,
-		"permalink_url":     html + "/compare/" + rs.owner + ":" + baseSHA[:7] + "..." + rs.owner + ":" + head,
+		"permalink_url":     html + "/compare/" + rs.owner + ":" + baseSHA[:min(7, len(baseSHA))] + "..." + rs.owner + ":" + head,
 		"diff_url":          html + "/compare/" + basehead + ".diff",
 		"patch_url":         html + "/compare/" + basehead + ".patch",
 		"base_commit":       baseCommit,
