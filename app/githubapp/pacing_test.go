@@ -1,0 +1,176 @@
+package githubapp
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+)
+
+func TestPacerPerInstallation(t *testing.T) {
+	type step struct {
+		id       identity
+		method   string
+		wantWait time.Duration // 0: sent without waiting
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{name: "burst then one per second", steps: []step{
+			{1, "POST", 0}, {1, "PATCH", 0}, {1, "POST", time.Second}, {1, "DELETE", time.Second},
+		}},
+		{name: "reads are not paced", steps: []step{
+			{1, "POST", 0}, {1, "POST", 0}, {1, "GET", 0}, {1, "GET", 0}, {1, "HEAD", 0},
+		}},
+		{name: "installations do not wait on each other", steps: []step{
+			{1, "POST", 0}, {1, "POST", 0}, {2, "POST", 0}, {2, "POST", 0}, {appIdentity, "POST", 0}, {1, "POST", time.Second},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			sleeps := &sleepRecorder{clock: clock}
+			sent := 0
+			p := &pacer{
+				next:  roundTripFunc(func(r *http.Request) (*http.Response, error) { sent++; return okResponse(r), nil }),
+				rate:  1, burst: 2, maxPause: 10 * time.Second,
+				now: clock.Now, sleep: sleeps.sleep, buckets: map[identity]*bucket{},
+			}
+			for i, s := range tt.steps {
+				before := len(sleeps.recorded())
+				resp, err := p.RoundTrip(requestAs(s.id, s.method))
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
+				resp.Body.Close()
+				var waited time.Duration
+				if w := sleeps.recorded(); len(w) > before {
+					waited = w[len(w)-1]
+				}
+				if waited != s.wantWait {
+					t.Errorf("step %d (%d %s): waited %s, want %s", i, s.id, s.method, waited, s.wantWait)
+				}
+			}
+			if sent != len(tt.steps) {
+				t.Errorf("sent %d, want %d", sent, len(tt.steps))
+			}
+		})
+	}
+}
+
+func TestPacerPausesAfterRetryAfter(t *testing.T) {
+	tests := []struct {
+		name       string
+		retryAfter string
+		// then: what the next request of the same installation sees.
+		wantWait    time.Duration
+		wantLimited bool
+	}{
+		{name: "short pause is waited out", retryAfter: "5", wantWait: 5 * time.Second},
+		{name: "long pause is handed back as RateLimitError", retryAfter: "120", wantLimited: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			sleeps := &sleepRecorder{clock: clock}
+			sent := 0
+			p := &pacer{
+				next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					sent++
+					if sent == 1 {
+						rec := httptest.NewRecorder()
+						rec.Header().Set("Retry-After", tt.retryAfter)
+						rec.WriteHeader(http.StatusForbidden)
+						return rec.Result(), nil
+					}
+					return okResponse(r), nil
+				}),
+				rate: 0, burst: 1, maxPause: 10 * time.Second,
+				now: clock.Now, sleep: sleeps.sleep, buckets: map[identity]*bucket{},
+			}
+			if _, err := p.RoundTrip(requestAs(1, "POST")); err != nil {
+				t.Fatal(err)
+			}
+			// Another installation is not affected.
+			if _, err := p.RoundTrip(requestAs(2, "GET")); err != nil || len(sleeps.recorded()) != 0 {
+				t.Fatalf("installation 2: err %v, waits %v", err, sleeps.recorded())
+			}
+			_, err := p.RoundTrip(requestAs(1, "GET"))
+			if tt.wantLimited {
+				var rl *RateLimitError
+				if !errors.As(err, &rl) || !rl.Secondary || rl.StatusCode != 0 {
+					t.Fatalf("err = %v, want a held-back secondary *RateLimitError", err)
+				}
+				if want := newFakeClock().Now().Add(2 * time.Minute); !rl.Reset.Equal(want) {
+					t.Errorf("Reset = %s, want %s", rl.Reset, want)
+				}
+				if sent != 2 {
+					t.Errorf("sent %d, want 2 (the held request must not go out)", sent)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sleeps.recorded(); !slices.Equal(got, []time.Duration{tt.wantWait}) {
+				t.Errorf("waits = %v, want [%s]", got, tt.wantWait)
+			}
+		})
+	}
+}
+
+func TestPacerGivesTokenBackWhenCallerGivesUp(t *testing.T) {
+	clock := newFakeClock()
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &pacer{
+		next: roundTripFunc(func(r *http.Request) (*http.Response, error) { return okResponse(r), nil }),
+		rate: 1, burst: 1, maxPause: 10 * time.Second, now: clock.Now,
+		sleep: func(ctx context.Context, _ time.Duration) error { cancel(); return ctx.Err() },
+		buckets: map[identity]*bucket{},
+	}
+	if _, err := p.RoundTrip(requestAs(1, "POST")); err != nil {
+		t.Fatal(err)
+	}
+	req := requestAs(1, "POST").WithContext(withIdentity(ctx, 1))
+	if _, err := p.RoundTrip(req); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if got := p.buckets[1].tokens; got != 0 {
+		t.Errorf("tokens = %v, want 0 (the abandoned write's token returned)", got)
+	}
+}
+
+func TestAppPacesWritesByDefault(t *testing.T) {
+	// Default pacing: 1 write/s with a burst of 10.
+	env := newTestEnv(t, WithWritePacing(1, 10))
+	s := &scripted{t: t, replies: []reply{ok(201)}}
+	env.gh.setAPI(s.serve)
+	for range 12 {
+		if _, _, err := env.app.Installation(1).Issues.CreateComment(context.Background(), "o", "r", 1,
+			&github.IssueComment{Body: github.String("hi")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := env.sleep.recorded(), []time.Duration{time.Second, time.Second}; !slices.Equal(got, want) {
+		t.Errorf("waits = %v, want %v (11th and 12th write)", got, want)
+	}
+}
+
+func requestAs(id identity, method string) *http.Request {
+	r := httptest.NewRequest(method, "https://api.github.com/repos/o/r/issues/1/comments", nil)
+	return r.WithContext(withIdentity(r.Context(), id))
+}
+
+func okResponse(r *http.Request) *http.Response {
+	rec := httptest.NewRecorder()
+	rec.WriteHeader(http.StatusOK)
+	resp := rec.Result()
+	resp.Request = r
+	return resp
+}
