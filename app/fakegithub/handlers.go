@@ -26,7 +26,7 @@ func htmlRepo(owner, repo string) string { return htmlBase + owner + "/" + repo 
 // --- App endpoints ---
 
 func (s *Server) appObject() object {
-	owner := s.userObject("SovereignCloudStack")
+	owner := s.userObject("octo-org")
 	owner["type"] = "Organization"
 	return object{
 		"id":           s.appID,
