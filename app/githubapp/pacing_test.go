@@ -38,8 +38,8 @@ func TestPacerPerInstallation(t *testing.T) {
 			sleeps := &sleepRecorder{clock: clock}
 			sent := 0
 			p := &pacer{
-				next:  roundTripFunc(func(r *http.Request) (*http.Response, error) { sent++; return okResponse(r), nil }),
-				rate:  1, burst: 2, maxPause: 10 * time.Second,
+				next: roundTripFunc(func(r *http.Request) (*http.Response, error) { sent++; return okResponse(r), nil }),
+				rate: 1, burst: 2, maxPause: 10 * time.Second,
 				now: clock.Now, sleep: sleeps.sleep, buckets: map[identity]*bucket{},
 			}
 			for i, s := range tt.steps {
@@ -131,7 +131,7 @@ func TestPacerGivesTokenBackWhenCallerGivesUp(t *testing.T) {
 	p := &pacer{
 		next: roundTripFunc(func(r *http.Request) (*http.Response, error) { return okResponse(r), nil }),
 		rate: 1, burst: 1, maxPause: 10 * time.Second, now: clock.Now,
-		sleep: func(ctx context.Context, _ time.Duration) error { cancel(); return ctx.Err() },
+		sleep:   func(ctx context.Context, _ time.Duration) error { cancel(); return ctx.Err() },
 		buckets: map[identity]*bucket{},
 	}
 	if _, err := p.RoundTrip(requestAs(1, "POST")); err != nil {
