@@ -17,6 +17,9 @@ type RenderContext struct {
 	Number  int
 	BaseRef string
 	BaseSHA string
+	// Base, when set, is used verbatim as the revision to rebase onto (the
+	// CLI knows it from the range it was given).
+	Base    string
 	HeadRef string
 	HeadSHA string
 	// Remediation decides whether the text offers remediation commits.
@@ -185,8 +188,17 @@ func passNotes(res Result) string {
 	return "Not signed off directly: " + strings.Join(notes, ", ") + ".\n"
 }
 
-// fixCommands returns the commands that add the missing sign-offs: amend
-// when only the head commit fails, a rebase of the whole branch otherwise.
+// FixCommands returns the shell commands that add the missing sign-offs:
+// amend when only the head commit fails, a rebase of the branch otherwise.
+// It returns nil when no commit fails.
+func FixCommands(res Result, ctx RenderContext) []string {
+	failed := failing(res)
+	if len(failed) == 0 {
+		return nil
+	}
+	return fixCommands(res, ctx, failed)
+}
+
 func fixCommands(res Result, ctx RenderContext, failed []Verdict) []string {
 	last := len(res.Commits) - 1
 	if !ctx.MergeGroup && res.Incomplete == "" && len(failed) == 1 && last >= 0 && res.Commits[last].SHA == failed[0].SHA {
@@ -194,6 +206,8 @@ func fixCommands(res Result, ctx RenderContext, failed []Verdict) []string {
 	}
 	base := fmt.Sprintf("HEAD~%d", len(res.Commits))
 	switch {
+	case ctx.Base != "":
+		base = shellWord(ctx.Base)
 	case isHex(ctx.BaseSHA):
 		base = ctx.BaseSHA
 	case ctx.BaseRef != "":
@@ -581,11 +595,12 @@ func fenceFor(body string) string {
 	return fence
 }
 
-// shellWord quotes a word for a POSIX shell unless it is plainly safe.
+// shellWord quotes a word for a POSIX shell unless it is plainly safe. A
+// tilde is safe except at the start, where the shell would expand it.
 func shellWord(s string) string {
-	safe := s != ""
+	safe := s != "" && s[0] != '~'
 	for _, r := range s {
-		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._/-+@%=:,", r))) {
+		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._/-+@%=:,~", r))) {
 			safe = false
 			break
 		}

@@ -324,3 +324,21 @@ func TestRenderHugePullRequest(t *testing.T) {
 		})
 	}
 }
+
+func TestShellWord(t *testing.T) {
+	for in, want := range map[string]string{
+		"origin/main":    "origin/main",
+		"HEAD~3":         "HEAD~3",
+		"~user/x":        "'~user/x'",
+		"HEAD^":          "'HEAD^'",
+		"it's":           `'it'\''s'`,
+		"a b":            "'a b'",
+		"$(rm -rf /)":    "'$(rm -rf /)'",
+		"":               "''",
+		"feature/ü-test": "'feature/ü-test'",
+	} {
+		if got := shellWord(in); got != want {
+			t.Errorf("shellWord(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

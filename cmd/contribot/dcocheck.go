@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/SovereignCloudStack/contribot/app/dco"
+	"github.com/SovereignCloudStack/contribot/rules"
+)
+
+const dcoCheckUsage = `usage:
+  contribot dco check --commits FILE.json [--rules FILE] [--member LOGIN]... [--json]
+  contribot dco check --git RANGE [--dir DIR] [--rules FILE] [--json]
+
+Checks commits for a Developer Certificate of Origin sign-off with the same
+rules as the DCO check run, and prints one line per commit.
+
+  --commits FILE.json  commits as GitHub lists them: the body of "list commits
+                       on a pull request" (or of "compare two commits")
+  --git RANGE          commits of a local repository, e.g. origin/main..HEAD
+  --dir DIR            the repository for --git (default: the current directory)
+  --rules FILE         a contribot.yml (or a Probot dco.yml) applied over the
+                       built-in rules; without it, the built-in rules apply
+  --member LOGIN       treat LOGIN as an org member (repeatable); matters when
+                       the rules exempt verified commits by members
+  --json               print {"conclusion", "commits": [{sha, status, reason, rule}]}
+
+Exit status: 0 when every commit passes, 1 when the DCO check fails, 2 on a
+usage or input error.
+`
+
+// logins collects repeated --member flags.
+type logins []string
+
+func (l *logins) String() string     { return strings.Join(*l, ",") }
+func (l *logins) Set(v string) error { *l = append(*l, v); return nil }
+
+// runDCOCheck runs `contribot dco check`; args are those after "dco check".
+func runDCOCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("contribot dco check", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported below, in one place
+	commitsFile := fs.String("commits", "", "")
+	gitRange := fs.String("git", "", "")
+	dir := fs.String("dir", "", "")
+	rulesFile := fs.String("rules", "", "")
+	asJSON := fs.Bool("json", false, "")
+	var members logins
+	fs.Var(&members, "member", "")
+
+	usageError := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "contribot dco check: "+format+"\n\n%s", append(a, dcoCheckUsage)...)
+		return 2
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, dcoCheckUsage)
+			return 0
+		}
+		return usageError("%v", err)
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError("unexpected argument %q", fs.Arg(0))
+	case *commitsFile == "" && *gitRange == "":
+		return usageError("give the commits to check with --commits FILE.json or --git RANGE")
+	case *commitsFile != "" && *gitRange != "":
+		return usageError("--commits and --git cannot be used together")
+	case *dir != "" && *gitRange == "":
+		return usageError("--dir only applies to --git")
+	case len(members) > 0 && *gitRange != "":
+		return usageError("--member needs --commits: a local git range has no GitHub logins or signature verification")
+	}
+
+	cfg, err := loadDCORules(*rulesFile, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if !cfg.Enabled {
+		fmt.Fprintln(stderr, "note: dco.enabled is false in these rules, so the service would not check; checking anyway")
+	}
+
+	in := dco.Input{Config: cfg, Members: map[string]bool{}}
+	for _, m := range members {
+		in.Members[m] = true
+	}
+	rctx := dco.RenderContext{}
+	if *gitRange != "" {
+		d := *dir
+		if d == "" {
+			d = "."
+		}
+		in.Commits, err = dco.ReadGitRange(ctx, d, *gitRange)
+		if err != nil {
+			fmt.Fprintf(stderr, "contribot dco check: %v\n", err)
+			return 2
+		}
+		in.Expected = len(in.Commits)
+		if base, _, ok := strings.Cut(*gitRange, ".."); ok && base != "" && !strings.HasPrefix(*gitRange, base+"...") {
+			rctx.Base = base
+		}
+	} else {
+		list, total, err := readCommitsJSON(*commitsFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "contribot dco check: %v\n", err)
+			return 2
+		}
+		in.Commits, in.Expected = dco.FromGitHub(list), max(total, len(list))
+		if total == 0 && len(list) == 250 {
+			fmt.Fprintf(stderr, "note: %s lists 250 commits, the most GitHub returns for a pull request; if the pull request has more, the rest were not checked\n", *commitsFile)
+		}
+	}
+
+	if !cfg.Require.Members {
+		var unknown []string
+		for _, login := range dco.MembershipNeeded(in.Commits, cfg) {
+			if !in.Members[login] {
+				unknown = append(unknown, login)
+			}
+		}
+		if len(unknown) > 0 {
+			fmt.Fprintf(stderr, "note: verified commits by %s would pass if they are org members; say so with --member %s\n",
+				strings.Join(unknown, ", "), unknown[0])
+		}
+	}
+
+	res := dco.Evaluate(in)
+	if *asJSON {
+		if err := printJSON(stdout, res); err != nil {
+			fmt.Fprintf(stderr, "contribot dco check: %v\n", err)
+			return 2
+		}
+	} else {
+		printHuman(stdout, res, rctx)
+	}
+	if res.Conclusion != dco.ConclusionSuccess {
+		return 1
+	}
+	return 0
+}
+
+// loadDCORules merges the given file over the built-in rules, as the service
+// does for a repository's own file; parse errors come back as file:line:column.
+func loadDCORules(path string, stderr io.Writer) (rules.DCO, error) {
+	layers := []rules.Layer{rules.BuiltinLayer()}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return rules.DCO{}, err
+		}
+		var f *rules.File
+		if filepath.Base(path) == "dco.yml" {
+			f, err = rules.ParseProbotDCO(path, data)
+		} else {
+			f, err = rules.Parse(path, data)
+		}
+		if err != nil {
+			return rules.DCO{}, err
+		}
+		layers = append(layers, rules.Layer{Kind: rules.LayerRepo, File: f})
+	}
+	res := rules.Merge(layers...)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if len(res.Problems) > 0 {
+		return rules.DCO{}, res.Problems
+	}
+	return res.Rules.DCO, nil
+}
+
+// readCommitsJSON reads GitHub's commit list: the array that "list commits
+// on a pull request" returns, or the object of "compare two commits", whose
+// total_commits says how many there should be.
+func readCommitsJSON(path string) (list []*github.RepositoryCommit, total int, _ error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	trimmed := strings.TrimLeft(string(data), " \t\r\n\ufeff")
+	if strings.HasPrefix(trimmed, "{") {
+		var cmp struct {
+			Commits      []*github.RepositoryCommit `json:"commits"`
+			TotalCommits int                        `json:"total_commits"`
+		}
+		if err := json.Unmarshal(data, &cmp); err != nil {
+			return nil, 0, jsonError(path, data, err)
+		}
+		if cmp.Commits == nil {
+			return nil, 0, fmt.Errorf("%s: expected a JSON array of commits (or a compare response with \"commits\"), got an object without \"commits\"", path)
+		}
+		return cmp.Commits, cmp.TotalCommits, nil
+	}
+	if err := json.Unmarshal(data, &list); err != nil {
+		return nil, 0, jsonError(path, data, err)
+	}
+	for i, c := range list {
+		if c == nil || c.GetSHA() == "" {
+			return nil, 0, fmt.Errorf("%s: commit %d has no \"sha\"; is this GitHub's list of pull request commits?", path, i+1)
+		}
+	}
+	return list, 0, nil
+}
+
+// jsonError positions a decoding error as file:line:column of the last byte
+// the decoder read: the offending character of a syntax error, the end of
+// the value of a type error.
+func jsonError(path string, data []byte, err error) error {
+	var offset int64 = -1
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		offset = syn.Offset
+	case errors.As(err, &typ):
+		offset = typ.Offset
+	}
+	if offset < 1 || offset > int64(len(data)) {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	line, col := 1, 1
+	for _, b := range data[:offset-1] {
+		if b == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return fmt.Errorf("%s:%d:%d: %v", path, line, col, err)
+}
+
+func printJSON(w io.Writer, res dco.Result) error {
+	type commit struct {
+		SHA    string     `json:"sha"`
+		Status dco.Status `json:"status"`
+		Reason string     `json:"reason"`
+		Rule   string     `json:"rule"`
+	}
+	out := struct {
+		Conclusion string   `json:"conclusion"`
+		Incomplete string   `json:"incomplete,omitempty"`
+		Commits    []commit `json:"commits"`
+	}{Conclusion: res.Conclusion, Incomplete: res.Incomplete, Commits: []commit{}}
+	for _, v := range res.Commits {
+		out.Commits = append(out.Commits, commit{v.SHA, v.Status, v.Reason, v.Rule})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func printHuman(w io.Writer, res dco.Result, rctx dco.RenderContext) {
+	for _, v := range res.Commits {
+		sha := v.SHA
+		if len(sha) > 7 {
+			sha = sha[:7]
+		}
+		fmt.Fprintf(w, "%s %s %s\n", sha, strings.ToUpper(string(v.Status)), v.Reason)
+	}
+	title := dco.Render(res, rctx).Title
+	fmt.Fprintf(w, "\nDCO %s: %s\n", res.Conclusion, title)
+	if res.Incomplete != "" {
+		fmt.Fprintln(w, res.Incomplete)
+	}
+	if cmds := dco.FixCommands(res, rctx); len(cmds) > 0 {
+		fmt.Fprintf(w, "To fix: %s\n", strings.Join(cmds, " && "))
+	}
+}
