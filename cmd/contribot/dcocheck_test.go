@@ -64,10 +64,6 @@ func writeTemp(t *testing.T, name string, v any) string {
 
 func gitCommit(c map[string]any) map[string]any { return c["commit"].(map[string]any) }
 
-func message(msg string) func(map[string]any) {
-	return func(c map[string]any) { gitCommit(c)["message"] = msg }
-}
-
 // byMona makes the commit Monalisa's under an address the built-in allow
 // list does not exempt.
 func byMona(msg string, more ...func(map[string]any)) func(map[string]any) {
