@@ -214,14 +214,15 @@ func parseReset(v string) (time.Time, bool) {
 // either a short in-process wait or a *RateLimitError.
 //
 // Which requests are replayed: any request whose body can be produced again
-// (no body, or GetBody set; go-github always sets it). That includes POST
-// and PATCH. For contribot's writes a duplicate is harmless or avoided
-// upstream: a second DCO check run for the same head SHA is superseded by
-// the newest, adding a label twice is a no-op, and comments are sticky
-// (found by marker and updated) so a duplicated create is corrected on the
-// next event. Because a POST that failed with 500 or a dropped connection
-// may still have been applied, writes are retried only on the gateway
-// statuses 502/503/504 and on connection errors, never on other 5xx.
+// (no body, or GetBody set; go-github always sets it), including POST and
+// PATCH. That is a deliberate choice for contribot's writes: a second DCO
+// check run for the same head SHA is harmless (GitHub shows the newest),
+// adding labels is idempotent, and features that post comments are
+// expected to look for their own marked comment before creating one, so a
+// rare duplicate is the accepted cost of not losing a verdict to a blip.
+// A write that failed with a plain 500 may have been applied, so writes are
+// replayed only on the gateway statuses 502/503/504 and on connection
+// errors; idempotent methods also on other 5xx (not 501/505).
 type retryTransport struct {
 	next   http.RoundTripper
 	policy RetryPolicy
