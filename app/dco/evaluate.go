@@ -116,7 +116,8 @@ type Verdict struct {
 	AuthorLogin string   `json:"author_login,omitempty"`
 	Status      Status   `json:"status"`
 	// Reason is one sentence for the contributor; failures use the Probot
-	// DCO app's wording, which many contributors already know.
+	// DCO app's wording (plain double quotes, no escaping), which many
+	// contributors already know.
 	Reason string `json:"reason"`
 	Rule   string `json:"rule"`
 	// By is the remediation commit that signed this one off.
@@ -250,12 +251,6 @@ func (e *evaluator) decide(i int) Verdict {
 			ids = append(ids, s.Identity)
 		}
 	}
-	for _, id := range ids {
-		if containsFold(cfg.Allow.Emails, id.Email) {
-			return skip(RuleAllowedSignoffEmail, fmt.Sprintf("Signed off by %q, whose email is on the allow list.", id.String()))
-		}
-	}
-
 	// The Probot DCO app checks the author's address (or the committer's,
 	// when the author has none) whenever there is a sign-off to check.
 	email := c.AuthorEmail
@@ -270,9 +265,18 @@ func (e *evaluator) decide(i int) Verdict {
 				return fail(RuleInvalidEmail, invalid)
 			}
 			if sameIdentity(id, author) {
-				return pass(RuleSignoffAuthor, fmt.Sprintf("Signed off by the author, %q.", id.String()))
+				return pass(RuleSignoffAuthor, fmt.Sprintf("Signed off by the author, \"%s\".", id.String()))
 			}
-			return pass(RuleSignoffCommitter, fmt.Sprintf("Signed off by the committer, %q.", id.String()))
+			return pass(RuleSignoffCommitter, fmt.Sprintf("Signed off by the committer, \"%s\".", id.String()))
+		}
+	}
+
+	// Automation such as Dependabot signs off under an address that is not
+	// its commit author's. Any commit can carry such a line, so this exempts
+	// only what the allow list names, and only commits that fail otherwise.
+	for _, id := range ids {
+		if containsFold(cfg.Allow.Emails, id.Email) {
+			return skip(RuleAllowedSignoffEmail, fmt.Sprintf("Signed off by \"%s\", whose email is on the allow list.", id.String()))
 		}
 	}
 
@@ -287,7 +291,7 @@ func (e *evaluator) decide(i int) Verdict {
 		}
 		v.By = r.by
 		if r.thirdParty {
-			return pass(RuleRemediatedThirdParty, fmt.Sprintf("Signed off on behalf of the author by %q in remediation commit %s.", r.signer.String(), shortSHA(r.by)))
+			return pass(RuleRemediatedThirdParty, fmt.Sprintf("Signed off on behalf of the author by \"%s\" in remediation commit %s.", r.signer.String(), shortSHA(r.by)))
 		}
 		return pass(RuleRemediatedIndividual, fmt.Sprintf("Signed off by the author in remediation commit %s.", shortSHA(r.by)))
 	}
@@ -296,7 +300,7 @@ func (e *evaluator) decide(i int) Verdict {
 	if len(ids) == 0 {
 		for _, s := range all {
 			if s.Raw != "" {
-				return fail(RuleSignoffMalformed, fmt.Sprintf("Expected %q, but got %q.", want, s.Raw))
+				return fail(RuleSignoffMalformed, fmt.Sprintf("Expected \"%s\", but got \"%s\".", want, s.Raw))
 			}
 		}
 		switch {
@@ -311,13 +315,13 @@ func (e *evaluator) decide(i int) Verdict {
 		return fail(RuleInvalidEmail, invalid)
 	}
 	if len(ids) == 1 {
-		return fail(RuleSignoffMismatch, fmt.Sprintf("Expected %q, but got %q.", want, ids[0].String()))
+		return fail(RuleSignoffMismatch, fmt.Sprintf("Expected \"%s\", but got \"%s\".", want, ids[0].String()))
 	}
 	got := make([]string, len(ids))
 	for k, id := range ids {
-		got[k] = fmt.Sprintf("%q", id.String())
+		got[k] = fmt.Sprintf("\"%s\"", id.String())
 	}
-	return fail(RuleSignoffMismatch, fmt.Sprintf("Can not find %q, in [%s].", want, strings.Join(got, ", ")))
+	return fail(RuleSignoffMismatch, fmt.Sprintf("Can not find \"%s\", in [%s].", want, strings.Join(got, ", ")))
 }
 
 // claim is one remediation sentence: a later commit (by) signing off an

@@ -185,6 +185,10 @@ func TestEvaluateExplicitSignoffs(t *testing.T) {
 			[]Commit{with(mk(shaA, "yolo", "Lorant Pinter", "lorant.pinter@gmail.com"), func(c *Commit) { c.AuthorLogin = "lptr" })},
 			[]want{{StatusFail, RuleMemberUnverified, "Commit by organization member is not verified."}}},
 
+		{"quotes in names are not escaped, as in Probot", probot, nil,
+			[]Commit{mk(shaA, "x\n\nSigned-off-by: Ada \"the\\Countess\" <ada@example.com>", "Ada", "ada@example.com")},
+			[]want{{StatusFail, RuleSignoffMismatch, `Expected "Ada <ada@example.com>", but got "Ada "the\Countess" <ada@example.com>".`}}},
+
 		// Deliberate differences from the Probot DCO app. It fails these;
 		// contribot trims blanks, as git does when it writes the trailer.
 		{"blanks around the name (Probot fails)", probot, nil,
@@ -375,6 +379,8 @@ func TestEvaluateExemptions(t *testing.T) {
 			[]want{{StatusFail, RuleSignoffMismatch, `Expected "dependabot[bot] <49699333+dependabot[bot]@users.noreply.github.com>", but got "dependabot[bot] <support@github.com>".`}}},
 		{"allowed login, any case", byLogin, nil, []Commit{dependabot}, []want{{StatusSkip, RuleAllowedLogin, ""}}},
 		{"allowed author email", byAuthorEmail, nil, []Commit{dependabot}, []want{{StatusSkip, RuleAllowedEmail, ""}}},
+		{"a passing commit passes on its own sign-off, not the allow list", bySignoff, nil,
+			[]Commit{bex(shaA, signedBex+"\nSigned-off-by: dependabot[bot] <support@github.com>")}, []want{passAuthor}},
 		{"Dependabot signs off as an allowed email", bySignoff, nil, []Commit{dependabot},
 			[]want{{StatusSkip, RuleAllowedSignoffEmail, `Signed off by "dependabot[bot] <support@github.com>", whose email is on the allow list.`}}},
 		{"members required: membership does not exempt", probot, map[string]bool{"hiimbex": true}, []Commit{verifiedMember}, []want{missing}},

@@ -129,7 +129,15 @@ func summary(res Result, ctx RenderContext, failed []Verdict) string {
 			plural(total, "commit", "commits"), where(ctx), plural(len(failed), "lacks", "lack"))
 		fmt.Fprintf(&b, "Each commit must be signed off by its author or committer to certify the [Developer Certificate of Origin](%s).\n\n", dcoURL)
 		cmds := fixCommands(res, ctx, failed)
-		fmt.Fprintf(&b, "To fix it, run %s and then %s.", codeSpan(cmds[0]), codeSpan(cmds[1]))
+		switch {
+		case onlyRule(failed, RuleInvalidEmail) && strings.HasPrefix(cmds[0], "git commit --amend"):
+			fmt.Fprintf(&b, "Set your real address with `git config user.email`, then run %s and %s.",
+				codeSpan("git commit --amend --no-edit --reset-author --signoff"), codeSpan(cmds[1]))
+		case onlyRule(failed, RuleInvalidEmail):
+			b.WriteString("Set your real address with `git config user.email` and give the commits a new author.")
+		default:
+			fmt.Fprintf(&b, "To fix it, run %s and then %s.", codeSpan(cmds[0]), codeSpan(cmds[1]))
+		}
 		if ctx.Remediation.Individual && !ctx.MergeGroup && len(remediationSections(failed, false)) > 0 {
 			b.WriteString(" To keep the history instead, add a remediation commit.")
 		}
@@ -286,6 +294,15 @@ func text(res Result, ctx RenderContext, failed []Verdict) string {
 	}
 	b.WriteString(foot.String())
 	return b.String()
+}
+
+func onlyRule(vs []Verdict, rule string) bool {
+	for _, v := range vs {
+		if v.Rule != rule {
+			return false
+		}
+	}
+	return len(vs) > 0
 }
 
 func hasRule(vs []Verdict, rule string) bool {
