@@ -107,10 +107,11 @@ func (s *Service) githubClients(opts Options) (func(int64) dco.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	gopts := append([]githubapp.Option{githubapp.WithRegisterer(s.registry)}, opts.GitHubOptions...)
-	if s.cfg.WritesPerSecond > 0 {
-		gopts = append([]githubapp.Option{githubapp.WithWritePacing(s.cfg.WritesPerSecond, s.cfg.WriteBurst)}, gopts...)
-	}
+	gopts := append([]githubapp.Option{
+		githubapp.WithRegisterer(s.registry),
+		githubapp.WithLogger(s.log.With(slog.String("component", "github"))),
+		githubapp.WithWritePacing(s.cfg.WritesPerSecond, s.cfg.WriteBurst),
+	}, opts.GitHubOptions...)
 	ghApp, err := githubapp.New(githubapp.Config{
 		AppID:      s.cfg.AppID,
 		PrivateKey: key,

@@ -205,7 +205,7 @@ func (h *Handler) check(ctx context.Context, log *slog.Logger, job queue.Job, t 
 	if res.Conclusion != "success" && cfg.Override && !t.mergeGroup {
 		opts.Actions = []*github.CheckRunAction{{
 			Label:       "Set DCO to pass",
-			Description: "Maintainers: accept these commits without sign-off",
+			Description: "Maintainers: accept as is", // GitHub caps this at 40 characters
 			Identifier:  OverrideAction,
 		}}
 	}

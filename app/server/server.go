@@ -144,12 +144,18 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "bad_request", "malformed JSON payload: "+jsonError(payload))
 		return
 	}
-	decoded, err := github.ParseWebHook(event, payload)
-	if err != nil {
-		// ParseWebHook only fails on valid JSON for event types go-github does
-		// not know, which no feature can use either.
+	if github.EventForType(event) == nil {
+		// An event type go-github does not know is one no feature uses.
 		s.deliveries.WithLabelValues(label(event), "ignored").Inc()
 		writeJSON(w, http.StatusOK, ack{Delivery: delivery, Event: event, Ignored: "event type not used"})
+		return
+	}
+	decoded, err := github.ParseWebHook(event, payload)
+	if err != nil {
+		// Valid JSON that does not fit the event's shape (a field of the wrong
+		// type): reject it with the reason so it shows in GitHub's delivery
+		// log and can be redelivered once fixed, rather than drop it.
+		fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("payload is not a valid %s event: %v", event, err))
 		return
 	}
 	routes := s.cfg.Route(event, decoded)

@@ -230,3 +230,17 @@ func TestMetricsToken(t *testing.T) {
 }
 
 func urlEncode(b []byte) string { return url.QueryEscape(string(b)) }
+
+func TestWebhookEventShapeMismatchIs400(t *testing.T) {
+	srv, q := newServer(t)
+	// The documentation's check_run example has timestamps GitHub never
+	// sends; decoding it fails and intake must say why instead of dropping it.
+	body := fixture(t, "check_run/rerequested.json")
+	status, out := post(t, srv.URL, delivery{event: "check_run", id: "shape-1", sig: sign(secret, body), body: body})
+	if status != http.StatusBadRequest || q.inserted != 0 {
+		t.Fatalf("status %d, queued %d; want 400 and nothing queued", status, q.inserted)
+	}
+	if msg, _ := out["error"].(string); !strings.Contains(msg, "not a valid check_run event") || !strings.Contains(msg, "2018-04-25 20:42:10") {
+		t.Errorf("error %q does not explain the mismatch", msg)
+	}
+}
