@@ -36,6 +36,9 @@ type Config struct {
 	// RulesTTL is how long effective rules are reused without asking GitHub;
 	// a push that changes a rules file drops them at once.
 	RulesTTL time.Duration `env:"RULES_TTL" envDefault:"5m"`
+	// JobTimeout bounds one run of a job; on PostgreSQL a job left running
+	// by a killed replica is taken over after twice this.
+	JobTimeout time.Duration `env:"JOB_TIMEOUT" envDefault:"1m"`
 	// ShutdownTimeout bounds the drain on SIGTERM.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
 }

@@ -30,6 +30,7 @@ type Service struct {
 	registry *prometheus.Registry
 	rules    *rulesload.Loader
 	dco      *dco.Handler
+	github   *githubapp.App // nil in dry-run
 }
 
 // Options are what tests and benchmarks change beyond the environment.
@@ -71,6 +72,9 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 	qopts.Logger = log
 	qopts.Handler = queue.HandlerFunc(s.work)
 	qopts.RetryAfter = githubapp.RetryAfter
+	if qopts.JobTimeout == 0 {
+		qopts.JobTimeout = cfg.JobTimeout
+	}
 	if qopts.Metrics == nil {
 		qopts.Metrics = queue.NewMetrics(reg)
 	}
@@ -121,6 +125,7 @@ func (s *Service) githubClients(opts Options) (func(int64) dco.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set up the GitHub App: %w", err)
 	}
+	s.github = ghApp
 	return func(inst int64) dco.Client { return dco.GitHub{C: ghApp.Installation(inst)} }, nil
 }
 
@@ -144,6 +149,17 @@ func (s *Service) work(ctx context.Context, job queue.Job) error {
 // rules file on the default branch drops the cached rules at once, so the
 // next event in that repository already sees the new rules.
 func (s *Service) accepted(event string, payload any) {
+	if inst, ok := payload.(*github.InstallationEvent); ok {
+		// A removed or suspended installation's token is dead; forget it so
+		// a reinstall starts clean instead of meeting a 401 first.
+		switch inst.GetAction() {
+		case "deleted", "suspend", "new_permissions_accepted":
+			if s.github != nil {
+				s.github.InvalidateInstallation(inst.GetInstallation().GetID())
+			}
+		}
+		return
+	}
 	push, ok := payload.(*github.PushEvent)
 	if !ok || push.GetRef() != "refs/heads/"+push.GetRepo().GetDefaultBranch() {
 		return

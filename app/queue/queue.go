@@ -84,11 +84,11 @@ type Options struct {
 	// MaxAttempts per job before River discards it (default 12, about 2 days
 	// of River's backoff).
 	MaxAttempts int
-	// JobTimeout bounds one run of a job (default 2 minutes).
+	// JobTimeout bounds one run of a job (default 1 minute).
 	JobTimeout time.Duration
-	// RescueAfter is how long a job may stay "running" before another
-	// process takes it over; it is what recovers jobs after a kill -9
-	// (default 5 minutes, always longer than JobTimeout).
+	// RescueAfter is how long a job may stay "running" on PostgreSQL before
+	// another replica takes it over after a kill -9 (default twice
+	// JobTimeout). SQLite has one process, which releases such jobs at start.
 	RescueAfter time.Duration
 	// PollInterval and Cooldown tune fetching; SQLite has no LISTEN/NOTIFY,
 	// so River polls, and its 1 s default makes every delivery wait.
@@ -161,18 +161,27 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 		q.closeDB = pool.Close
 		return q, nil
 	default:
-		db, err := openSQLite(target)
+		unlock, err := lockSQLite(target)
 		if err != nil {
 			return nil, err
 		}
+		db, err := openSQLite(target)
+		if err != nil {
+			unlock()
+			return nil, err
+		}
 		q, err := build(ctx, riversqlite.New(db), cfg, opts)
+		if err == nil && !opts.NoWork {
+			err = releaseOrphans(ctx, db, opts.Logger)
+		}
 		if err != nil {
 			db.Close()
+			unlock()
 			return nil, err
 		}
 		q.Backend = backend
 		q.ping = db.PingContext
-		q.closeDB = func() { db.Close() }
+		q.closeDB = func() { db.Close(); unlock() }
 		return q, nil
 	}
 }
@@ -213,10 +222,10 @@ func (o *Options) riverConfig(backend string) *river.Config {
 		o.MaxAttempts = 12
 	}
 	if o.JobTimeout <= 0 {
-		o.JobTimeout = 2 * time.Minute
+		o.JobTimeout = time.Minute
 	}
 	if o.RescueAfter <= o.JobTimeout {
-		o.RescueAfter = o.JobTimeout + 3*time.Minute
+		o.RescueAfter = 2 * o.JobTimeout
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = time.Second
