@@ -48,4 +48,3 @@ func releaseOrphans(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 	}
 	return nil
 }
-
