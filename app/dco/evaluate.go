@@ -260,13 +260,13 @@ func (e *evaluator) decide(i int) Verdict {
 	invalid := fmt.Sprintf("%s is not a valid email address.", strings.TrimSpace(email))
 
 	for _, id := range ids {
-		if sameIdentity(id, author) || sameIdentity(id, committer) {
-			if !validEmail(email) {
-				return fail(RuleInvalidEmail, invalid)
-			}
-			if sameIdentity(id, author) {
-				return pass(RuleSignoffAuthor, fmt.Sprintf("Signed off by the author, \"%s\".", id.String()))
-			}
+		if !validEmail(email) {
+			break // reported below, unless an exemption applies
+		}
+		if sameIdentity(id, author) {
+			return pass(RuleSignoffAuthor, fmt.Sprintf("Signed off by the author, \"%s\".", id.String()))
+		}
+		if sameIdentity(id, committer) {
 			return pass(RuleSignoffCommitter, fmt.Sprintf("Signed off by the committer, \"%s\".", id.String()))
 		}
 	}

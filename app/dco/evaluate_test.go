@@ -387,6 +387,9 @@ func TestEvaluateExemptions(t *testing.T) {
 		{"member lookup is case-insensitive", membersFree, map[string]bool{"hIIMBEX": true}, []Commit{verifiedMember}, []want{{StatusSkip, RuleMemberExempt, ""}}},
 		{"non-member stays failing", membersFree, map[string]bool{"hiimbex": false}, []Commit{verifiedMember}, []want{missing}},
 		{"membership unknown counts as non-member", membersFree, nil, []Commit{verifiedMember}, []want{missing}},
+		{"member exemption comes before the email check, as in Probot", membersFree, map[string]bool{"hiimbex": true},
+			[]Commit{with(verifiedMember, func(c *Commit) { c.Message, c.AuthorEmail = "x\n\nSigned-off-by: bex <bex@localhost>", "bex@localhost" })},
+			[]want{{StatusSkip, RuleMemberExempt, ""}}},
 		{"a member's signed-off commit passes on its sign-off", membersFree, map[string]bool{"hiimbex": true},
 			[]Commit{with(verifiedMember, func(c *Commit) { c.Message = signedBex })}, []want{passAuthor}},
 	})

@@ -54,10 +54,12 @@ const dcoURL = "https://developercertificate.org/"
 // short, exact and actionable for the contributor who has to fix it.
 func Render(res Result, ctx RenderContext) Output {
 	failed := failing(res)
+	// GitHub rejects invalid UTF-8, which commits and refs may contain.
+	valid := func(s string) string { return strings.ToValidUTF8(s, "\ufffd") }
 	return Output{
 		Title:   title(res, len(failed)),
-		Summary: capText(summary(res, ctx, failed), maxOutputBytes),
-		Text:    capText(text(res, ctx, failed), maxOutputBytes),
+		Summary: capText(valid(summary(res, ctx, failed)), maxOutputBytes),
+		Text:    capText(valid(text(res, ctx, failed)), maxOutputBytes),
 	}
 }
 

@@ -342,3 +342,31 @@ func TestShellWord(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEvaluateRender feeds arbitrary messages and identities through the
+// whole pipeline: nothing may panic, and the output must stay within
+// GitHub's limits and valid UTF-8.
+func FuzzEvaluateRender(f *testing.F) {
+	f.Add("Fix\n\nSigned-off-by: Ada <ada@example.com>", "Ada", "ada@example.com", "main")
+	f.Add(remedA+signoffBex, "bex", "bex@disney.com", "it's")
+	f.Add("x\n\nSigned-off-by: ```|<@a>", "```|<@a", "@a", "")
+	f.Add("0", "0", "0", "\x86") // invalid UTF-8 in a ref once reached the output
+	f.Fuzz(func(t *testing.T, msg, name, email, baseRef string) {
+		commits := []Commit{
+			{SHA: shaA, Message: "WIP", AuthorName: name, AuthorEmail: email},
+			{SHA: shaB, Message: msg, AuthorName: name, AuthorEmail: email, CommitterName: name, CommitterEmail: email},
+		}
+		res := Evaluate(Input{Commits: commits, Config: thirdParty, Expected: 2})
+		ctx := prCtx()
+		ctx.BaseSHA, ctx.BaseRef, ctx.Remediation = "", baseRef, thirdParty.Remediation
+		out := Render(res, ctx)
+		for _, s := range []string{out.Title, out.Summary, out.Text} {
+			if len(s) > 65535 || !utf8.ValidString(s) {
+				t.Fatalf("bad output (%d bytes, valid %v)", len(s), utf8.ValidString(s))
+			}
+		}
+		if res.Commits[0].Status != StatusPass && res.Commits[0].Status != StatusFail {
+			t.Fatalf("unexpected status %q", res.Commits[0].Status)
+		}
+	})
+}
