@@ -60,7 +60,7 @@ func TestMain(m *testing.M) {
 }
 
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	fake *fakegithub.Server
 	url  string
 	svc  *app.Service
@@ -102,9 +102,11 @@ func (e *env) waitJobs(n int64) {
 type setup struct {
 	databaseURL string
 	configure   func(*app.Config)
+	// intakeOnly leaves the workers stopped, to measure intake alone.
+	intakeOnly bool
 }
 
-func start(t *testing.T, s setup) *env {
+func start(t testing.TB, s setup) *env {
 	t.Helper()
 	fake := fakegithub.New(t)
 	fake.SetAppPublicKey(&testKey.PublicKey)
@@ -141,8 +143,10 @@ func start(t *testing.T, s setup) *env {
 			e.done.Add(1)
 		}
 	}()
-	if err := svc.Start(ctx); err != nil {
-		t.Fatal(err)
+	if !s.intakeOnly {
+		if err := svc.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	srv := httptest.NewServer(svc.Handler())
 	e.url = srv.URL
@@ -159,7 +163,7 @@ func start(t *testing.T, s setup) *env {
 
 // payload reads a real webhook payload and sets the given JSON paths, so a
 // test changes only what it is about and keeps GitHub's shape.
-func payload(t *testing.T, path string, set map[string]any) []byte {
+func payload(t testing.TB, path string, set map[string]any) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "fixtures", "github", path))
 	if err != nil {

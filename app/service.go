@@ -133,9 +133,10 @@ func (s *Service) githubClients(opts Options) (func(int64) dco.Client, error) {
 func (s *Service) work(ctx context.Context, job queue.Job) error {
 	event, err := github.ParseWebHook(job.Event, job.Payload)
 	if err != nil {
-		// Intake already decoded this payload once; failing now means the
-		// stored job is corrupt, and retrying cannot help.
-		return fmt.Errorf("decode %s delivery %s: %w", job.Event, job.Delivery, err)
+		// Intake checked the JSON; a payload that still does not fit
+		// go-github's type (a field of an unexpected type) will not fit on a
+		// retry either.
+		return queue.Permanent(fmt.Errorf("decode %s delivery %s: %w", job.Event, job.Delivery, err))
 	}
 	switch job.Feature {
 	case FeatureDCO:
@@ -148,7 +149,15 @@ func (s *Service) work(ctx context.Context, job queue.Job) error {
 // accepted reacts in memory to verified deliveries: a push that changes a
 // rules file on the default branch drops the cached rules at once, so the
 // next event in that repository already sees the new rules.
-func (s *Service) accepted(event string, payload any) {
+func (s *Service) accepted(event string, body []byte) {
+	if event != "push" && event != "installation" {
+		return
+	}
+	payload, err := github.ParseWebHook(event, body)
+	if err != nil {
+		s.log.Warn("could not decode "+event+" delivery for cache invalidation", slog.String("error", err.Error()))
+		return
+	}
 	if inst, ok := payload.(*github.InstallationEvent); ok {
 		// A removed or suspended installation's token is dead; forget it so
 		// a reinstall starts clean instead of meeting a 401 first.

@@ -7,7 +7,6 @@ package queue
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +21,6 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
-	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -33,6 +31,10 @@ const (
 	QueueDefault  = river.QueueDefault
 )
 
+// Retention is how long finished jobs and delivery payloads are kept. A
+// finished job's unique key is what turns a late redelivery into a no-op.
+const Retention = 72 * time.Hour
+
 // DefaultSQLitePath is where the embedded database lives when DATABASE_URL is
 // empty; fly.toml mounts a volume at /data for it.
 const DefaultSQLitePath = "./data/contribot.db"
@@ -41,10 +43,9 @@ const DefaultSQLitePath = "./data/contribot.db"
 // unique by (delivery ID, feature): GitHub redelivering the same delivery, or
 // two replicas receiving it, queues the work once.
 type WebhookArgs struct {
-	Delivery string          `json:"delivery" river:"unique"`
-	Feature  string          `json:"feature" river:"unique"`
-	Event    string          `json:"event"`
-	Payload  json.RawMessage `json:"payload"`
+	Delivery string `json:"delivery" river:"unique"`
+	Feature  string `json:"feature" river:"unique"`
+	Event    string `json:"event"`
 }
 
 // Kind implements river.JobArgs.
@@ -66,6 +67,8 @@ func (f HandlerFunc) Handle(ctx context.Context, job Job) error { return f(ctx, 
 // Job is what a Handler sees of a River job.
 type Job struct {
 	WebhookArgs
+	// Payload is the delivery's body as GitHub sent it.
+	Payload     []byte
 	ID          int64
 	Attempt     int
 	MaxAttempts int
@@ -104,7 +107,9 @@ type Options struct {
 type Queue struct {
 	Backend string // "sqlite" or "postgres"
 
-	insertMany    func(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	batch         *batcher
+	store         *payloadStore
+	stopPrune     context.CancelFunc
 	start         func(ctx context.Context) error
 	stop          func(ctx context.Context) error
 	stopAndCancel func(ctx context.Context) error
@@ -140,7 +145,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 		opts.Logger = slog.Default()
 	}
 	backend, target := Backend(databaseURL)
-	cfg := opts.riverConfig(backend)
+	cfg, worker := opts.riverConfig(backend)
 	switch backend {
 	case "postgres":
 		pool, err := pgxpool.New(ctx, target)
@@ -151,12 +156,15 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 			pool.Close()
 			return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 		}
-		q, err := build(ctx, riverpgxv5.New(pool), cfg, opts)
+		q, client, err := build(ctx, riverpgxv5.New(pool), cfg, opts)
+		if err == nil {
+			q.store, err = postgresPayloads(ctx, pool, client)
+		}
 		if err != nil {
 			pool.Close()
 			return nil, err
 		}
-		q.Backend = backend
+		q.finish(backend, worker)
 		q.ping = pool.Ping
 		q.closeDB = pool.Close
 		return q, nil
@@ -170,7 +178,10 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 			unlock()
 			return nil, err
 		}
-		q, err := build(ctx, riversqlite.New(db), cfg, opts)
+		q, client, err := build(ctx, riversqlite.New(db), cfg, opts)
+		if err == nil {
+			q.store, err = sqlitePayloads(ctx, db, client)
+		}
 		if err == nil && !opts.NoWork {
 			err = releaseOrphans(ctx, db, opts.Logger)
 		}
@@ -179,7 +190,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 			unlock()
 			return nil, err
 		}
-		q.Backend = backend
+		q.finish(backend, worker)
 		q.ping = db.PingContext
 		q.closeDB = func() { db.Close(); unlock() }
 		return q, nil
@@ -210,7 +221,7 @@ func openSQLite(path string) (*sql.DB, error) {
 	return db, nil
 }
 
-func (o *Options) riverConfig(backend string) *river.Config {
+func (o *Options) riverConfig(backend string) (*river.Config, *webhookWorker) {
 	priority, def := o.PriorityWorkers, o.DefaultWorkers
 	if priority <= 0 {
 		priority = 10
@@ -246,42 +257,52 @@ func (o *Options) riverConfig(backend string) *river.Config {
 		// Completed jobs keep their unique key until cleaned, which is what
 		// rejects a late redelivery; a day covers GitHub's redelivery window
 		// for automatic tooling.
-		CompletedJobRetentionPeriod: 72 * time.Hour,
+		CompletedJobRetentionPeriod: Retention,
 		ErrorHandler:                &errorHandler{log: o.Logger, metrics: o.Metrics},
 	}
+	var worker *webhookWorker
 	if !o.NoWork {
 		workers := river.NewWorkers()
-		river.AddWorker(workers, &webhookWorker{opts: o})
+		worker = &webhookWorker{opts: o}
+		river.AddWorker(workers, worker)
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{
 			QueuePriority: {MaxWorkers: priority},
 			QueueDefault:  {MaxWorkers: def},
 		}
 	}
-	return cfg
+	return cfg, worker
 }
 
-func build[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *river.Config, opts Options) (*Queue, error) {
+func build[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *river.Config, opts Options) (*Queue, *river.Client[TTx], error) {
 	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: opts.Logger.With("component", "migrate")})
 	if err != nil {
-		return nil, fmt.Errorf("prepare migrations: %w", err)
+		return nil, nil, fmt.Errorf("prepare migrations: %w", err)
 	}
 	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
-		return nil, fmt.Errorf("migrate database: %w", err)
+		return nil, nil, fmt.Errorf("migrate database: %w", err)
 	}
 	client, err := river.NewClient(driver, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("create River client: %w", err)
+		return nil, nil, fmt.Errorf("create River client: %w", err)
 	}
 	return &Queue{
-		insertMany:    client.InsertMany,
 		start:         client.Start,
 		stop:          client.Stop,
 		stopAndCancel: client.StopAndCancel,
 		subscribe:     client.Subscribe,
 		log:           opts.Logger,
 		metrics:       opts.Metrics,
-	}, nil
+	}, client, nil
+}
+
+// finish wires what needs both the client and the payload store.
+func (q *Queue) finish(backend string, worker *webhookWorker) {
+	q.Backend = backend
+	q.batch = newBatcher(q.store.insert)
+	if worker != nil {
+		worker.load = q.store.load
+	}
 }
 
 // Enqueue persists one delivery for each feature that wants it, in one
@@ -291,14 +312,14 @@ func (q *Queue) Enqueue(ctx context.Context, delivery, event string, payload []b
 	params := make([]river.InsertManyParams, 0, len(features))
 	for _, f := range features {
 		params = append(params, river.InsertManyParams{
-			Args: WebhookArgs{Delivery: delivery, Feature: f.Feature, Event: event, Payload: payload},
+			Args: WebhookArgs{Delivery: delivery, Feature: f.Feature, Event: event},
 			InsertOpts: &river.InsertOpts{
 				Queue:      f.Queue,
 				UniqueOpts: river.UniqueOpts{ByArgs: true},
 			},
 		})
 	}
-	res, err := q.insertMany(ctx, params)
+	res, err := q.batch.do(ctx, []payloadRow{{delivery: delivery, payload: payload}}, params)
 	if err != nil {
 		return 0, fmt.Errorf("queue delivery %s: %w", delivery, err)
 	}
@@ -322,7 +343,30 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.start(ctx); err != nil {
 		return fmt.Errorf("start queue: %w", err)
 	}
+	pruneCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	q.stopPrune = cancel
+	go q.pruneLoop(pruneCtx)
 	return nil
+}
+
+// pruneLoop deletes payloads older than Retention, as River does with its
+// finished jobs.
+func (q *Queue) pruneLoop(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := q.store.prune(ctx, time.Now().Add(-Retention))
+		if err != nil && ctx.Err() == nil {
+			q.log.Warn("could not prune old delivery payloads", slog.String("error", err.Error()))
+		} else if n > 0 {
+			q.log.Info("pruned old delivery payloads", slog.Int64("deliveries", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Stop lets running jobs finish until ctx ends, then cancels the rest, which
@@ -330,6 +374,10 @@ func (q *Queue) Start(ctx context.Context) error {
 // them. It closes the database.
 func (q *Queue) Stop(ctx context.Context) error {
 	defer q.closeDB()
+	q.batch.close()
+	if q.stopPrune != nil {
+		q.stopPrune()
+	}
 	err := q.stop(ctx)
 	if err == nil {
 		return nil

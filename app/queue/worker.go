@@ -15,11 +15,19 @@ import (
 type webhookWorker struct {
 	river.WorkerDefaults[WebhookArgs]
 	opts *Options
+	load func(ctx context.Context, delivery string) ([]byte, error)
 }
 
 func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) error {
 	start := time.Now()
-	err := w.opts.Handler.Handle(ctx, Job{WebhookArgs: j.Args, ID: j.ID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts})
+	payload, err := w.load(ctx, j.Args.Delivery)
+	if errors.Is(err, errPayloadGone) {
+		return river.JobCancel(fmt.Errorf("delivery %s: %w", j.Args.Delivery, err))
+	}
+	if err != nil {
+		return fmt.Errorf("load payload of delivery %s: %w", j.Args.Delivery, err)
+	}
+	err = w.opts.Handler.Handle(ctx, Job{WebhookArgs: j.Args, Payload: payload, ID: j.ID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts})
 	w.opts.Metrics.observe(j.Args.Feature, time.Since(start), time.Since(j.CreatedAt), err)
 	if err == nil {
 		return nil
@@ -40,6 +48,10 @@ func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) err
 	return err
 }
 
+// Permanent marks an error that no retry can fix; the job is cancelled and
+// the error logged at once instead of after every attempt.
+func Permanent(err error) error { return river.JobCancel(err) }
+
 // errorHandler makes a job that gives up visible: River would otherwise
 // discard it with only a debug line.
 type errorHandler struct {
@@ -48,24 +60,25 @@ type errorHandler struct {
 }
 
 func (h *errorHandler) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
-	h.report(ctx, job, err.Error())
+	var cancel *river.JobCancelError
+	h.report(ctx, job, err.Error(), job.Attempt >= job.MaxAttempts || errors.As(err, &cancel))
 	return nil
 }
 
 func (h *errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
-	h.report(ctx, job, fmt.Sprintf("panic: %v\n%s", panicVal, trace))
+	h.report(ctx, job, fmt.Sprintf("panic: %v\n%s", panicVal, trace), job.Attempt >= job.MaxAttempts)
 	return nil
 }
 
-func (h *errorHandler) report(ctx context.Context, job *rivertype.JobRow, msg string) {
+func (h *errorHandler) report(ctx context.Context, job *rivertype.JobRow, msg string, final bool) {
 	attrs := []slog.Attr{
 		slog.Int64("job", job.ID), slog.String("kind", job.Kind),
 		slog.Int("attempt", job.Attempt), slog.Int("max_attempts", job.MaxAttempts),
 		slog.String("args", truncate(string(job.EncodedArgs), 0)),
 		slog.String("error", msg),
 	}
-	if job.Attempt >= job.MaxAttempts {
-		h.log.LogAttrs(ctx, slog.LevelError, "job gave up after its last attempt; it is discarded", attrs...)
+	if final {
+		h.log.LogAttrs(ctx, slog.LevelError, "job gave up; it will not run again", attrs...)
 		h.metrics.gaveUp(job.Kind)
 		return
 	}

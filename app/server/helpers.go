@@ -3,27 +3,12 @@ package server
 import (
 	"bytes"
 	"crypto/subtle"
-	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 )
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
-// jsonError names where a payload stops being JSON, so a sender can find the
-// problem without guessing.
-func jsonError(payload []byte) string {
-	var v any
-	err := json.Unmarshal(payload, &v)
-	if err == nil {
-		return "unknown error"
-	}
-	if se, ok := err.(*json.SyntaxError); ok {
-		return fmt.Sprintf("%s at byte %d", se.Error(), se.Offset)
-	}
-	return err.Error()
-}
 
 // requireToken guards operator endpoints with a static bearer token when one
 // is configured.

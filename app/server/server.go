@@ -30,9 +30,10 @@ type Enqueuer interface {
 	Ping(ctx context.Context) error
 }
 
-// Router decides, from the decoded event alone, which features want a
-// delivery. It must be pure and fast: it runs inside the request.
-type Router func(event string, payload any) []queue.Route
+// Router decides, from the payload alone, which features want a delivery.
+// It must be pure and fast: it runs inside the request. An error means the
+// payload is malformed; its text is sent back to the sender.
+type Router func(event string, payload []byte) ([]queue.Route, error)
 
 // Config configures the handler.
 type Config struct {
@@ -41,9 +42,10 @@ type Config struct {
 	Secrets [][]byte
 	Queue   Enqueuer
 	Route   Router
-	// Accepted, if set, sees each verified delivery after it is queued, for
-	// cheap in-memory reactions such as dropping cached rules after a push.
-	Accepted func(event string, payload any)
+	// Accepted, if set, sees each verified, well-formed delivery after it is
+	// queued, for cheap in-memory reactions such as dropping cached rules
+	// after a push.
+	Accepted func(event string, payload []byte)
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 	// MetricsToken, when set, must be sent as a bearer token to /metrics.
@@ -140,29 +142,15 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, ack{Delivery: delivery, Event: event, Ignored: "pong"})
 		return
 	}
-	if !json.Valid(payload) {
-		fail(http.StatusBadRequest, "bad_request", "malformed JSON payload: "+jsonError(payload))
-		return
-	}
-	if github.EventForType(event) == nil {
-		// An event type go-github does not know is one no feature uses.
-		s.deliveries.WithLabelValues(label(event), "ignored").Inc()
-		writeJSON(w, http.StatusOK, ack{Delivery: delivery, Event: event, Ignored: "event type not used"})
-		return
-	}
-	decoded, err := github.ParseWebHook(event, payload)
+	routes, err := s.cfg.Route(event, payload)
 	if err != nil {
-		// Valid JSON that does not fit the event's shape (a field of the wrong
-		// type): reject it with the reason so it shows in GitHub's delivery
-		// log and can be redelivered once fixed, rather than drop it.
-		fail(http.StatusBadRequest, "bad_request", fmt.Sprintf("payload is not a valid %s event: %v", event, err))
+		fail(http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	routes := s.cfg.Route(event, decoded)
 	if len(routes) == 0 {
 		s.deliveries.WithLabelValues(label(event), "ignored").Inc()
 		if s.cfg.Accepted != nil {
-			s.cfg.Accepted(event, decoded)
+			s.cfg.Accepted(event, payload)
 		}
 		writeJSON(w, http.StatusOK, ack{Delivery: delivery, Event: event, Ignored: "no feature uses this event or action"})
 		return
@@ -181,7 +169,7 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.cfg.Accepted != nil {
-		s.cfg.Accepted(event, decoded)
+		s.cfg.Accepted(event, payload)
 	}
 	features := make([]string, len(routes))
 	for i, rt := range routes {

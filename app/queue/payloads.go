@@ -1,0 +1,139 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// Payloads live in their own table, written in the same transaction as the
+// jobs. River keeps job args as JSON, which on SQLite it re-parses with
+// json_each on insert and converts to JSONB and back; a 30 KiB webhook body
+// in the args made that the bulk of intake's cost. One row per delivery
+// also stores the body once however many features want it.
+type payloadStore struct {
+	// insert stores the payloads and the jobs in one transaction.
+	insert func(ctx context.Context, rows []payloadRow, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	load   func(ctx context.Context, delivery string) ([]byte, error)
+	prune  func(ctx context.Context, before time.Time) (int64, error)
+}
+
+type payloadRow struct {
+	delivery string
+	payload  []byte
+}
+
+// errPayloadGone means a job outlived its delivery's retention.
+var errPayloadGone = errors.New("payload no longer stored")
+
+const sqliteSchema = `CREATE TABLE IF NOT EXISTS contribot_delivery (
+	id TEXT PRIMARY KEY,
+	payload BLOB NOT NULL,
+	received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS contribot_delivery_received_at ON contribot_delivery (received_at);`
+
+func sqlitePayloads(ctx context.Context, db *sql.DB, client *river.Client[*sql.Tx]) (*payloadStore, error) {
+	if _, err := db.ExecContext(ctx, sqliteSchema); err != nil {
+		return nil, fmt.Errorf("create delivery table: %w", err)
+	}
+	// Prepared once: the SQLite driver would otherwise parse the statement
+	// for every delivery.
+	ins, err := db.PrepareContext(ctx, `INSERT INTO contribot_delivery (id, payload, received_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		return nil, fmt.Errorf("prepare delivery insert: %w", err)
+	}
+	return &payloadStore{
+		insert: func(ctx context.Context, rows []payloadRow, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return nil, err
+			}
+			defer tx.Rollback()
+			now := time.Now().Unix()
+			stmt := tx.StmtContext(ctx, ins)
+			for _, r := range rows {
+				if _, err := stmt.ExecContext(ctx, r.delivery, r.payload, now); err != nil {
+					return nil, fmt.Errorf("store payload: %w", err)
+				}
+			}
+			res, err := client.InsertManyTx(ctx, tx, params)
+			if err != nil {
+				return nil, err
+			}
+			return res, tx.Commit()
+		},
+		load: func(ctx context.Context, delivery string) ([]byte, error) {
+			var p []byte
+			err := db.QueryRowContext(ctx, `SELECT payload FROM contribot_delivery WHERE id = ?`, delivery).Scan(&p)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, errPayloadGone
+			}
+			return p, err
+		},
+		prune: func(ctx context.Context, before time.Time) (int64, error) {
+			res, err := db.ExecContext(ctx, `DELETE FROM contribot_delivery WHERE received_at < ?`, before.Unix())
+			if err != nil {
+				return 0, err
+			}
+			return res.RowsAffected()
+		},
+	}, nil
+}
+
+const postgresSchema = `CREATE TABLE IF NOT EXISTS contribot_delivery (
+	id text PRIMARY KEY,
+	payload bytea NOT NULL,
+	received_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS contribot_delivery_received_at ON contribot_delivery (received_at);`
+
+func postgresPayloads(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx]) (*payloadStore, error) {
+	// Replicas start together; the advisory lock keeps their CREATE TABLE
+	// IF NOT EXISTS from racing on the catalog.
+	_, err := pool.Exec(ctx, `SELECT pg_advisory_xact_lock(7263514); `+postgresSchema)
+	if err != nil {
+		return nil, fmt.Errorf("create delivery table: %w", err)
+	}
+	return &payloadStore{
+		insert: func(ctx context.Context, rows []payloadRow, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+			tx, err := pool.Begin(ctx)
+			if err != nil {
+				return nil, err
+			}
+			defer tx.Rollback(ctx)
+			for _, r := range rows {
+				if _, err := tx.Exec(ctx, `INSERT INTO contribot_delivery (id, payload) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, r.delivery, r.payload); err != nil {
+					return nil, fmt.Errorf("store payload: %w", err)
+				}
+			}
+			res, err := client.InsertManyTx(ctx, tx, params)
+			if err != nil {
+				return nil, err
+			}
+			return res, tx.Commit(ctx)
+		},
+		load: func(ctx context.Context, delivery string) ([]byte, error) {
+			var p []byte
+			err := pool.QueryRow(ctx, `SELECT payload FROM contribot_delivery WHERE id = $1`, delivery).Scan(&p)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil, errPayloadGone
+			}
+			return p, err
+		},
+		prune: func(ctx context.Context, before time.Time) (int64, error) {
+			tag, err := pool.Exec(ctx, `DELETE FROM contribot_delivery WHERE received_at < $1`, before)
+			if err != nil {
+				return 0, err
+			}
+			return tag.RowsAffected(), nil
+		},
+	}, nil
+}
