@@ -9,7 +9,6 @@ import (
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
-
 // requireToken guards operator endpoints with a static bearer token when one
 // is configured.
 func requireToken(token string, h http.Handler) http.Handler {
