@@ -190,9 +190,15 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 			unlock()
 			return nil, err
 		}
+		stopCheckpoints, err := checkpointer(target, 500*time.Millisecond, opts.Logger)
+		if err != nil {
+			db.Close()
+			unlock()
+			return nil, err
+		}
 		q.finish(backend, worker)
 		q.ping = db.PingContext
-		q.closeDB = func() { db.Close(); unlock() }
+		q.closeDB = func() { db.Close(); stopCheckpoints(); unlock() }
 		return q, nil
 	}
 }
@@ -206,7 +212,12 @@ func openSQLite(path string) (*sql.DB, error) {
 	// WAL lets readers proceed during writes; synchronous=NORMAL is still
 	// durable across process crashes in WAL mode, which is what a kill -9
 	// test exercises; busy_timeout covers another process holding the lock.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	//
+	// wal_autocheckpoint(0): the commit that crosses the WAL threshold would
+	// otherwise copy the WAL into the database and fsync it, holding the one
+	// connection for tens of milliseconds; checkpointer does that on its own
+	// connection instead, without blocking writers.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite %s: %w", path, err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // lockSQLite takes an exclusive lock beside the database file. SQLite mode
@@ -47,4 +48,39 @@ func releaseOrphans(ctx context.Context, db *sql.DB, log *slog.Logger) error {
 		log.Warn("released jobs left running by a previous process that did not stop cleanly", slog.Int64("jobs", n))
 	}
 	return nil
+}
+
+// checkpointer runs SQLite's WAL checkpoints on a connection of its own. A
+// PASSIVE checkpoint never waits for the writer, and the writer never waits
+// for it, so intake latency stays flat while the WAL is kept small.
+func checkpointer(path string, every time.Duration, log *slog.Logger) (stop func(), err error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(1000)")
+	if err != nil {
+		return nil, fmt.Errorf("open checkpoint connection: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := db.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil {
+				log.Warn("SQLite checkpoint failed; the WAL grows until the next one succeeds", slog.String("error", err.Error()))
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+		// A last full checkpoint leaves a compact database file behind.
+		_, _ = db.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		db.Close()
+	}, nil
 }
