@@ -21,8 +21,14 @@ import (
 type payloadStore struct {
 	// insert stores the payloads and the jobs in one transaction.
 	insert func(ctx context.Context, rows []payloadRow, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
-	load   func(ctx context.Context, delivery string) ([]byte, error)
-	prune  func(ctx context.Context, before time.Time) (int64, error)
+	// load returns a delivery's payload and whether the feature already
+	// finished it.
+	load func(ctx context.Context, delivery, feature string) (payload []byte, done bool, err error)
+	// markDone records that a feature finished a delivery. River marks jobs
+	// completed asynchronously, in batches; a process killed in between
+	// would run finished jobs again, repeating their GitHub writes.
+	markDone func(ctx context.Context, delivery, feature string) error
+	prune    func(ctx context.Context, before time.Time) (int64, error)
 }
 
 type payloadRow struct {
@@ -38,7 +44,13 @@ const sqliteSchema = `CREATE TABLE IF NOT EXISTS contribot_delivery (
 	payload BLOB NOT NULL,
 	received_at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS contribot_delivery_received_at ON contribot_delivery (received_at);`
+CREATE INDEX IF NOT EXISTS contribot_delivery_received_at ON contribot_delivery (received_at);
+CREATE TABLE IF NOT EXISTS contribot_done (
+	delivery TEXT NOT NULL,
+	feature TEXT NOT NULL,
+	done_at INTEGER NOT NULL,
+	PRIMARY KEY (delivery, feature)
+);`
 
 func sqlitePayloads(ctx context.Context, db *sql.DB, client *river.Client[*sql.Tx]) (*payloadStore, error) {
 	if _, err := db.ExecContext(ctx, sqliteSchema); err != nil {
@@ -70,15 +82,23 @@ func sqlitePayloads(ctx context.Context, db *sql.DB, client *river.Client[*sql.T
 			}
 			return res, tx.Commit()
 		},
-		load: func(ctx context.Context, delivery string) ([]byte, error) {
+		load: func(ctx context.Context, delivery, feature string) ([]byte, bool, error) {
 			var p []byte
-			err := db.QueryRowContext(ctx, `SELECT payload FROM contribot_delivery WHERE id = ?`, delivery).Scan(&p)
+			var done bool
+			err := db.QueryRowContext(ctx, `SELECT payload, EXISTS (SELECT 1 FROM contribot_done WHERE delivery = ?1 AND feature = ?2) FROM contribot_delivery WHERE id = ?1`, delivery, feature).Scan(&p, &done)
 			if errors.Is(err, sql.ErrNoRows) {
-				return nil, errPayloadGone
+				return nil, false, errPayloadGone
 			}
-			return p, err
+			return p, done, err
+		},
+		markDone: func(ctx context.Context, delivery, feature string) error {
+			_, err := db.ExecContext(ctx, `INSERT INTO contribot_done (delivery, feature, done_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, delivery, feature, time.Now().Unix())
+			return err
 		},
 		prune: func(ctx context.Context, before time.Time) (int64, error) {
+			if _, err := db.ExecContext(ctx, `DELETE FROM contribot_done WHERE done_at < ?`, before.Unix()); err != nil {
+				return 0, err
+			}
 			res, err := db.ExecContext(ctx, `DELETE FROM contribot_delivery WHERE received_at < ?`, before.Unix())
 			if err != nil {
 				return 0, err
@@ -93,7 +113,13 @@ const postgresSchema = `CREATE TABLE IF NOT EXISTS contribot_delivery (
 	payload bytea NOT NULL,
 	received_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS contribot_delivery_received_at ON contribot_delivery (received_at);`
+CREATE INDEX IF NOT EXISTS contribot_delivery_received_at ON contribot_delivery (received_at);
+CREATE TABLE IF NOT EXISTS contribot_done (
+	delivery text NOT NULL,
+	feature text NOT NULL,
+	done_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (delivery, feature)
+);`
 
 func postgresPayloads(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx]) (*payloadStore, error) {
 	// Replicas start together; the advisory lock keeps their CREATE TABLE
@@ -120,15 +146,23 @@ func postgresPayloads(ctx context.Context, pool *pgxpool.Pool, client *river.Cli
 			}
 			return res, tx.Commit(ctx)
 		},
-		load: func(ctx context.Context, delivery string) ([]byte, error) {
+		load: func(ctx context.Context, delivery, feature string) ([]byte, bool, error) {
 			var p []byte
-			err := pool.QueryRow(ctx, `SELECT payload FROM contribot_delivery WHERE id = $1`, delivery).Scan(&p)
+			var done bool
+			err := pool.QueryRow(ctx, `SELECT payload, EXISTS (SELECT 1 FROM contribot_done WHERE delivery = $1 AND feature = $2) FROM contribot_delivery WHERE id = $1`, delivery, feature).Scan(&p, &done)
 			if errors.Is(err, pgx.ErrNoRows) {
-				return nil, errPayloadGone
+				return nil, false, errPayloadGone
 			}
-			return p, err
+			return p, done, err
+		},
+		markDone: func(ctx context.Context, delivery, feature string) error {
+			_, err := pool.Exec(ctx, `INSERT INTO contribot_done (delivery, feature) VALUES ($1, $2) ON CONFLICT DO NOTHING`, delivery, feature)
+			return err
 		},
 		prune: func(ctx context.Context, before time.Time) (int64, error) {
+			if _, err := pool.Exec(ctx, `DELETE FROM contribot_done WHERE done_at < $1`, before); err != nil {
+				return 0, err
+			}
 			tag, err := pool.Exec(ctx, `DELETE FROM contribot_delivery WHERE received_at < $1`, before)
 			if err != nil {
 				return 0, err

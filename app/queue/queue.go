@@ -312,7 +312,7 @@ func (q *Queue) finish(backend string, worker *webhookWorker) {
 	q.Backend = backend
 	q.batch = newBatcher(q.store.insert)
 	if worker != nil {
-		worker.load = q.store.load
+		worker.store = q.store
 	}
 }
 

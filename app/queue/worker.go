@@ -14,22 +14,33 @@ import (
 
 type webhookWorker struct {
 	river.WorkerDefaults[WebhookArgs]
-	opts *Options
-	load func(ctx context.Context, delivery string) ([]byte, error)
+	opts  *Options
+	store *payloadStore
 }
 
 func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) error {
 	start := time.Now()
-	payload, err := w.load(ctx, j.Args.Delivery)
+	payload, done, err := w.store.load(ctx, j.Args.Delivery, j.Args.Feature)
 	if errors.Is(err, errPayloadGone) {
 		return river.JobCancel(fmt.Errorf("delivery %s: %w", j.Args.Delivery, err))
 	}
 	if err != nil {
 		return fmt.Errorf("load payload of delivery %s: %w", j.Args.Delivery, err)
 	}
+	if done {
+		w.opts.Logger.Info("job already done before a restart; not repeating it",
+			slog.String("delivery", j.Args.Delivery), slog.String("feature", j.Args.Feature))
+		return nil
+	}
 	err = w.opts.Handler.Handle(ctx, Job{WebhookArgs: j.Args, Payload: payload, ID: j.ID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts})
 	w.opts.Metrics.observe(j.Args.Feature, time.Since(start), time.Since(j.CreatedAt), err)
 	if err == nil {
+		// Not the job's context: a shutdown cancelling it right after the
+		// work succeeded must still record that it did.
+		if err := w.store.markDone(context.WithoutCancel(ctx), j.Args.Delivery, j.Args.Feature); err != nil {
+			w.opts.Logger.Warn("could not record a finished job; a crash now would repeat it",
+				slog.String("delivery", j.Args.Delivery), slog.String("error", err.Error()))
+		}
 		return nil
 	}
 	// A shutdown cancels running jobs; hand them straight back to the queue
