@@ -56,6 +56,7 @@ type target struct {
 	owner, repo  string
 	number       int    // 0 for a merge group
 	headSHA      string // the check run goes here
+	headRef      string
 	baseSHA      string
 	baseRef      string
 	commits      int // expected count; 0 when unknown
@@ -78,7 +79,7 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, event any) error {
 		t := target{
 			installation: ev.GetInstallation().GetID(),
 			owner:        ev.GetRepo().GetOwner().GetLogin(), repo: ev.GetRepo().GetName(),
-			number: pr.GetNumber(), headSHA: pr.GetHead().GetSHA(),
+			number: pr.GetNumber(), headSHA: pr.GetHead().GetSHA(), headRef: pr.GetHead().GetRef(),
 			baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef(), commits: pr.GetCommits(),
 		}
 		return h.check(ctx, log, job, t)
@@ -142,7 +143,7 @@ func (h *Handler) recheckComment(ctx context.Context, log *slog.Logger, job queu
 		return h.dryRunOr(log, err)
 	}
 	t := target{installation: inst, owner: owner, repo: name, number: number,
-		headSHA: pr.GetHead().GetSHA(), baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef(), commits: pr.GetCommits()}
+		headSHA: pr.GetHead().GetSHA(), headRef: pr.GetHead().GetRef(), baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef(), commits: pr.GetCommits()}
 	return h.check(ctx, log, job, t)
 }
 
@@ -196,7 +197,8 @@ func (h *Handler) check(ctx context.Context, log *slog.Logger, job queue.Job, t 
 	res := Evaluate(Input{Commits: commits, Config: cfg, Members: members, Expected: t.commits, Incomplete: incomplete})
 	out := Render(res, RenderContext{
 		Owner: t.owner, Repo: t.repo, Number: t.number, BaseRef: t.baseRef, BaseSHA: t.baseSHA,
-		HeadSHA: t.headSHA, MergeGroup: t.mergeGroup, Remediation: cfg.Remediation, Problems: problems,
+		HeadSHA: t.headSHA, HeadRef: t.headRef, MergeGroup: t.mergeGroup, Remediation: cfg.Remediation, Problems: problems,
+		RecheckCommand: cfg.RecheckCommand, Override: cfg.Override,
 	})
 	opts := github.CreateCheckRunOptions{
 		Conclusion: github.String(res.Conclusion),

@@ -215,9 +215,17 @@ func fixCommands(res Result, ctx RenderContext, failed []Verdict) []string {
 		return []string{"git commit --amend --no-edit --signoff", "git push --force-with-lease"}
 	}
 	base := fmt.Sprintf("HEAD~%d", len(res.Commits))
+	// HEAD~N needs nothing fetched, which matters for contributors whose
+	// origin is their fork; it is exact when the branch has no merges.
+	linear := res.Incomplete == ""
+	for _, v := range res.Commits {
+		linear = linear && v.Rule != RuleSkippedMerge
+	}
 	switch {
 	case ctx.Base != "":
 		base = shellWord(ctx.Base)
+	case linear && !ctx.MergeGroup:
+		// keep HEAD~N
 	case isHex(ctx.BaseSHA):
 		base = ctx.BaseSHA
 	case ctx.BaseRef != "":

@@ -137,6 +137,9 @@ func TestRenderTitle(t *testing.T) {
 func TestRenderFixCommand(t *testing.T) {
 	unsignedLast := []Commit{bex(shaA, signedBex), bex(shaB, noSignoff)}
 	unsignedFirst := []Commit{bex(shaA, noSignoff), bex(shaB, signedBex)}
+	mergeCommit := bex("3333333333333333333333333333333333333333", "Merge branch 'main'")
+	mergeCommit.ParentCount = 2
+	withMerge := []Commit{bex(shaA, noSignoff), mergeCommit, bex(shaB, signedBex)}
 	tests := []struct {
 		name    string
 		commits []Commit
@@ -144,13 +147,14 @@ func TestRenderFixCommand(t *testing.T) {
 		want    string
 	}{
 		{"only the last commit", unsignedLast, nil, "```sh\ngit commit --amend --no-edit --signoff\ngit push --force-with-lease\n```"},
-		{"an earlier commit, base SHA known", unsignedFirst, nil, "```sh\ngit rebase --signoff 0123456789abcdef0123456789abcdef01234567\ngit push --force-with-lease\n```"},
-		{"base ref only", unsignedFirst, func(c RenderContext) RenderContext { c.BaseSHA = ""; return c },
+		{"an earlier commit of a linear branch", unsignedFirst, nil, "```sh\ngit rebase --signoff HEAD~2\ngit push --force-with-lease\n```"},
+		{"a branch with a merge, base SHA known", withMerge, nil, "git rebase --signoff 0123456789abcdef0123456789abcdef01234567\n"},
+		{"a branch with a merge, base ref only", withMerge, func(c RenderContext) RenderContext { c.BaseSHA = ""; return c },
 			"git rebase --signoff origin/main\n"},
-		{"base ref with shell characters", unsignedFirst, func(c RenderContext) RenderContext { c.BaseSHA, c.BaseRef = "", "refs/heads/it's;here"; return c },
+		{"base ref with shell characters", withMerge, func(c RenderContext) RenderContext { c.BaseSHA, c.BaseRef = "", "refs/heads/it's;here"; return c },
 			`git rebase --signoff 'origin/it'\''s;here'` + "\n"},
-		{"nothing known", unsignedFirst, func(c RenderContext) RenderContext { c.BaseSHA, c.BaseRef = "", ""; return c },
-			"git rebase --signoff HEAD~2\n"},
+		{"nothing known", withMerge, func(c RenderContext) RenderContext { c.BaseSHA, c.BaseRef = "", ""; return c },
+			"git rebase --signoff HEAD~3\n"},
 		{"merge group never amends", unsignedLast, func(c RenderContext) RenderContext { c.MergeGroup = true; return c },
 			"git rebase --signoff 0123456789abcdef0123456789abcdef01234567\n"},
 	}
