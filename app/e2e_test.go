@@ -555,3 +555,96 @@ func (e *env) waitLogged(fragments ...string) {
 	}
 	e.t.Fatalf("logs never contained %q", fragments)
 }
+
+func TestRateLimitsDelayButDoNotLoseTheVerdict(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault func() *fakegithub.Fault
+		// wantListCalls is every list-commits request: the limited one and
+		// the one after the wait. More would mean hammering GitHub.
+		wantListCalls int
+		wantLog       string
+	}{
+		{"primary rate limit snoozes the job until the reset", func() *fakegithub.Fault {
+			return fakegithub.PrimaryRateLimit(time.Now().Add(time.Second))
+		}, 2, "rate limited; job snoozed"},
+		{"secondary rate limit with a short Retry-After is waited out", func() *fakegithub.Fault {
+			return fakegithub.SecondaryRateLimit(1)
+		}, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t, setup{})
+			e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
+				fakegithub.Commit("1111111111111111111111111111111111111111", signed, alice, nil, "alice"),
+			})
+			var limited atomic.Bool
+			e.fake.Fault(func(r *http.Request, _ int) *fakegithub.Fault {
+				if strings.HasSuffix(r.URL.Path, "/pulls/2/commits") && limited.CompareAndSwap(false, true) {
+					return tt.fault()
+				}
+				return nil
+			})
+			e.send("pull_request", payload(t, "pull_request/opened.json", nil))
+			if run := e.waitChecks(1)[0]; run.GetConclusion() != "success" {
+				t.Fatalf("verdict after the rate limit = %s, want success", run.GetConclusion())
+			}
+			lists := 0
+			for _, c := range e.fake.Calls() {
+				if c == callListCommits {
+					lists++
+				}
+			}
+			if lists != tt.wantListCalls {
+				t.Errorf("list-commits calls = %d, want %d: %v", lists, tt.wantListCalls, e.fake.Calls())
+			}
+			if tt.wantLog != "" && !strings.Contains(e.logs.String(), tt.wantLog) {
+				t.Errorf("logs lack %q", tt.wantLog)
+			}
+		})
+	}
+}
+
+func TestPersistentGitHubErrorGivesFailingCheckWithRequestID(t *testing.T) {
+	e := start(t, setup{})
+	e.fake.Fault(func(r *http.Request, _ int) *fakegithub.Fault {
+		if strings.HasSuffix(r.URL.Path, "/pulls/2/commits") {
+			return fakegithub.BadGateway()
+		}
+		return nil
+	})
+	e.send("pull_request", payload(t, "pull_request/opened.json", nil))
+	run := e.waitChecks(1)[0]
+	summary := run.GetOutput().GetSummary()
+	if run.GetConclusion() != "failure" {
+		t.Fatalf("conclusion = %s, want failure (never a pass when commits could not be read)", run.GetConclusion())
+	}
+	for _, want := range []string{"502", "request ", "/dco recheck"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("error check run lacks %q:\n%s", want, summary)
+		}
+	}
+}
+
+func TestMembersVerifiedCommitsExemptWithOneLookup(t *testing.T) {
+	e := start(t, setup{})
+	e.fake.SetFile(owner, repo, ".github/contribot.yml", []byte("dco:\n  require:\n    members: false\n"))
+	e.fake.SetMember(owner, "alice", true)
+	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
+		fakegithub.Commit("2222222222222222222222222222222222222222", unsigned, alice, nil, "alice", fakegithub.Verified("valid")),
+		fakegithub.Commit("3333333333333333333333333333333333333333", unsigned, alice, nil, "alice", fakegithub.Verified("valid")),
+	})
+	e.send("pull_request", payload(t, "pull_request/opened.json", map[string]any{"pull_request.commits": 2}))
+	if run := e.waitChecks(1)[0]; run.GetConclusion() != "success" {
+		t.Fatalf("member's verified commits: conclusion %s\n%s", run.GetConclusion(), run.GetOutput().GetText())
+	}
+	lookups := 0
+	for _, c := range e.fake.Calls() {
+		if strings.HasPrefix(c, "GET /orgs/") {
+			lookups++
+		}
+	}
+	if lookups != 1 {
+		t.Errorf("membership lookups = %d for one author, want 1: %v", lookups, e.fake.Calls())
+	}
+}
