@@ -58,6 +58,9 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, rtErr
 }
 
+// maxWriteWait is the longest a write sleeps in a worker for its turn.
+const maxWriteWait = 2 * time.Second
+
 // reserve takes a token (for writes) and says how long to wait before
 // sending. The token is taken up front, possibly driving the bucket
 // negative, so that concurrent writers queue in arrival order.
@@ -82,6 +85,13 @@ func (p *pacer) reserve(id identity, write bool) (time.Duration, *RateLimitError
 		b.tokens--
 		if b.tokens < 0 {
 			wait = max(wait, time.Duration(-b.tokens/p.rate*float64(time.Second)))
+		}
+		// A busy installation must not park every worker in a sleep while
+		// other installations' jobs wait: past a short wait, hand the job
+		// back to the queue (snoozed until its turn) and keep no token.
+		if wait > maxWriteWait {
+			b.tokens++
+			return 0, &RateLimitError{Reset: now.Add(wait)}
 		}
 	}
 	return wait, nil

@@ -174,3 +174,41 @@ func okResponse(r *http.Request) *http.Response {
 	resp.Request = r
 	return resp
 }
+
+func TestPacerHandsLongWaitsBackToTheQueue(t *testing.T) {
+	clock := newFakeClock()
+	// Writers arriving together: the clock does not move while they wait.
+	var slept []time.Duration
+	sleep := func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
+	sent := 0
+	p := &pacer{
+		next: roundTripFunc(func(r *http.Request) (*http.Response, error) { sent++; return okResponse(r), nil }),
+		rate: 1, burst: 1, maxPause: 10 * time.Second,
+		now: clock.Now, sleep: sleep, buckets: map[identity]*bucket{},
+	}
+	// Burst 1 at 1/s: the 2nd and 3rd writes wait 1 s and 2 s in the
+	// worker; the 4th would wait 3 s, so it is returned as a rate limit
+	// for the job to be snoozed, and keeps no token.
+	for i, wantErr := range []bool{false, false, false, true} {
+		resp, err := p.RoundTrip(requestAs(1, "POST"))
+		var rl *RateLimitError
+		switch {
+		case wantErr && !errors.As(err, &rl):
+			t.Fatalf("write %d: err = %v, want *RateLimitError", i, err)
+		case wantErr:
+			if d, ok := retryAfterAt(err, clock.Now()); !ok || d < 2*time.Second {
+				t.Errorf("write %d: RetryAfter = %s, %v; want about 3s", i, d, ok)
+			}
+		case err != nil:
+			t.Fatalf("write %d: %v", i, err)
+		default:
+			resp.Body.Close()
+		}
+	}
+	if sent != 3 {
+		t.Fatalf("sent %d writes, want 3", sent)
+	}
+	if got := slept; !slices.Equal(got, []time.Duration{time.Second, 2 * time.Second}) {
+		t.Errorf("worker slept %v, want [1s 2s]", got)
+	}
+}
