@@ -53,9 +53,19 @@ func (b *batcher) do(ctx context.Context, rows []payloadRow, params []river.Inse
 		return nil, ctx.Err()
 	}
 	// Once handed over, wait for the outcome even if the client gives up:
-	// the job may be persisted, and the answer must say so truthfully.
-	<-r.ready
-	return r.res, r.err
+	// the job may be persisted, and the answer must say so truthfully. The
+	// batcher may have drained and exited just before the hand-over.
+	select {
+	case <-r.ready:
+		return r.res, r.err
+	case <-b.done:
+		select {
+		case <-r.ready:
+			return r.res, r.err
+		default:
+			return nil, errStopped
+		}
+	}
 }
 
 func (b *batcher) run() {

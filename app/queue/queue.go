@@ -351,7 +351,10 @@ type Route struct {
 
 // Start starts working jobs; it returns once workers are running.
 func (q *Queue) Start(ctx context.Context) error {
-	if err := q.start(ctx); err != nil {
+	// River treats the end of Start's context as a hard stop that cancels
+	// running jobs at once; shutdown goes through Stop instead, which lets
+	// them finish within the drain timeout.
+	if err := q.start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start queue: %w", err)
 	}
 	pruneCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))

@@ -220,7 +220,7 @@ func TestRateLimitedJobIsSnoozed(t *testing.T) {
 				snoozed = true
 			case river.EventKindJobCompleted:
 				completed = true
-				if ev.Job.Errors != nil && len(ev.Job.Errors) > 0 {
+				if len(ev.Job.Errors) > 0 {
 					t.Errorf("a snooze recorded an error: %v", ev.Job.Errors)
 				}
 			}

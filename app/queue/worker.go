@@ -33,7 +33,14 @@ func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) err
 		return nil
 	}
 	err = w.opts.Handler.Handle(ctx, Job{WebhookArgs: j.Args, Payload: payload, ID: j.ID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts})
-	w.opts.Metrics.observe(j.Args.Feature, time.Since(start), time.Since(j.CreatedAt), err)
+	result, err := w.outcome(ctx, j, err)
+	w.opts.Metrics.observe(j.Args.Feature, result, time.Since(start), time.Since(j.CreatedAt))
+	return err
+}
+
+// outcome turns a handler's error into what River should do with the job,
+// and names the result for the metrics.
+func (w *webhookWorker) outcome(ctx context.Context, j *river.Job[WebhookArgs], err error) (string, error) {
 	if err == nil {
 		// Not the job's context: a shutdown cancelling it right after the
 		// work succeeded must still record that it did.
@@ -41,22 +48,22 @@ func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) err
 			w.opts.Logger.Warn("could not record a finished job; a crash now would repeat it",
 				slog.String("delivery", j.Args.Delivery), slog.String("error", err.Error()))
 		}
-		return nil
+		return "ok", nil
 	}
-	// A shutdown cancels running jobs; hand them straight back to the queue
-	// instead of spending an attempt, so the next process picks them up.
+	// A hard shutdown cancels running jobs; hand them straight back to the
+	// queue instead of spending an attempt, so the next process runs them.
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return river.JobSnooze(0)
+		return "interrupted", river.JobSnooze(0)
 	}
 	if w.opts.RetryAfter != nil {
 		if d, ok := w.opts.RetryAfter(err); ok {
 			w.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "rate limited; job snoozed",
 				slog.String("delivery", j.Args.Delivery), slog.String("feature", j.Args.Feature),
 				slog.Duration("wait", d), slog.String("error", err.Error()))
-			return river.JobSnooze(d)
+			return "snoozed", river.JobSnooze(d)
 		}
 	}
-	return err
+	return "error", err
 }
 
 // Permanent marks an error that no retry can fix; the job is cancelled and
@@ -85,7 +92,7 @@ func (h *errorHandler) report(ctx context.Context, job *rivertype.JobRow, msg st
 	attrs := []slog.Attr{
 		slog.Int64("job", job.ID), slog.String("kind", job.Kind),
 		slog.Int("attempt", job.Attempt), slog.Int("max_attempts", job.MaxAttempts),
-		slog.String("args", truncate(string(job.EncodedArgs), 0)),
+		slog.String("args", string(job.EncodedArgs)),
 		slog.String("error", msg),
 	}
 	if final {
@@ -94,16 +101,6 @@ func (h *errorHandler) report(ctx context.Context, job *rivertype.JobRow, msg st
 		return
 	}
 	h.log.LogAttrs(ctx, slog.LevelWarn, "job failed; River retries it with backoff", attrs...)
-}
-
-// truncate keeps logs readable: a job's args hold the whole payload, but the
-// delivery ID and feature at their start are what an operator needs.
-func truncate(s string, _ int) string {
-	const max = 160
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
 }
 
 // Metrics are the queue's Prometheus series.
@@ -118,7 +115,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "contribot_jobs_total", Help: "Job runs by feature and result (ok, error).",
+			Name: "contribot_jobs_total", Help: "Job runs by feature and result (ok, error, snoozed, interrupted).",
 		}, []string{"feature", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "contribot_job_run_seconds", Help: "Time one job run took.",
@@ -136,13 +133,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) observe(feature string, run, sinceCreated time.Duration, err error) {
+func (m *Metrics) observe(feature, result string, run, sinceCreated time.Duration) {
 	if m == nil {
 		return
-	}
-	result := "ok"
-	if err != nil {
-		result = "error"
 	}
 	m.jobs.WithLabelValues(feature, result).Inc()
 	m.duration.WithLabelValues(feature).Observe(run.Seconds())

@@ -229,6 +229,11 @@ func TestSIGTERMDrainsAndRestartFinishes(t *testing.T) {
 	if !strings.Contains(first.logs.String(), "shutting down") {
 		t.Errorf("no shutdown log line:\n%s", first.logs.String())
 	}
+	// A drain lets running jobs finish; River logs a hard stop when it had
+	// to cancel them instead.
+	if strings.Contains(first.logs.String(), "Hard stop") {
+		t.Errorf("SIGTERM cancelled running jobs instead of draining them:\n%s", first.logs.String())
+	}
 	second := startProc(t, bin, env)
 	dups := waitAllChecked(t, fake, shas, func() string { return first.logs.String() + second.logs.String() })
 	if dups != 0 {
