@@ -233,6 +233,11 @@ func (e *evaluator) decide(i int) Verdict {
 	skip := func(rule, reason string) Verdict { v.Status, v.Rule, v.Reason = StatusSkip, rule, reason; return v }
 	fail := func(rule, reason string) Verdict { v.Status, v.Rule, v.Reason = StatusFail, rule, reason; return v }
 
+	// Emails are whatever the committer typed; an allow-listed email counts
+	// only on a commit whose signature GitHub verified (Dependabot's are
+	// signed by GitHub) or whose author GitHub knows as a bot. Otherwise
+	// anyone could commit as support@github.com and skip the check.
+	vouched := c.Verified || strings.EqualFold(c.AuthorType, "Bot")
 	switch {
 	case c.ParentCount > 1:
 		return skip(RuleSkippedMerge, "Merge commit; merge commits are not checked.")
@@ -240,8 +245,8 @@ func (e *evaluator) decide(i int) Verdict {
 		return skip(RuleSkippedBot, fmt.Sprintf("Authored by the bot account %s.", c.AuthorLogin))
 	case c.AuthorLogin != "" && containsFold(cfg.Allow.Logins, c.AuthorLogin):
 		return skip(RuleAllowedLogin, fmt.Sprintf("The author's account %s is on the allow list.", c.AuthorLogin))
-	case c.AuthorEmail != "" && containsFold(cfg.Allow.Emails, c.AuthorEmail):
-		return skip(RuleAllowedEmail, fmt.Sprintf("The author's email %s is on the allow list.", c.AuthorEmail))
+	case vouched && c.AuthorEmail != "" && containsFold(cfg.Allow.Emails, c.AuthorEmail):
+		return skip(RuleAllowedEmail, fmt.Sprintf("Verified commit; the author's email %s is on the allow list.", c.AuthorEmail))
 	}
 
 	all := parseSignOffs(c.Message)
@@ -275,8 +280,8 @@ func (e *evaluator) decide(i int) Verdict {
 	// its commit author's. Any commit can carry such a line, so this exempts
 	// only what the allow list names, and only commits that fail otherwise.
 	for _, id := range ids {
-		if containsFold(cfg.Allow.Emails, id.Email) {
-			return skip(RuleAllowedSignoffEmail, fmt.Sprintf("Signed off by \"%s\", whose email is on the allow list.", id.String()))
+		if vouched && containsFold(cfg.Allow.Emails, id.Email) {
+			return skip(RuleAllowedSignoffEmail, fmt.Sprintf("Verified commit signed off by \"%s\", whose email is on the allow list.", id.String()))
 		}
 	}
 

@@ -103,9 +103,9 @@ func TestDCOCheckCommits(t *testing.T) {
 		stderr     []string
 		noStderrIn string
 	}{
-		{name: "GitHub's example commit is exempt by the built-in allow list",
-			args: []string{"--commits", prCommitsFixture}, code: 0,
-			stdout: []string{"6dcb09b SKIP The author's email support@github.com is on the allow list.\n", "DCO success: The commit is exempt from sign-off\n"}},
+		{name: "GitHub's example commit claims an allow-listed email but is not verified",
+			args: []string{"--commits", prCommitsFixture}, code: 1,
+			stdout: []string{"6dcb09b FAIL The sign-off is missing.\n"}},
 		{name: "GitHub's example commit has no sign-off",
 			args: []string{"--commits", prCommitsFixture, "--rules", dcoRules("no-allow-list.yml")}, code: 1,
 			stdout: []string{"6dcb09b FAIL The sign-off is missing.\n", "DCO action_required: The commit lacks a sign-off\n",
