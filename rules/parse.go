@@ -52,6 +52,13 @@ func (d *decoder) checkRules(root *yaml.Node, r *Rules) {
 			d.errorf(val, "extends: %v", err)
 		}
 	}
+	if _, dco := lookup(root, "dco"); dco != nil && dco.Kind == yaml.MappingNode {
+		// Intake only queues comments with a line starting with "/", so any
+		// other command would be silently ignored.
+		if _, val := lookup(dco, "recheck_command"); val != nil && isString(val) && !strings.HasPrefix(strings.TrimSpace(val.Value), "/") {
+			d.errorf(val, "dco.recheck_command: %q must start with \"/\", e.g. \"/dco recheck\"", val.Value)
+		}
+	}
 	if _, val := lookup(root, "locked"); val != nil && val.Kind == yaml.SequenceNode {
 		known := Lockable()
 		for i, item := range val.Content {

@@ -22,6 +22,11 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`.github/contribot.yml:1:1: unknown key "dcoo" at the top level (known: extends, locked, dco)`},
 		},
 		{
+			name: "recheck command intake would never see",
+			in:   "dco:\n  recheck_command: \"@contribot recheck\"\n",
+			want: []string{`.github/contribot.yml:2:20: dco.recheck_command: "@contribot recheck" must start with "/", e.g. "/dco recheck"`},
+		},
+		{
 			name: "unknown key in dco",
 			in:   "dco:\n  enabled: true\n\n  requre:\n    members: false\n",
 			want: []string{`.github/contribot.yml:4:3: unknown key "requre" in dco (known: enabled, require, remediation, skip_bots, allow, recheck_command, override)`},
