@@ -36,7 +36,7 @@ func benchEnv(b *testing.B, s setup) (*env, []byte) {
 	}
 	e := start(b, s)
 	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
-		fakegithub.Commit("1111111111111111111111111111111111111111", signed, alice, nil, "alice"),
+		fakegithub.Commit(headSHA, signed, alice, nil, "alice"),
 	})
 	body, err := os.ReadFile("../fixtures/github/pull_request/synchronize.json")
 	if err != nil {
@@ -139,16 +139,26 @@ func benchSteady(b *testing.B, s setup) {
 func BenchmarkEndToEnd(b *testing.B) {
 	e, body := benchEnv(b, setup{})
 	// Warm the token and rules caches, as a running service has them.
-	warm, _ := sjson.SetBytes(body, "pull_request.head.sha", strings.Repeat("a", 40))
+	// Each push is a new head on its own PR, as GitHub's list would show.
+	push := func(i int) ([]byte, string) {
+		sha, number := fmt.Sprintf("%040x", i+1), 1000+i
+		e.fake.SetPRCommits(owner, repo, number, []*github.RepositoryCommit{fakegithub.Commit(sha, signed, alice, nil, "alice")})
+		pr, _ := sjson.SetBytes(body, "pull_request.head.sha", sha)
+		pr, _ = sjson.SetBytes(pr, "number", number)
+		pr, _ = sjson.SetBytes(pr, "pull_request.number", number)
+		return pr, sha
+	}
+	warm, warmSHA := push(-1)
 	deliver(b, e.url, "warm", warm)
-	waitSHA(b, e, strings.Repeat("a", 40))
+	waitSHA(b, e, warmSHA)
 	e.fake.Reset()
 
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		sha := fmt.Sprintf("%040x", i+1)
-		pr, _ := sjson.SetBytes(body, "pull_request.head.sha", sha)
+		b.StopTimer()
+		pr, sha := push(i)
+		b.StartTimer()
 		t0 := time.Now()
 		deliver(b, e.url, "e2e-bench-"+strconv.Itoa(i), pr)
 		waitSHA(b, e, sha)

@@ -261,7 +261,7 @@ func withoutRules(calls []string) []string {
 func TestPullRequestGetsDCOCheckWithMinimalCalls(t *testing.T) {
 	e := start(t, setup{})
 	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
-		fakegithub.Commit("1111111111111111111111111111111111111111", signed, alice, nil, "alice"),
+		fakegithub.Commit(headSHA, signed, alice, nil, "alice"),
 	})
 
 	e.send("pull_request", payload(t, "pull_request/opened.json", nil))
@@ -296,7 +296,7 @@ func TestUnsignedCommitsGetActionableCheck(t *testing.T) {
 	e := start(t, setup{})
 	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
 		fakegithub.Commit("1111111111111111111111111111111111111111", signed, alice, nil, "alice"),
-		fakegithub.Commit("2222222222222222222222222222222222222222", unsigned, alice, nil, "alice"),
+		fakegithub.Commit(headSHA, unsigned, alice, nil, "alice"),
 	})
 	e.send("pull_request", payload(t, "pull_request/opened.json", map[string]any{"pull_request.commits": 2}))
 	run := e.waitChecks(1)[0]
@@ -304,7 +304,7 @@ func TestUnsignedCommitsGetActionableCheck(t *testing.T) {
 		t.Fatalf("conclusion = %s, want action_required", run.GetConclusion())
 	}
 	out := run.GetOutput()
-	for _, want := range []string{"2222222", "git commit --amend --no-edit --signoff", "git push --force-with-lease"} {
+	for _, want := range []string{headSHA[:7], "git commit --amend --no-edit --signoff", "git push --force-with-lease"} {
 		if !strings.Contains(out.GetText()+out.GetSummary(), want) {
 			t.Errorf("check run text lacks %q:\n%s\n%s", want, out.GetSummary(), out.GetText())
 		}
@@ -341,7 +341,7 @@ func TestMergeGroupIsChecked(t *testing.T) {
 func TestRecheckFromButtonAndComment(t *testing.T) {
 	e := start(t, setup{})
 	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
-		fakegithub.Commit("1111111111111111111111111111111111111111", signed, alice, nil, "alice"),
+		fakegithub.Commit(headSHA, signed, alice, nil, "alice"),
 	})
 	e.fake.AddPullRequest(owner, repo, &github.PullRequest{
 		Number: github.Int(prNumber), Commits: github.Int(1),
@@ -394,7 +394,7 @@ func TestOverrideNeedsWritePermission(t *testing.T) {
 	e.fake.SetPermission(owner, repo, "maintainer", "write")
 	e.fake.SetPermission(owner, repo, "drive-by", "read")
 	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
-		fakegithub.Commit("2222222222222222222222222222222222222222", unsigned, alice, nil, "alice"),
+		fakegithub.Commit(headSHA, unsigned, alice, nil, "alice"),
 	})
 	e.send("pull_request", payload(t, "pull_request/opened.json", nil))
 	run := e.waitChecks(1)[0]
@@ -436,7 +436,7 @@ func TestBrokenRepoRulesAreReportedNotSilent(t *testing.T) {
 	e := start(t, setup{})
 	e.fake.SetFile(owner, repo, ".github/contribot.yml", []byte("dco:\n  enabled: false\n  requre:\n    members: false\n"))
 	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
-		fakegithub.Commit("2222222222222222222222222222222222222222", unsigned, alice, nil, "alice"),
+		fakegithub.Commit(headSHA, unsigned, alice, nil, "alice"),
 	})
 	e.send("pull_request", payload(t, "pull_request/opened.json", nil))
 	run := e.waitChecks(1)[0]
@@ -452,7 +452,7 @@ func TestBrokenRepoRulesAreReportedNotSilent(t *testing.T) {
 func TestRulesPushInvalidatesCache(t *testing.T) {
 	e := start(t, setup{})
 	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
-		fakegithub.Commit("2222222222222222222222222222222222222222", unsigned, alice, nil, "alice"),
+		fakegithub.Commit(headSHA, unsigned, alice, nil, "alice"),
 	})
 	e.send("pull_request", payload(t, "pull_request/opened.json", nil))
 	if c := e.waitChecks(1)[0].GetConclusion(); c != "action_required" {
@@ -503,7 +503,7 @@ func TestLargePRIsReadCompletely(t *testing.T) {
 func TestGitHubOutageStillEndsInAVerdict(t *testing.T) {
 	e := start(t, setup{})
 	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
-		fakegithub.Commit("1111111111111111111111111111111111111111", signed, alice, nil, "alice"),
+		fakegithub.Commit(headSHA, signed, alice, nil, "alice"),
 	})
 	var failures atomic.Int64
 	e.fake.Fault(func(r *http.Request, _ int) *fakegithub.Fault {
@@ -576,7 +576,7 @@ func TestRateLimitsDelayButDoNotLoseTheVerdict(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := start(t, setup{})
 			e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
-				fakegithub.Commit("1111111111111111111111111111111111111111", signed, alice, nil, "alice"),
+				fakegithub.Commit(headSHA, signed, alice, nil, "alice"),
 			})
 			var limited atomic.Bool
 			e.fake.Fault(func(r *http.Request, _ int) *fakegithub.Fault {
@@ -632,7 +632,7 @@ func TestMembersVerifiedCommitsExemptWithOneLookup(t *testing.T) {
 	e.fake.SetMember(owner, "alice", true)
 	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
 		fakegithub.Commit("2222222222222222222222222222222222222222", unsigned, alice, nil, "alice", fakegithub.Verified("valid")),
-		fakegithub.Commit("3333333333333333333333333333333333333333", unsigned, alice, nil, "alice", fakegithub.Verified("valid")),
+		fakegithub.Commit(headSHA, unsigned, alice, nil, "alice", fakegithub.Verified("valid")),
 	})
 	e.send("pull_request", payload(t, "pull_request/opened.json", map[string]any{"pull_request.commits": 2}))
 	if run := e.waitChecks(1)[0]; run.GetConclusion() != "success" {
@@ -646,5 +646,27 @@ func TestMembersVerifiedCommitsExemptWithOneLookup(t *testing.T) {
 	}
 	if lookups != 1 {
 		t.Errorf("membership lookups = %d for one author, want 1: %v", lookups, e.fake.Calls())
+	}
+}
+
+func TestSupersededHeadIsNotJudged(t *testing.T) {
+	e := start(t, setup{})
+	// GitHub's list already ends at a newer push than the event's head.
+	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
+		fakegithub.Commit("4444444444444444444444444444444444444444", unsigned, alice, nil, "alice"),
+	})
+	e.send("pull_request", payload(t, "pull_request/opened.json", nil))
+	e.waitLogged("head replaced by a newer push")
+	if runs := e.fake.CheckRuns(owner, repo); len(runs) != 0 {
+		t.Fatalf("posted %d check runs for a superseded head", len(runs))
+	}
+	lists := 0
+	for _, c := range e.fake.Calls() {
+		if c == callListCommits {
+			lists++
+		}
+	}
+	if lists != 2 {
+		t.Errorf("list-commits calls = %d, want 2 (one retry for GitHub to catch up, then stop)", lists)
 	}
 }

@@ -66,6 +66,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Rules:    rulesAdapter{s.rules},
 		Log:      log.With(slog.String("feature", FeatureDCO)),
 		Describe: githubapp.Describe,
+		RateLimited: func(err error) bool {
+			_, ok := githubapp.RetryAfter(err)
+			return ok
+		},
 	}
 
 	qopts := opts.Queue

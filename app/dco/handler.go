@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -38,8 +39,12 @@ type Handler struct {
 	// Describe turns a GitHub error into check-run text naming the HTTP
 	// status and request ID (githubapp.Describe).
 	Describe func(error) string
+	// RateLimited tells a rate-limit error, which the queue snoozes, from a
+	// failure worth reporting on the check run.
+	RateLimited func(error) bool
 
 	members sync.Map // org/login → memberEntry
+	stores  atomic.Int64
 }
 
 type memberEntry struct {
@@ -61,6 +66,7 @@ type target struct {
 	baseRef      string
 	commits      int // expected count; 0 when unknown
 	mergeGroup   bool
+	recheck      string // the rules' recheck command, once known
 }
 
 func (t target) String() string {
@@ -169,6 +175,7 @@ func (h *Handler) check(ctx context.Context, log *slog.Logger, job queue.Job, t 
 	if err != nil {
 		return h.failed(ctx, log, job, c, t, "read the rules", err)
 	}
+	t.recheck = cfg.RecheckCommand
 	if !cfg.Enabled {
 		return h.post(ctx, log, c, t, github.CreateCheckRunOptions{
 			Conclusion: github.String("neutral"),
@@ -182,6 +189,16 @@ func (h *Handler) check(ctx context.Context, log *slog.Logger, job queue.Job, t 
 	raw, incomplete, err := h.commits(ctx, c, &t)
 	if err != nil {
 		return h.failed(ctx, log, job, c, t, "list the commits", err)
+	}
+	if listed := staleHead(raw, t); listed != "" {
+		// The PR's list is of another head: GitHub has not caught up with
+		// the push yet, or a newer push replaced this head. A verdict on it
+		// would judge the wrong commits.
+		if job.Attempt < 2 {
+			return fmt.Errorf("commit list of %s ends at %s, not the pushed head %s; retrying", t, short(listed), short(t.headSHA))
+		}
+		log.Info("head replaced by a newer push; its own delivery is checked instead", slog.String("listed_head", short(listed)))
+		return nil
 	}
 	commits := FromGitHub(raw)
 	members := map[string]bool{}
@@ -213,6 +230,19 @@ func (h *Handler) check(ctx context.Context, log *slog.Logger, job queue.Job, t 
 	}
 	log.Info("DCO evaluated", slog.String("conclusion", res.Conclusion), slog.Int("commits", len(commits)), slog.Int("failing", res.Failed()))
 	return h.post(ctx, log, c, t, opts)
+}
+
+// staleHead returns the head of a pull request's commit list when it is
+// not the head being checked. Compare lists are asked for by SHA and are
+// never stale.
+func staleHead(list []*github.RepositoryCommit, t target) string {
+	if t.mergeGroup || t.commits > PRCommitsLimit || len(list) == 0 {
+		return ""
+	}
+	if last := list[len(list)-1].GetSHA(); last != t.headSHA {
+		return last
+	}
+	return ""
 }
 
 // commits gathers the commits to check. The PR endpoint stops at 250, so a
@@ -265,6 +295,16 @@ func (h *Handler) isMember(ctx context.Context, c Client, org, login string) (bo
 		return false, err
 	}
 	h.members.Store(key, memberEntry{member: ok, until: now.Add(10 * time.Minute)})
+	if h.stores.Add(1)%1024 == 0 {
+		// Drop expired entries now and then, so the cache holds only the
+		// authors of the last few minutes.
+		h.members.Range(func(k, v any) bool {
+			if now.After(v.(memberEntry).until) {
+				h.members.Delete(k)
+			}
+			return true
+		})
+	}
 	return ok, nil
 }
 
@@ -279,36 +319,50 @@ func (h *Handler) post(ctx context.Context, log *slog.Logger, c Client, t target
 	return nil
 }
 
-// failed reports a GitHub failure. The job is retried either way; from the
-// second attempt on, the contributor also sees a failing DCO check naming
-// the HTTP status and request ID rather than a check that never arrives.
+// failed reports a GitHub failure. The job is retried either way. On the
+// second attempt, and again on the last, the contributor also sees a failing
+// DCO check naming the HTTP status and request ID, rather than a check that
+// never arrives; never a pass. A rate limit is waited out silently: writing
+// while limited is what GitHub punishes.
 func (h *Handler) failed(ctx context.Context, log *slog.Logger, job queue.Job, c Client, t target, what string, err error) error {
 	if errors.Is(err, ErrDryRun) {
 		return h.dryRunOr(log, err)
 	}
-	if job.Attempt < 2 && job.Attempt < job.MaxAttempts {
-		return fmt.Errorf("%s for %s: %w", what, t, err)
+	wrapped := fmt.Errorf("%s for %s: %w", what, t, err)
+	if h.RateLimited != nil && h.RateLimited(err) {
+		return wrapped
+	}
+	last := job.Attempt >= job.MaxAttempts
+	if job.Attempt != 2 && !last {
+		return wrapped
 	}
 	describe := err.Error()
 	if h.Describe != nil {
 		describe = h.Describe(err)
 	}
 	retry := "contribot retries automatically"
-	if job.Attempt >= job.MaxAttempts {
-		retry = "contribot has given up retrying"
+	if last {
+		retry = "contribot has stopped retrying"
+	}
+	recheck := t.recheck
+	if recheck == "" {
+		recheck = defaultRecheck
 	}
 	perr := h.post(ctx, log, c, t, github.CreateCheckRunOptions{
 		Conclusion: github.String("failure"),
 		Output: &github.CheckRunOutput{
 			Title:   github.String("DCO could not be checked: GitHub API error"),
-			Summary: github.String(fmt.Sprintf("contribot could not %s: %s.\n\n%s (attempt %d of %d). To try again now, comment `/dco recheck` on the pull request.", what, describe, retry, job.Attempt, job.MaxAttempts)),
+			Summary: github.String(fmt.Sprintf("contribot could not %s: %s.\n\n%s (attempt %d of %d). To try again now, comment `%s` on the pull request.", what, describe, retry, job.Attempt, job.MaxAttempts, recheck)),
 		},
 	})
 	if perr != nil {
 		log.Warn("could not post the error check run either", slog.String("error", perr.Error()))
 	}
-	return fmt.Errorf("%s for %s: %w", what, t, err)
+	return wrapped
 }
+
+// defaultRecheck is used in messages when the rules could not be read.
+const defaultRecheck = "/dco recheck"
 
 func (h *Handler) dryRunOr(log *slog.Logger, err error) error {
 	if errors.Is(err, ErrDryRun) {

@@ -93,9 +93,9 @@ func crashEnv(t *testing.T, fake *fakegithub.Server, db string) []string {
 	}
 }
 
-// sendPRs posts n pull_request deliveries, each for its own head SHA, and
-// returns those SHAs. Every one must be acknowledged with 202.
-func sendPRs(t *testing.T, url string, n int) []string {
+// sendPRs posts n pull_request deliveries, each for its own pull request
+// and head SHA, and returns those SHAs. Every one must be acknowledged with 202.
+func sendPRs(t *testing.T, fake *fakegithub.Server, url string, n int) []string {
 	t.Helper()
 	base, err := os.ReadFile("../../fixtures/github/pull_request/synchronize.json")
 	if err != nil {
@@ -104,7 +104,18 @@ func sendPRs(t *testing.T, url string, n int) []string {
 	shas := make([]string, n)
 	for i := range n {
 		shas[i] = fmt.Sprintf("%040x", 0xc0ffee0000+i)
+		number := 1000 + i
+		fake.SetPRCommits("Codertocat", "Hello-World", number, []*github.RepositoryCommit{
+			fakegithub.Commit(shas[i], "Fix\n\nSigned-off-by: A <a@example.org>\n",
+				&github.CommitAuthor{Name: github.String("A"), Email: github.String("a@example.org")}, nil, "a"),
+		})
 		body, err := sjson.SetBytes(base, "pull_request.head.sha", shas[i])
+		if err == nil {
+			body, err = sjson.SetBytes(body, "number", number)
+		}
+		if err == nil {
+			body, err = sjson.SetBytes(body, "pull_request.number", number)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,10 +170,6 @@ func waitAllChecked(t *testing.T, fake *fakegithub.Server, shas []string, logs f
 
 func crashFixture(t *testing.T) *fakegithub.Server {
 	fake := fakegithub.New(t)
-	fake.SetPRCommits("Codertocat", "Hello-World", 2, []*github.RepositoryCommit{
-		fakegithub.Commit("1111111111111111111111111111111111111111", "Fix\n\nSigned-off-by: A <a@example.org>\n",
-			&github.CommitAuthor{Name: github.String("A"), Email: github.String("a@example.org")}, nil, "a"),
-	})
 	// Slow check-run writes keep jobs in flight when the process dies.
 	fake.Fault(func(r *http.Request, _ int) *fakegithub.Fault {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/check-runs") {
@@ -183,7 +190,7 @@ func TestKill9LosesNoAcceptedDelivery(t *testing.T) {
 	env := crashEnv(t, fake, db)
 
 	first := startProc(t, bin, env)
-	shas := sendPRs(t, first.url, 300)
+	shas := sendPRs(t, fake, first.url, 300)
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +219,7 @@ func TestSIGTERMDrainsAndRestartFinishes(t *testing.T) {
 	env := crashEnv(t, fake, db)
 
 	first := startProc(t, bin, env)
-	shas := sendPRs(t, first.url, 200)
+	shas := sendPRs(t, fake, first.url, 200)
 	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
