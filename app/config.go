@@ -35,7 +35,7 @@ type Config struct {
 	WriteBurst      int     `env:"GITHUB_WRITE_BURST" envDefault:"10"`
 	// RulesTTL is how long effective rules are reused without asking GitHub;
 	// a push that changes a rules file drops them at once.
-	RulesTTL time.Duration `env:"RULES_TTL" envDefault:"5m"`
+	RulesTTL time.Duration `env:"RULES_TTL" envDefault:"15m"`
 	// JobTimeout bounds one run of a job; on PostgreSQL a job left running
 	// by a killed replica is taken over after twice this.
 	JobTimeout time.Duration `env:"JOB_TIMEOUT" envDefault:"1m"`
@@ -59,6 +59,15 @@ func (c *Config) validate() error {
 	}
 	if c.PrivateKey != "" && c.PrivateKeyPath != "" {
 		errs = append(errs, errors.New("set GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, not both"))
+	}
+	// Half the credentials is a typo, not a wish for dry-run: refusing to
+	// start beats acknowledging deliveries that never get a check run.
+	hasKey := c.PrivateKey != "" || c.PrivateKeyPath != ""
+	if c.AppID != 0 && !hasKey {
+		errs = append(errs, errors.New("GITHUB_APP_ID is set but neither GITHUB_PRIVATE_KEY nor GITHUB_PRIVATE_KEY_PATH is; set both for live mode, or neither for dry-run"))
+	}
+	if c.AppID == 0 && hasKey {
+		errs = append(errs, errors.New("a private key is set but GITHUB_APP_ID is not; set both for live mode, or neither for dry-run"))
 	}
 	if c.Port <= 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("PORT %d is not a TCP port", c.Port))

@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/google/go-github/v60/github"
 )
+
+// refusedMarker starts the note about a refused override.
+const refusedMarker = "\n\n> **Override refused:**"
 
 // canOverride lists the repository permissions that may set DCO to pass:
 // the same people who could merge the PR anyway.
@@ -33,11 +37,14 @@ func (h *Handler) override(ctx context.Context, log *slog.Logger, ev *github.Che
 	prev := run.GetOutput()
 	if !canOverride[perm] {
 		log.Warn("override refused: sender lacks write permission", slog.String("permission", perm))
+		// One refusal note at a time: a later press replaces the earlier
+		// note instead of growing the summary towards GitHub's limit.
+		summary, _, _ := strings.Cut(prev.GetSummary(), refusedMarker)
 		_, err := c.UpdateCheckRun(ctx, owner, repo, run.GetID(), github.UpdateCheckRunOptions{
 			Name: CheckName,
 			Output: &github.CheckRunOutput{
 				Title:   github.String(prev.GetTitle()),
-				Summary: github.String(fmt.Sprintf("%s\n\n> **Override refused:** @%s asked to set DCO to pass at %s, but has %q permission on %s/%s. Only people with write permission can; please ask a maintainer.", prev.GetSummary(), who, at, perm, owner, repo)),
+				Summary: github.String(fmt.Sprintf("%s%s @%s asked to set DCO to pass at %s, but has %q permission on %s/%s. Only people with write permission can; please ask a maintainer.", strings.TrimRight(summary, "\n"), refusedMarker, who, at, perm, owner, repo)),
 				Text:    github.String(prev.GetText()),
 			},
 		})

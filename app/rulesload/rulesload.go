@@ -199,12 +199,20 @@ func (l *Loader) Load(ctx context.Context, f Fetcher, owner, repo string) (*Load
 	return ld, nil
 }
 
+// sharedTimeout bounds one shared read of the rules.
+const sharedTimeout = 30 * time.Second
+
 // shared runs fn once for all concurrent callers with the same key. fn runs
 // without the caller's cancellation, since other callers may still wait for
 // it; each caller stops waiting when its own context ends.
 func shared[T any](ctx context.Context, g *singleflight.Group, key string, fn func(context.Context) (T, error)) (T, error) {
-	detached := context.WithoutCancel(ctx)
-	ch := g.DoChan(key, func() (any, error) { return fn(detached) })
+	ch := g.DoChan(key, func() (any, error) {
+		// Detached from any one caller, but bounded: a stalled GitHub
+		// response must not block every later load of this key.
+		detached, cancel := context.WithTimeout(context.WithoutCancel(ctx), sharedTimeout)
+		defer cancel()
+		return fn(detached)
+	})
 	select {
 	case r := <-ch:
 		if r.Err != nil {

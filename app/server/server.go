@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"time"
 
@@ -128,7 +129,12 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "bad_request", "could not read body: "+err.Error())
 		return
 	}
-	payload, ok := s.verify(r, body)
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mediaType != "application/json" && mediaType != "application/x-www-form-urlencoded" {
+		fail(http.StatusUnsupportedMediaType, "bad_request", fmt.Sprintf("Content-Type %q is not supported; set the webhook's content type to application/json", r.Header.Get("Content-Type")))
+		return
+	}
+	payload, ok := s.verify(mediaType, r, body)
 	if !ok {
 		fail(http.StatusUnauthorized, "unauthorized", "missing or invalid X-Hub-Signature-256")
 		return
@@ -187,12 +193,14 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 // verify checks the HMAC against each configured secret in constant time
 // (go-github compares with hmac.Equal) and returns the JSON payload, which
 // GitHub may also send form-encoded.
-func (s *server) verify(r *http.Request, body []byte) ([]byte, bool) {
+func (s *server) verify(mediaType string, r *http.Request, body []byte) ([]byte, bool) {
 	sig := r.Header.Get(github.SHA256SignatureHeader)
 	if sig == "" || len(s.cfg.Secrets) == 0 {
 		return nil, false
 	}
-	ct := r.Header.Get("Content-Type")
+	// go-github compares the Content-Type exactly; parameters such as
+	// charset must not turn a valid signature into a 401.
+	ct := mediaType
 	for _, secret := range s.cfg.Secrets {
 		if len(secret) == 0 {
 			continue
@@ -209,7 +217,10 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.cfg.Queue.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable", "error": err.Error()})
+		// The error names hosts and users; it goes to the log, not to an
+		// unauthenticated caller.
+		s.cfg.Logger.Warn("readiness check failed: database unavailable", slog.String("error", err.Error()))
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unavailable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
