@@ -376,6 +376,17 @@ func TestRecheckFromButtonAndComment(t *testing.T) {
 		t.Errorf("recheck comment calls = %v, want %v", got, want)
 	}
 
+	// A review with the command: its payload has the head, so no extra read.
+	e.fake.Reset()
+	e.send("pull_request_review", payload(t, "pull_request_review/submitted.json", map[string]any{
+		"review.body": "/dco recheck", "pull_request.head.sha": headSHA, "pull_request.number": prNumber,
+		"repository.name": repo, "repository.owner.login": owner,
+	}))
+	e.waitChecks(3)
+	if got, want := withoutRules(e.fake.Calls()), []string{callListCommits, callCreateCheck}; !slices.Equal(got, want) {
+		t.Errorf("recheck review calls = %v, want %v", got, want)
+	}
+
 	// A comment that only mentions the command does not re-run anything.
 	e.fake.Reset()
 	e.send("issue_comment", payload(t, "issue_comment/created.with-installation.json", map[string]any{
@@ -383,7 +394,7 @@ func TestRecheckFromButtonAndComment(t *testing.T) {
 		"issue.pull_request": map[string]any{"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2"},
 		"repository.name":    repo, "repository.owner.login": owner,
 	}))
-	e.waitJobs(3)
+	e.waitJobs(4)
 	if got := withoutRules(e.fake.Calls()); len(got) != 0 {
 		t.Errorf("a comment without the command made calls: %v", got)
 	}
@@ -426,6 +437,9 @@ func TestOverrideNeedsWritePermission(t *testing.T) {
 	got := e.fake.CheckRuns(owner, repo)[0]
 	if got.GetConclusion() != "success" || !strings.Contains(got.GetOutput().GetTitle(), "@maintainer") {
 		t.Fatalf("maintainer's override: conclusion %s, title %q", got.GetConclusion(), got.GetOutput().GetTitle())
+	}
+	if year := fmt.Sprint(time.Now().UTC().Year()); !strings.Contains(got.GetOutput().GetSummary(), " at "+year+"-") {
+		t.Errorf("override does not record when: %q", got.GetOutput().GetSummary())
 	}
 	if want := []string{"GET /repos/Codertocat/Hello-World/collaborators/maintainer/permission"}; !slices.Contains(e.fake.Calls(), want[0]) {
 		t.Errorf("override did not verify permission through the API: %v", e.fake.Calls())

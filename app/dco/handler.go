@@ -111,7 +111,7 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, event any) error {
 		}
 		return h.recheckComment(ctx, log, job, ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetIssue().GetNumber(), ev.GetComment().GetBody())
 	case *github.PullRequestReviewEvent:
-		return h.recheckComment(ctx, log, job, ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetPullRequest().GetNumber(), ev.GetReview().GetBody())
+		return h.recheckReview(ctx, log, job, ev)
 	}
 	return nil
 }
@@ -150,6 +150,26 @@ func (h *Handler) recheckComment(ctx context.Context, log *slog.Logger, job queu
 	}
 	t := target{installation: inst, owner: owner, repo: name, number: number,
 		headSHA: pr.GetHead().GetSHA(), headRef: pr.GetHead().GetRef(), baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef(), commits: pr.GetCommits()}
+	return h.check(ctx, log, job, t)
+}
+
+// recheckReview answers the recheck command in a review. The review's
+// payload carries the pull request's head, so unlike a comment it needs no
+// extra read.
+func (h *Handler) recheckReview(ctx context.Context, log *slog.Logger, job queue.Job, ev *github.PullRequestReviewEvent) error {
+	owner, name := ev.GetRepo().GetOwner().GetLogin(), ev.GetRepo().GetName()
+	inst := ev.GetInstallation().GetID()
+	cfg, _, err := h.Rules.DCORules(ctx, h.Client(inst), owner, name)
+	if err != nil {
+		return err
+	}
+	if !HasCommand(ev.GetReview().GetBody(), cfg.RecheckCommand) {
+		return nil
+	}
+	pr := ev.GetPullRequest()
+	t := target{installation: inst, owner: owner, repo: name, number: pr.GetNumber(),
+		headSHA: pr.GetHead().GetSHA(), headRef: pr.GetHead().GetRef(), baseSHA: pr.GetBase().GetSHA(),
+		baseRef: pr.GetBase().GetRef(), commits: pr.GetCommits()}
 	return h.check(ctx, log, job, t)
 }
 
