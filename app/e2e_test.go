@@ -684,3 +684,15 @@ func TestSupersededHeadIsNotJudged(t *testing.T) {
 		t.Errorf("list-commits calls = %d, want 2 (one retry for GitHub to catch up, then stop)", lists)
 	}
 }
+
+func TestUndecodablePayloadIsReportedNotRetried(t *testing.T) {
+	e := start(t, setup{})
+	// The documentation example's app timestamps ("2018-04-25 20:42:10")
+	// are JSON, so intake accepts the delivery, but go-github cannot decode
+	// them; retrying cannot help, so the job stops at once, loudly.
+	e.send("check_run", payload(t, "check_run/rerequested.json", map[string]any{"check_run.name": "DCO"}))
+	e.waitLogged("job gave up", "decode check_run delivery")
+	if calls := e.fake.AllCalls(); len(calls) != 0 {
+		t.Errorf("an undecodable delivery made GitHub calls: %v", calls)
+	}
+}

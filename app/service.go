@@ -119,6 +119,9 @@ func (s *Service) githubClients(opts Options) (func(int64) dco.Client, error) {
 		githubapp.WithRegisterer(s.registry),
 		githubapp.WithLogger(s.log.With(slog.String("component", "github"))),
 		githubapp.WithWritePacing(s.cfg.WritesPerSecond, s.cfg.WriteBurst),
+		// Rules files are what conditional requests save most on; 8 MiB
+		// holds thousands of them and keeps the process small.
+		githubapp.WithETagCacheSize(8 << 20),
 	}, opts.GitHubOptions...)
 	ghApp, err := githubapp.New(githubapp.Config{
 		AppID:      s.cfg.AppID,

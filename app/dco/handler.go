@@ -386,7 +386,7 @@ const defaultRecheck = "/dco recheck"
 
 func (h *Handler) dryRunOr(log *slog.Logger, err error) error {
 	if errors.Is(err, ErrDryRun) {
-		log.Info("dry-run: stopping here; with App credentials contribot would continue", slog.String("would", err.Error()))
+		log.Info("dry-run: no GitHub call made; with App credentials contribot would make this call, evaluate the commits and post the DCO check run", slog.String("would", err.Error()))
 		return nil
 	}
 	return err

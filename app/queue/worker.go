@@ -22,7 +22,8 @@ func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) err
 	start := time.Now()
 	payload, done, err := w.store.load(ctx, j.Args.Delivery, j.Args.Feature)
 	if errors.Is(err, errPayloadGone) {
-		return river.JobCancel(fmt.Errorf("delivery %s: %w", j.Args.Delivery, err))
+		_, err := w.outcome(ctx, j, river.JobCancel(fmt.Errorf("delivery %s: %w", j.Args.Delivery, err)))
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("load payload of delivery %s: %w", j.Args.Delivery, err)
@@ -54,6 +55,16 @@ func (w *webhookWorker) outcome(ctx context.Context, j *river.Job[WebhookArgs], 
 	// queue instead of spending an attempt, so the next process runs them.
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return "interrupted", river.JobSnooze(0)
+	}
+	var cancel *river.JobCancelError
+	if errors.As(err, &cancel) {
+		// River does not pass cancellations to the error handler; say here
+		// that this delivery will not be processed.
+		w.opts.Logger.LogAttrs(ctx, slog.LevelError, "job gave up; it will not run again",
+			slog.String("delivery", j.Args.Delivery), slog.String("feature", j.Args.Feature),
+			slog.String("event", j.Args.Event), slog.String("error", err.Error()))
+		w.opts.Metrics.gaveUp(j.Kind)
+		return "cancelled", err
 	}
 	if w.opts.RetryAfter != nil {
 		if d, ok := w.opts.RetryAfter(err); ok {
