@@ -62,6 +62,14 @@ func sqlitePayloads(ctx context.Context, db *sql.DB, client *river.Client[*sql.T
 	if err != nil {
 		return nil, fmt.Errorf("prepare delivery insert: %w", err)
 	}
+	load, err := db.PrepareContext(ctx, `SELECT payload, EXISTS (SELECT 1 FROM contribot_done WHERE delivery = ?1 AND feature = ?2) FROM contribot_delivery WHERE id = ?1`)
+	if err != nil {
+		return nil, fmt.Errorf("prepare delivery load: %w", err)
+	}
+	done, err := db.PrepareContext(ctx, `INSERT INTO contribot_done (delivery, feature, done_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return nil, fmt.Errorf("prepare done insert: %w", err)
+	}
 	return &payloadStore{
 		insert: func(ctx context.Context, rows []payloadRow, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
 			tx, err := db.BeginTx(ctx, nil)
@@ -85,14 +93,14 @@ func sqlitePayloads(ctx context.Context, db *sql.DB, client *river.Client[*sql.T
 		load: func(ctx context.Context, delivery, feature string) ([]byte, bool, error) {
 			var p []byte
 			var done bool
-			err := db.QueryRowContext(ctx, `SELECT payload, EXISTS (SELECT 1 FROM contribot_done WHERE delivery = ?1 AND feature = ?2) FROM contribot_delivery WHERE id = ?1`, delivery, feature).Scan(&p, &done)
+			err := load.QueryRowContext(ctx, delivery, feature).Scan(&p, &done)
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil, false, errPayloadGone
 			}
 			return p, done, err
 		},
 		markDone: func(ctx context.Context, delivery, feature string) error {
-			_, err := db.ExecContext(ctx, `INSERT INTO contribot_done (delivery, feature, done_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, delivery, feature, time.Now().Unix())
+			_, err := done.ExecContext(ctx, delivery, feature, time.Now().Unix())
 			return err
 		},
 		prune: func(ctx context.Context, before time.Time) (int64, error) {

@@ -279,7 +279,9 @@ func (o *Options) riverConfig(backend string) (*river.Config, *webhookWorker) {
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{
 			QueuePriority: {MaxWorkers: priority},
-			QueueDefault:  {MaxWorkers: def},
+			// Labels, comments and dashboards can wait; polling this queue
+			// less often leaves SQLite's one connection to intake and DCO.
+			QueueDefault: {MaxWorkers: def, FetchPollInterval: max(o.PollInterval, 250*time.Millisecond), FetchCooldown: 50 * time.Millisecond},
 		}
 	}
 	return cfg, worker
