@@ -6,20 +6,30 @@ import (
 	"sync"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 )
 
-// maxBatch bounds one insert statement; GitHub deliveries are up to 25 MiB,
-// but typical ones are 10–30 KiB.
+// maxBatch bounds the deliveries stored in one transaction.
 const maxBatch = 128
 
-// batcher groups concurrent inserts into one statement, like a database's
-// group commit: while one insert runs, the requests that arrive queue up and
-// go in together next. A lone request never waits for company, so latency
-// at low load is one insert; at high load the per-statement cost (SQLite
-// parses River's insert anew each time) is shared by the batch.
+// delivery is one accepted webhook and the jobs it asks for.
+type delivery struct {
+	id      string
+	payload []byte
+	jobs    []river.InsertManyParams
+}
+
+// insertFunc stores deliveries and their jobs in one transaction. It
+// returns, per delivery, how many jobs it queued: zero for a delivery that
+// was stored before (a redelivery).
+type insertFunc func(ctx context.Context, ds []delivery) ([]int, error)
+
+// batcher groups concurrent deliveries into one transaction, like a
+// database's group commit: while one transaction runs, the requests that
+// arrive queue up and go in together next. A lone request never waits for
+// company, so latency at low load is one transaction; at high load the
+// per-transaction cost is shared by the batch.
 type batcher struct {
-	insert func(ctx context.Context, rows []payloadRow, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	insert insertFunc
 	reqs   chan *batchReq
 	stop   chan struct{}
 	done   chan struct{}
@@ -28,42 +38,41 @@ type batcher struct {
 
 type batchReq struct {
 	ctx    context.Context
-	rows   []payloadRow
-	params []river.InsertManyParams
-	res    []*rivertype.JobInsertResult
+	d      delivery
+	queued int
 	err    error
 	ready  chan struct{}
 }
 
 var errStopped = errors.New("queue is stopped")
 
-func newBatcher(insert func(context.Context, []payloadRow, []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)) *batcher {
+func newBatcher(insert insertFunc) *batcher {
 	b := &batcher{insert: insert, reqs: make(chan *batchReq, maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
 	go b.run()
 	return b
 }
 
-func (b *batcher) do(ctx context.Context, rows []payloadRow, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
-	r := &batchReq{ctx: ctx, rows: rows, params: params, ready: make(chan struct{})}
+func (b *batcher) do(ctx context.Context, d delivery) (int, error) {
+	r := &batchReq{ctx: ctx, d: d, ready: make(chan struct{})}
 	select {
 	case b.reqs <- r:
 	case <-b.stop:
-		return nil, errStopped
+		return 0, errStopped
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return 0, ctx.Err()
 	}
 	// Once handed over, wait for the outcome even if the client gives up:
-	// the job may be persisted, and the answer must say so truthfully. The
-	// batcher may have drained and exited just before the hand-over.
+	// the delivery may be persisted, and the answer must say so truthfully.
+	// The batcher may have drained and exited just before the hand-over.
 	select {
 	case <-r.ready:
-		return r.res, r.err
+		return r.queued, r.err
 	case <-b.done:
 		select {
 		case <-r.ready:
-			return r.res, r.err
+			return r.queued, r.err
 		default:
-			return nil, errStopped
+			return 0, errStopped
 		}
 	}
 }
@@ -79,18 +88,16 @@ func (b *batcher) run() {
 			return
 		}
 		batch := []*batchReq{first}
-		n := len(first.params)
 	more:
-		for n < maxBatch {
+		for len(batch) < maxBatch {
 			select {
 			case r := <-b.reqs:
 				batch = append(batch, r)
-				n += len(r.params)
 			default:
 				break more
 			}
 		}
-		b.flush(batch, n)
+		b.flush(batch)
 	}
 }
 
@@ -99,31 +106,27 @@ func (b *batcher) drain() {
 	for {
 		select {
 		case r := <-b.reqs:
-			b.flush([]*batchReq{r}, len(r.params))
+			b.flush([]*batchReq{r})
 		default:
 			return
 		}
 	}
 }
 
-func (b *batcher) flush(batch []*batchReq, n int) {
-	params := make([]river.InsertManyParams, 0, n)
-	var rows []payloadRow
-	for _, r := range batch {
-		params = append(params, r.params...)
-		rows = append(rows, r.rows...)
+func (b *batcher) flush(batch []*batchReq) {
+	ds := make([]delivery, len(batch))
+	for i, r := range batch {
+		ds[i] = r.d
 	}
-	// The batch outlives any one request's context; use the first live one
-	// only for values, never for cancellation.
-	res, err := b.insert(context.WithoutCancel(batch[0].ctx), rows, params)
-	off := 0
-	for _, r := range batch {
+	// The batch outlives any one request's context; use the first only for
+	// values, never for cancellation.
+	queued, err := b.insert(context.WithoutCancel(batch[0].ctx), ds)
+	for i, r := range batch {
 		if err != nil {
 			r.err = err
 		} else {
-			r.res = res[off : off+len(r.params)]
+			r.queued = queued[i]
 		}
-		off += len(r.params)
 		close(r.ready)
 	}
 }

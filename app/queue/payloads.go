@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 )
 
 // Payloads live in their own table, written in the same transaction as the
@@ -19,8 +18,8 @@ import (
 // in the args made that the bulk of intake's cost. One row per delivery
 // also stores the body once however many features want it.
 type payloadStore struct {
-	// insert stores the payloads and the jobs in one transaction.
-	insert func(ctx context.Context, rows []payloadRow, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	// insert stores deliveries and their jobs in one transaction.
+	insert insertFunc
 	// load returns a delivery's payload and whether the feature already
 	// finished it.
 	load func(ctx context.Context, delivery, feature string) (payload []byte, done bool, err error)
@@ -31,9 +30,24 @@ type payloadStore struct {
 	prune    func(ctx context.Context, before time.Time) (int64, error)
 }
 
-type payloadRow struct {
-	delivery string
-	payload  []byte
+// newJobs collects the jobs of the deliveries whose payload row was new.
+// The delivery table's primary key is what makes a redelivery a no-op: a
+// second copy of a delivery stores nothing and queues nothing, so River
+// needs no unique-job bookkeeping of its own.
+func newJobs(ds []delivery, isNew func(delivery) (bool, error)) ([]river.InsertManyParams, []int, error) {
+	var jobs []river.InsertManyParams
+	queued := make([]int, len(ds))
+	for i, d := range ds {
+		fresh, err := isNew(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("store payload of delivery %s: %w", d.id, err)
+		}
+		if fresh {
+			jobs = append(jobs, d.jobs...)
+			queued[i] = len(d.jobs)
+		}
+	}
+	return jobs, queued, nil
 }
 
 // errPayloadGone means a job outlived its delivery's retention.
@@ -71,7 +85,7 @@ func sqlitePayloads(ctx context.Context, db *sql.DB, client *river.Client[*sql.T
 		return nil, fmt.Errorf("prepare done insert: %w", err)
 	}
 	return &payloadStore{
-		insert: func(ctx context.Context, rows []payloadRow, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+		insert: func(ctx context.Context, ds []delivery) ([]int, error) {
 			tx, err := db.BeginTx(ctx, nil)
 			if err != nil {
 				return nil, err
@@ -79,16 +93,23 @@ func sqlitePayloads(ctx context.Context, db *sql.DB, client *river.Client[*sql.T
 			defer tx.Rollback()
 			now := time.Now().Unix()
 			stmt := tx.StmtContext(ctx, ins)
-			for _, r := range rows {
-				if _, err := stmt.ExecContext(ctx, r.delivery, r.payload, now); err != nil {
-					return nil, fmt.Errorf("store payload: %w", err)
+			jobs, queued, err := newJobs(ds, func(d delivery) (bool, error) {
+				res, err := stmt.ExecContext(ctx, d.id, d.payload, now)
+				if err != nil {
+					return false, err
 				}
-			}
-			res, err := client.InsertManyTx(ctx, tx, params)
+				n, err := res.RowsAffected()
+				return n == 1, err
+			})
 			if err != nil {
 				return nil, err
 			}
-			return res, tx.Commit()
+			if len(jobs) > 0 {
+				if _, err := client.InsertManyFastTx(ctx, tx, jobs); err != nil {
+					return nil, err
+				}
+			}
+			return queued, tx.Commit()
 		},
 		load: func(ctx context.Context, delivery, feature string) ([]byte, bool, error) {
 			var p []byte
@@ -137,22 +158,27 @@ func postgresPayloads(ctx context.Context, pool *pgxpool.Pool, client *river.Cli
 		return nil, fmt.Errorf("create delivery table: %w", err)
 	}
 	return &payloadStore{
-		insert: func(ctx context.Context, rows []payloadRow, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+		insert: func(ctx context.Context, ds []delivery) ([]int, error) {
 			tx, err := pool.Begin(ctx)
 			if err != nil {
 				return nil, err
 			}
 			defer tx.Rollback(ctx)
-			for _, r := range rows {
-				if _, err := tx.Exec(ctx, `INSERT INTO contribot_delivery (id, payload) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, r.delivery, r.payload); err != nil {
-					return nil, fmt.Errorf("store payload: %w", err)
-				}
-			}
-			res, err := client.InsertManyTx(ctx, tx, params)
+			// A replica inserting the same delivery at the same moment
+			// waits on the primary key here and then sees the conflict.
+			jobs, queued, err := newJobs(ds, func(d delivery) (bool, error) {
+				tag, err := tx.Exec(ctx, `INSERT INTO contribot_delivery (id, payload) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, d.id, d.payload)
+				return tag.RowsAffected() == 1, err
+			})
 			if err != nil {
 				return nil, err
 			}
-			return res, tx.Commit(ctx)
+			if len(jobs) > 0 {
+				if _, err := client.InsertManyFastTx(ctx, tx, jobs); err != nil {
+					return nil, err
+				}
+			}
+			return queued, tx.Commit(ctx)
 		},
 		load: func(ctx context.Context, delivery, feature string) ([]byte, bool, error) {
 			var p []byte

@@ -39,12 +39,12 @@ const Retention = 72 * time.Hour
 // empty; fly.toml mounts a volume at /data for it.
 const DefaultSQLitePath = "./data/contribot.db"
 
-// WebhookArgs is one accepted delivery for one feature. Deliveries are
-// unique by (delivery ID, feature): GitHub redelivering the same delivery, or
-// two replicas receiving it, queues the work once.
+// WebhookArgs is one accepted delivery for one feature. A delivery is
+// queued once: its payload row's primary key turns GitHub redelivering it,
+// or a second replica receiving it, into a no-op (see newJobs).
 type WebhookArgs struct {
-	Delivery string `json:"delivery" river:"unique"`
-	Feature  string `json:"feature" river:"unique"`
+	Delivery string `json:"delivery"`
+	Feature  string `json:"feature"`
 	Event    string `json:"event"`
 }
 
@@ -321,26 +321,17 @@ func (q *Queue) finish(backend string, worker *webhookWorker) {
 // Enqueue persists one delivery for each feature that wants it, in one
 // statement. It reports how many jobs were new; zero with a nil error means
 // the delivery was already queued (a redelivery).
-func (q *Queue) Enqueue(ctx context.Context, delivery, event string, payload []byte, features []Route) (int, error) {
-	params := make([]river.InsertManyParams, 0, len(features))
+func (q *Queue) Enqueue(ctx context.Context, id, event string, payload []byte, features []Route) (int, error) {
+	d := delivery{id: id, payload: payload, jobs: make([]river.InsertManyParams, 0, len(features))}
 	for _, f := range features {
-		params = append(params, river.InsertManyParams{
-			Args: WebhookArgs{Delivery: delivery, Feature: f.Feature, Event: event},
-			InsertOpts: &river.InsertOpts{
-				Queue:      f.Queue,
-				UniqueOpts: river.UniqueOpts{ByArgs: true},
-			},
+		d.jobs = append(d.jobs, river.InsertManyParams{
+			Args:       WebhookArgs{Delivery: id, Feature: f.Feature, Event: event},
+			InsertOpts: &river.InsertOpts{Queue: f.Queue},
 		})
 	}
-	res, err := q.batch.do(ctx, []payloadRow{{delivery: delivery, payload: payload}}, params)
+	n, err := q.batch.do(ctx, d)
 	if err != nil {
-		return 0, fmt.Errorf("queue delivery %s: %w", delivery, err)
-	}
-	n := 0
-	for _, r := range res {
-		if !r.UniqueSkippedAsDuplicate {
-			n++
-		}
+		return 0, fmt.Errorf("queue delivery %s: %w", id, err)
 	}
 	return n, nil
 }

@@ -232,3 +232,42 @@ func TestRateLimitedJobIsSnoozed(t *testing.T) {
 		t.Fatal("rate-limited job was not snoozed")
 	}
 }
+
+// Two replicas receiving the same delivery at the same moment queue it
+// once: the payload row's primary key decides, inside each transaction.
+func TestConcurrentDuplicateDeliveriesAcrossReplicas(t *testing.T) {
+	url := postgresURL(t)
+	a := open(t, url, &recorder{}, nil)
+	b := open(t, url, &recorder{}, nil)
+	ctx := context.Background()
+	routes := []queue.Route{{Feature: "dco", Queue: queue.QueuePriority}}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	queued := map[string]int{}
+	for i := 0; i < 50; i++ {
+		id := fmt.Sprintf("dup-%d", i)
+		for _, q := range []*queue.Queue{a, b, a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := q.Enqueue(ctx, id, "pull_request", []byte(`{"action":"opened"}`), routes)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				queued[id] += n
+				mu.Unlock()
+			}()
+		}
+	}
+	wg.Wait()
+	for id, n := range queued {
+		if n != 1 {
+			t.Errorf("delivery %s sent 4 times to 2 replicas queued %d jobs, want 1", id, n)
+		}
+	}
+	if len(queued) != 50 {
+		t.Errorf("%d deliveries answered, want 50", len(queued))
+	}
+}
