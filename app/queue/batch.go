@@ -14,6 +14,8 @@ const maxBatch = 128
 // delivery is one accepted webhook and the jobs it asks for.
 type delivery struct {
 	id      string
+	event   string
+	routes  []Route
 	payload []byte
 	jobs    []river.InsertManyParams
 }

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -12,8 +11,8 @@ import (
 	"github.com/riverqueue/river"
 )
 
-// Payloads live in their own table, written in the same transaction as the
-// jobs. River keeps job args as JSON, which on SQLite it re-parses with
+// Payloads live in their own table (on PostgreSQL written in the same
+// transaction as the jobs; on SQLite see inbox.go). River keeps job args as JSON, which on SQLite it re-parses with
 // json_each on insert and converts to JSONB and back; a 30 KiB webhook body
 // in the args made that the bulk of intake's cost. One row per delivery
 // also stores the body once however many features want it.
@@ -52,90 +51,6 @@ func newJobs(ds []delivery, isNew func(delivery) (bool, error)) ([]river.InsertM
 
 // errPayloadGone means a job outlived its delivery's retention.
 var errPayloadGone = errors.New("payload no longer stored")
-
-const sqliteSchema = `CREATE TABLE IF NOT EXISTS contribot_delivery (
-	id TEXT PRIMARY KEY,
-	payload BLOB NOT NULL,
-	received_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS contribot_delivery_received_at ON contribot_delivery (received_at);
-CREATE TABLE IF NOT EXISTS contribot_done (
-	delivery TEXT NOT NULL,
-	feature TEXT NOT NULL,
-	done_at INTEGER NOT NULL,
-	PRIMARY KEY (delivery, feature)
-);`
-
-func sqlitePayloads(ctx context.Context, db *sql.DB, client *river.Client[*sql.Tx]) (*payloadStore, error) {
-	if _, err := db.ExecContext(ctx, sqliteSchema); err != nil {
-		return nil, fmt.Errorf("create delivery table: %w", err)
-	}
-	// Prepared once: the SQLite driver would otherwise parse the statement
-	// for every delivery.
-	ins, err := db.PrepareContext(ctx, `INSERT INTO contribot_delivery (id, payload, received_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING`)
-	if err != nil {
-		return nil, fmt.Errorf("prepare delivery insert: %w", err)
-	}
-	load, err := db.PrepareContext(ctx, `SELECT payload, EXISTS (SELECT 1 FROM contribot_done WHERE delivery = ?1 AND feature = ?2) FROM contribot_delivery WHERE id = ?1`)
-	if err != nil {
-		return nil, fmt.Errorf("prepare delivery load: %w", err)
-	}
-	done, err := db.PrepareContext(ctx, `INSERT INTO contribot_done (delivery, feature, done_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return nil, fmt.Errorf("prepare done insert: %w", err)
-	}
-	return &payloadStore{
-		insert: func(ctx context.Context, ds []delivery) ([]int, error) {
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				return nil, err
-			}
-			defer tx.Rollback()
-			now := time.Now().Unix()
-			stmt := tx.StmtContext(ctx, ins)
-			jobs, queued, err := newJobs(ds, func(d delivery) (bool, error) {
-				res, err := stmt.ExecContext(ctx, d.id, d.payload, now)
-				if err != nil {
-					return false, err
-				}
-				n, err := res.RowsAffected()
-				return n == 1, err
-			})
-			if err != nil {
-				return nil, err
-			}
-			if len(jobs) > 0 {
-				if _, err := client.InsertManyFastTx(ctx, tx, jobs); err != nil {
-					return nil, err
-				}
-			}
-			return queued, tx.Commit()
-		},
-		load: func(ctx context.Context, delivery, feature string) ([]byte, bool, error) {
-			var p []byte
-			var done bool
-			err := load.QueryRowContext(ctx, delivery, feature).Scan(&p, &done)
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil, false, errPayloadGone
-			}
-			return p, done, err
-		},
-		markDone: func(ctx context.Context, delivery, feature string) error {
-			_, err := done.ExecContext(ctx, delivery, feature, time.Now().Unix())
-			return err
-		},
-		prune: func(ctx context.Context, before time.Time) (int64, error) {
-			if _, err := db.ExecContext(ctx, `DELETE FROM contribot_done WHERE done_at < ?`, before.Unix()); err != nil {
-				return 0, err
-			}
-			res, err := db.ExecContext(ctx, `DELETE FROM contribot_delivery WHERE received_at < ?`, before.Unix())
-			if err != nil {
-				return 0, err
-			}
-			return res.RowsAffected()
-		},
-	}, nil
-}
 
 const postgresSchema = `CREATE TABLE IF NOT EXISTS contribot_delivery (
 	id text PRIMARY KEY,

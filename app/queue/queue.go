@@ -41,10 +41,12 @@ const DefaultSQLitePath = "./data/contribot.db"
 
 // WebhookArgs is one accepted delivery for one feature. A delivery is
 // queued once: its payload row's primary key turns GitHub redelivering it,
-// or a second replica receiving it, into a no-op (see newJobs).
+// or a second replica receiving it, into a no-op (see newJobs). On SQLite
+// the inbox's dispatcher also inserts jobs unique by (delivery, feature),
+// so dispatching a delivery twice after a crash queues it once.
 type WebhookArgs struct {
-	Delivery string `json:"delivery"`
-	Feature  string `json:"feature"`
+	Delivery string `json:"delivery" river:"unique"`
+	Feature  string `json:"feature" river:"unique"`
 	Event    string `json:"event"`
 }
 
@@ -178,27 +180,44 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 			unlock()
 			return nil, err
 		}
+		var in *inbox
 		q, client, err := build(ctx, riversqlite.New(db), cfg, opts)
-		if err == nil {
-			q.store, err = sqlitePayloads(ctx, db, client)
-		}
 		if err == nil && !opts.NoWork {
 			err = releaseOrphans(ctx, db, opts.Logger)
+		}
+		if err == nil {
+			in, err = openInbox(ctx, inboxPath(target), client, opts.Logger)
 		}
 		if err != nil {
 			db.Close()
 			unlock()
 			return nil, err
 		}
+		q.store = in.store()
 		stopCheckpoints, err := checkpointer(target, 500*time.Millisecond, opts.Logger)
 		if err != nil {
+			in.close()
+			db.Close()
+			unlock()
+			return nil, err
+		}
+		stopInboxCheckpoints, err := checkpointer(inboxPath(target), 500*time.Millisecond, opts.Logger)
+		if err != nil {
+			stopCheckpoints()
+			in.close()
 			db.Close()
 			unlock()
 			return nil, err
 		}
 		q.finish(backend, worker)
 		q.ping = db.PingContext
-		q.closeDB = func() { db.Close(); stopCheckpoints(); unlock() }
+		q.closeDB = func() {
+			in.close()
+			db.Close()
+			stopCheckpoints()
+			stopInboxCheckpoints()
+			unlock()
+		}
 		return q, nil
 	}
 }
@@ -322,7 +341,7 @@ func (q *Queue) finish(backend string, worker *webhookWorker) {
 // statement. It reports how many jobs were new; zero with a nil error means
 // the delivery was already queued (a redelivery).
 func (q *Queue) Enqueue(ctx context.Context, id, event string, payload []byte, features []Route) (int, error) {
-	d := delivery{id: id, payload: payload, jobs: make([]river.InsertManyParams, 0, len(features))}
+	d := delivery{id: id, event: event, routes: features, payload: payload, jobs: make([]river.InsertManyParams, 0, len(features))}
 	for _, f := range features {
 		d.jobs = append(d.jobs, river.InsertManyParams{
 			Args:       WebhookArgs{Delivery: id, Feature: f.Feature, Event: event},

@@ -13,10 +13,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/SovereignCloudStack/contribot/app"
 )
+
+// defaultMemoryLimit keeps a typical process under 60 MB resident.
+const defaultMemoryLimit = 40 << 20
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
@@ -67,6 +71,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func serve(ctx context.Context, stderr io.Writer) int {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit: the collector works harder near it instead of
+		// letting bursts of 25 MiB-capped payloads grow the heap; set
+		// GOMEMLIMIT to change it.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	cfg, err := app.LoadConfig()
 	if err != nil {
 		fmt.Fprintf(stderr, "contribot: %v\n", err)

@@ -1,0 +1,269 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
+// On SQLite, deliveries go into an inbox: a database file of their own,
+// beside River's. SQLite allows one writer per file, and River's workers
+// keep its file's one connection busy with fetches and completions; with
+// the inbox, acknowledging a delivery waits for nothing River does. A
+// dispatcher then moves new deliveries into River as jobs, in batches.
+//
+// Nothing is lost in between: a delivery is acknowledged only once its row
+// is committed, and rows not yet marked dispatched are dispatched again
+// after a restart. A repeated dispatch is harmless, because the jobs are
+// unique by (delivery, feature) in River.
+
+const inboxSchema = `CREATE TABLE IF NOT EXISTS contribot_delivery (
+	id TEXT PRIMARY KEY,
+	event TEXT NOT NULL,
+	routes TEXT NOT NULL,
+	payload BLOB NOT NULL,
+	received_at INTEGER NOT NULL,
+	dispatched INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS contribot_delivery_received_at ON contribot_delivery (received_at);
+CREATE INDEX IF NOT EXISTS contribot_delivery_pending ON contribot_delivery (dispatched) WHERE dispatched = 0;
+CREATE TABLE IF NOT EXISTS contribot_done (
+	delivery TEXT NOT NULL,
+	feature TEXT NOT NULL,
+	done_at INTEGER NOT NULL,
+	PRIMARY KEY (delivery, feature)
+);`
+
+// inboxPath names the inbox file beside River's database.
+func inboxPath(riverPath string) string {
+	return strings.TrimSuffix(riverPath, ".db") + "-inbox.db"
+}
+
+type inbox struct {
+	db     *sql.DB
+	client *river.Client[*sql.Tx]
+	log    *slog.Logger
+
+	ins, load, done, pending, mark *sql.Stmt
+
+	kick chan struct{}
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func openInbox(ctx context.Context, path string, client *river.Client[*sql.Tx], log *slog.Logger) (*inbox, error) {
+	db, err := openSQLite(path)
+	if err != nil {
+		return nil, err
+	}
+	in := &inbox{db: db, client: client, log: log, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	if err := in.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	in.wg.Add(1)
+	go in.dispatchLoop()
+	return in, nil
+}
+
+func (in *inbox) prepare(ctx context.Context) error {
+	if _, err := in.db.ExecContext(ctx, inboxSchema); err != nil {
+		return fmt.Errorf("create the inbox tables: %w", err)
+	}
+	// Prepared once: the SQLite driver would otherwise parse each statement
+	// for every delivery.
+	for _, p := range []struct {
+		stmt **sql.Stmt
+		sql  string
+	}{
+		{&in.ins, `INSERT INTO contribot_delivery (id, event, routes, payload, received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`},
+		{&in.load, `SELECT payload, EXISTS (SELECT 1 FROM contribot_done WHERE delivery = ?1 AND feature = ?2) FROM contribot_delivery WHERE id = ?1`},
+		{&in.done, `INSERT INTO contribot_done (delivery, feature, done_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`},
+		{&in.pending, `SELECT id, event, routes FROM contribot_delivery WHERE dispatched = 0 ORDER BY rowid LIMIT 256`},
+		{&in.mark, `UPDATE contribot_delivery SET dispatched = 1 WHERE id = ?`},
+	} {
+		stmt, err := in.db.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", p.sql, err)
+		}
+		*p.stmt = stmt
+	}
+	return nil
+}
+
+func (in *inbox) store() *payloadStore {
+	return &payloadStore{
+		insert: in.insert,
+		load: func(ctx context.Context, delivery, feature string) ([]byte, bool, error) {
+			var p []byte
+			var done bool
+			err := in.load.QueryRowContext(ctx, delivery, feature).Scan(&p, &done)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, false, errPayloadGone
+			}
+			return p, done, err
+		},
+		markDone: func(ctx context.Context, delivery, feature string) error {
+			_, err := in.done.ExecContext(ctx, delivery, feature, time.Now().Unix())
+			return err
+		},
+		prune: func(ctx context.Context, before time.Time) (int64, error) {
+			if _, err := in.db.ExecContext(ctx, `DELETE FROM contribot_done WHERE done_at < ?`, before.Unix()); err != nil {
+				return 0, err
+			}
+			res, err := in.db.ExecContext(ctx, `DELETE FROM contribot_delivery WHERE received_at < ? AND dispatched = 1`, before.Unix())
+			if err != nil {
+				return 0, err
+			}
+			return res.RowsAffected()
+		},
+	}
+}
+
+// insert commits a batch of deliveries to the inbox and wakes the
+// dispatcher. A delivery already in the inbox queues nothing.
+func (in *inbox) insert(ctx context.Context, ds []delivery) ([]int, error) {
+	tx, err := in.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	stmt := tx.StmtContext(ctx, in.ins)
+	now := time.Now().Unix()
+	_, queued, err := newJobs(ds, func(d delivery) (bool, error) {
+		res, err := stmt.ExecContext(ctx, d.id, d.event, encodeRoutes(d.routes), d.payload, now)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	select {
+	case in.kick <- struct{}{}:
+	default:
+	}
+	return queued, nil
+}
+
+// dispatchLoop moves inbox rows into River: at once when intake wakes it,
+// and every second for rows left by a previous process.
+func (in *inbox) dispatchLoop() {
+	defer in.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	backoff := time.Duration(0)
+	for {
+		n, err := in.dispatch(context.Background())
+		switch {
+		case err != nil:
+			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
+			in.log.Error("could not move deliveries into the job queue; retrying", slog.Duration("in", backoff), slog.String("error", err.Error()))
+		case n > 0:
+			backoff = 0
+			continue // there may be more
+		default:
+			backoff = 0
+		}
+		wait := t.C
+		var retry <-chan time.Time
+		if backoff > 0 {
+			retry = time.After(backoff)
+			wait = nil
+		}
+		select {
+		case <-in.stop:
+			return
+		case <-in.kick:
+		case <-wait:
+		case <-retry:
+		}
+	}
+}
+
+// dispatch inserts the jobs of up to 256 pending deliveries and marks
+// them dispatched.
+func (in *inbox) dispatch(ctx context.Context) (int, error) {
+	rows, err := in.pending.QueryContext(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read pending deliveries: %w", err)
+	}
+	var ids []string
+	var params []river.InsertManyParams
+	for rows.Next() {
+		var id, event, routes string
+		if err := rows.Scan(&id, &event, &routes); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("read pending deliveries: %w", err)
+		}
+		ids = append(ids, id)
+		for _, r := range decodeRoutes(routes) {
+			params = append(params, river.InsertManyParams{
+				Args:       WebhookArgs{Delivery: id, Feature: r.Feature, Event: event},
+				InsertOpts: &river.InsertOpts{Queue: r.Queue, UniqueOpts: river.UniqueOpts{ByArgs: true}},
+			})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read pending deliveries: %w", err)
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if len(params) > 0 {
+		if _, err := in.client.InsertMany(ctx, params); err != nil {
+			return 0, fmt.Errorf("insert %d jobs: %w", len(params), err)
+		}
+	}
+	tx, err := in.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	mark := tx.StmtContext(ctx, in.mark)
+	for _, id := range ids {
+		if _, err := mark.ExecContext(ctx, id); err != nil {
+			return 0, fmt.Errorf("mark delivery %s dispatched: %w", id, err)
+		}
+	}
+	return len(ids), tx.Commit()
+}
+
+func (in *inbox) close() {
+	close(in.stop)
+	in.wg.Wait()
+	in.db.Close()
+}
+
+// encodeRoutes stores a delivery's routes as "feature:queue,…"; feature
+// and queue names are fixed identifiers without those separators.
+func encodeRoutes(routes []Route) string {
+	parts := make([]string, len(routes))
+	for i, r := range routes {
+		parts[i] = r.Feature + ":" + r.Queue
+	}
+	return strings.Join(parts, ",")
+}
+
+func decodeRoutes(s string) []Route {
+	var routes []Route
+	for _, part := range strings.Split(s, ",") {
+		if f, q, ok := strings.Cut(part, ":"); ok {
+			routes = append(routes, Route{Feature: f, Queue: q})
+		}
+	}
+	return routes
+}
