@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
@@ -153,16 +152,7 @@ func runDCOCheck(ctx context.Context, args []string, stdout, stderr io.Writer) i
 func loadDCORules(path string, stderr io.Writer) (rules.DCO, error) {
 	layers := []rules.Layer{rules.BuiltinLayer()}
 	if path != "" {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return rules.DCO{}, err
-		}
-		var f *rules.File
-		if filepath.Base(path) == "dco.yml" {
-			f, err = rules.ParseProbotDCO(path, data)
-		} else {
-			f, err = rules.Parse(path, data)
-		}
+		f, err := readRulesFile(path)
 		if err != nil {
 			return rules.DCO{}, err
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -20,17 +21,12 @@ func runRulesCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	code := 0
 	for _, path := range args {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", path, err)
+		f, err := readRulesFile(path)
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			fmt.Fprintf(stderr, "%s: %v\n", path, pathErr.Err)
 			code = 2
 			continue
-		}
-		var f *rules.File
-		if filepath.Base(path) == "dco.yml" {
-			f, err = rules.ParseProbotDCO(path, data)
-		} else {
-			f, err = rules.Parse(path, data)
 		}
 		if err != nil {
 			var es rules.Errors
@@ -58,4 +54,17 @@ func runRulesCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: ok\n", path)
 	}
 	return code
+}
+
+// readRulesFile parses a rules file the way the service would read it: a
+// file named dco.yml is the Probot DCO app's format.
+func readRulesFile(path string) (*rules.File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if filepath.Base(path) == "dco.yml" {
+		return rules.ParseProbotDCO(path, data)
+	}
+	return rules.Parse(path, data)
 }

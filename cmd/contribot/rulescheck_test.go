@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRulesCheck(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		stdout   string
+		stderr   string
+		noStdout bool
+	}{
+		{"valid file", []string{write("ok.yml", "dco:\n  require:\n    members: false\n")}, 0, "ok.yml: ok", "", false},
+		{"typo names file, line and column", []string{write("typo.yml", "dco:\n  requre:\n    members: false\n")}, 1, "", "typo.yml:2:3: unknown key \"requre\" in dco", true},
+		{"Probot dco.yml", []string{write("dco.yml", "require:\n  members: false\n")}, 0, "dco.yml: ok", "", false},
+		{"missing file", []string{filepath.Join(dir, "missing.yml")}, 2, "", "missing.yml: no such file or directory", true},
+		{"no file given", nil, 2, "", "usage: contribot rules check", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := runRulesCheck(tt.args, &stdout, &stderr)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, stderr.String())
+			}
+			if tt.stdout != "" && !strings.Contains(stdout.String(), tt.stdout) {
+				t.Errorf("stdout %q lacks %q", stdout.String(), tt.stdout)
+			}
+			if tt.stderr != "" && !strings.Contains(stderr.String(), tt.stderr) {
+				t.Errorf("stderr %q lacks %q", stderr.String(), tt.stderr)
+			}
+			if tt.noStdout && stdout.Len() > 0 {
+				t.Errorf("unexpected stdout %q", stdout.String())
+			}
+		})
+	}
+}
