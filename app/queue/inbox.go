@@ -21,8 +21,10 @@ import (
 //
 // Nothing is lost in between: a delivery is acknowledged only once its row
 // is committed, and rows not yet marked dispatched are dispatched again
-// after a restart. A repeated dispatch is harmless, because the jobs are
-// unique by (delivery, feature) in River.
+// after a restart. Nothing is queued twice either: a process can only die
+// between inserting a batch's jobs and marking the batch dispatched, so
+// the first pass after a start skips jobs River already holds; later
+// passes use River's fast insert, with no per-job uniqueness to pay for.
 
 const inboxSchema = `CREATE TABLE IF NOT EXISTS contribot_delivery (
 	id TEXT PRIMARY KEY,
@@ -47,9 +49,10 @@ func inboxPath(riverPath string) string {
 }
 
 type inbox struct {
-	db     *sql.DB
-	client *river.Client[*sql.Tx]
-	log    *slog.Logger
+	db      *sql.DB
+	riverDB *sql.DB
+	client  *river.Client[*sql.Tx]
+	log     *slog.Logger
 
 	ins, load, done, pending, mark *sql.Stmt
 
@@ -58,12 +61,12 @@ type inbox struct {
 	wg   sync.WaitGroup
 }
 
-func openInbox(ctx context.Context, path string, client *river.Client[*sql.Tx], log *slog.Logger) (*inbox, error) {
+func openInbox(ctx context.Context, path string, riverDB *sql.DB, client *river.Client[*sql.Tx], log *slog.Logger) (*inbox, error) {
 	db, err := openSQLite(path)
 	if err != nil {
 		return nil, err
 	}
-	in := &inbox{db: db, client: client, log: log, kick: make(chan struct{}, 1), stop: make(chan struct{})}
+	in := &inbox{db: db, riverDB: riverDB, client: client, log: log, kick: make(chan struct{}, 1), stop: make(chan struct{})}
 	if err := in.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -165,8 +168,9 @@ func (in *inbox) dispatchLoop() {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	backoff := time.Duration(0)
+	recovering := true
 	for {
-		n, err := in.dispatch(context.Background())
+		n, err := in.dispatch(context.Background(), recovering)
 		switch {
 		case err != nil:
 			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
@@ -176,6 +180,8 @@ func (in *inbox) dispatchLoop() {
 			continue // there may be more
 		default:
 			backoff = 0
+			// Everything a previous process left is dispatched now.
+			recovering = false
 		}
 		wait := t.C
 		var retry <-chan time.Time
@@ -194,8 +200,8 @@ func (in *inbox) dispatchLoop() {
 }
 
 // dispatch inserts the jobs of up to 256 pending deliveries and marks
-// them dispatched.
-func (in *inbox) dispatch(ctx context.Context) (int, error) {
+// them dispatched. While recovering, it leaves out jobs River already has.
+func (in *inbox) dispatch(ctx context.Context, recovering bool) (int, error) {
 	rows, err := in.pending.QueryContext(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("read pending deliveries: %w", err)
@@ -212,7 +218,7 @@ func (in *inbox) dispatch(ctx context.Context) (int, error) {
 		for _, r := range decodeRoutes(routes) {
 			params = append(params, river.InsertManyParams{
 				Args:       WebhookArgs{Delivery: id, Feature: r.Feature, Event: event},
-				InsertOpts: &river.InsertOpts{Queue: r.Queue, UniqueOpts: river.UniqueOpts{ByArgs: true}},
+				InsertOpts: &river.InsertOpts{Queue: r.Queue},
 			})
 		}
 	}
@@ -223,8 +229,13 @@ func (in *inbox) dispatch(ctx context.Context) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
+	if recovering {
+		if params, err = in.notYetQueued(ctx, ids, params); err != nil {
+			return 0, err
+		}
+	}
 	if len(params) > 0 {
-		if _, err := in.client.InsertMany(ctx, params); err != nil {
+		if _, err := in.client.InsertManyFast(ctx, params); err != nil {
 			return 0, fmt.Errorf("insert %d jobs: %w", len(params), err)
 		}
 	}
@@ -240,6 +251,45 @@ func (in *inbox) dispatch(ctx context.Context) (int, error) {
 		}
 	}
 	return len(ids), tx.Commit()
+}
+
+// notYetQueued drops the jobs that River already holds: those a previous
+// process inserted just before it died, without marking their deliveries.
+// It reads River's own table, whose args are the JSON of WebhookArgs.
+func (in *inbox) notYetQueued(ctx context.Context, ids []string, params []river.InsertManyParams) ([]river.InsertManyParams, error) {
+	placeholders := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := in.riverDB.QueryContext(ctx, `SELECT json_extract(args, '$.delivery'), json_extract(args, '$.feature') FROM river_job
+		WHERE kind = 'webhook' AND json_extract(args, '$.delivery') IN (`+placeholders+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("look for jobs queued before a restart: %w", err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var delivery, feature string
+		if err := rows.Scan(&delivery, &feature); err != nil {
+			return nil, fmt.Errorf("look for jobs queued before a restart: %w", err)
+		}
+		have[delivery+"\x00"+feature] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("look for jobs queued before a restart: %w", err)
+	}
+	kept := params[:0]
+	for _, p := range params {
+		a := p.Args.(WebhookArgs)
+		if !have[a.Delivery+"\x00"+a.Feature] {
+			kept = append(kept, p)
+		}
+	}
+	if n := len(params) - len(kept); n > 0 {
+		in.log.Info("jobs already queued before a restart were not queued again", slog.Int("jobs", n))
+	}
+	return kept, nil
 }
 
 func (in *inbox) close() {

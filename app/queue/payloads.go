@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,10 +35,20 @@ type payloadStore struct {
 // The delivery table's primary key is what makes a redelivery a no-op: a
 // second copy of a delivery stores nothing and queues nothing, so River
 // needs no unique-job bookkeeping of its own.
+//
+// Deliveries are stored in ID order, whatever order they arrived in: two
+// PostgreSQL replicas storing overlapping batches then take the rows' locks
+// in the same order and cannot deadlock.
 func newJobs(ds []delivery, isNew func(delivery) (bool, error)) ([]river.InsertManyParams, []int, error) {
 	var jobs []river.InsertManyParams
 	queued := make([]int, len(ds))
-	for i, d := range ds {
+	order := make([]int, len(ds))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(ds[a].id, ds[b].id) })
+	for _, i := range order {
+		d := ds[i]
 		fresh, err := isNew(d)
 		if err != nil {
 			return nil, nil, fmt.Errorf("store payload of delivery %s: %w", d.id, err)

@@ -41,12 +41,11 @@ const DefaultSQLitePath = "./data/contribot.db"
 
 // WebhookArgs is one accepted delivery for one feature. A delivery is
 // queued once: its payload row's primary key turns GitHub redelivering it,
-// or a second replica receiving it, into a no-op (see newJobs). On SQLite
-// the inbox's dispatcher also inserts jobs unique by (delivery, feature),
-// so dispatching a delivery twice after a crash queues it once.
+// or a second replica receiving it, into a no-op (see newJobs and, on
+// SQLite, the inbox's dispatcher).
 type WebhookArgs struct {
-	Delivery string `json:"delivery" river:"unique"`
-	Feature  string `json:"feature" river:"unique"`
+	Delivery string `json:"delivery"`
+	Feature  string `json:"feature"`
 	Event    string `json:"event"`
 }
 
@@ -186,7 +185,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 			err = releaseOrphans(ctx, db, opts.Logger)
 		}
 		if err == nil {
-			in, err = openInbox(ctx, inboxPath(target), client, opts.Logger)
+			in, err = openInbox(ctx, inboxPath(target), db, client, opts.Logger)
 		}
 		if err != nil {
 			db.Close()

@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -269,5 +270,75 @@ func TestConcurrentDuplicateDeliveriesAcrossReplicas(t *testing.T) {
 	}
 	if len(queued) != 50 {
 		t.Errorf("%d deliveries answered, want 50", len(queued))
+	}
+}
+
+// A process killed between inserting a batch's jobs and marking the batch
+// dispatched leaves deliveries that look pending; the next start must not
+// queue their jobs a second time.
+func TestInboxRedispatchAfterCrashQueuesOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "contribot.db")
+	ctx := context.Background()
+	routes := []queue.Route{{Feature: "dco", Queue: queue.QueuePriority}, {Feature: "labels", Queue: queue.QueueDefault}}
+
+	q, err := queue.Open(ctx, path, queue.Options{NoWork: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Enqueue(ctx, "d-crash", "pull_request", []byte(`{}`), routes); err != nil {
+		t.Fatal(err)
+	}
+	countJobs := func() int {
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'webhook'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for countJobs() < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := q.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := countJobs(); n != 2 {
+		t.Fatalf("after dispatch: %d jobs, want 2", n)
+	}
+	// The crash: the jobs are in River, the mark never happened.
+	inbox, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "contribot-inbox.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inbox.Exec(`UPDATE contribot_delivery SET dispatched = 0`); err != nil {
+		t.Fatal(err)
+	}
+	inbox.Close()
+
+	q2, err := queue.Open(ctx, path, queue.Options{NoWork: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q2.Stop(ctx)
+	// Wait for the recovering pass to mark the delivery dispatched again.
+	deadline = time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		db, _ := sql.Open("sqlite", "file:"+filepath.Join(dir, "contribot-inbox.db"))
+		var pending int
+		_ = db.QueryRow(`SELECT count(*) FROM contribot_delivery WHERE dispatched = 0`).Scan(&pending)
+		db.Close()
+		if pending == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := countJobs(); n != 2 {
+		t.Fatalf("after a restart re-dispatched the delivery: %d jobs, want still 2", n)
 	}
 }
