@@ -193,14 +193,14 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 			return nil, err
 		}
 		q.store = in.store()
-		stopCheckpoints, err := checkpointer(target, 500*time.Millisecond, opts.Logger)
+		stopCheckpoints, err := checkpointer(target, time.Second, opts.Logger)
 		if err != nil {
 			in.close()
 			db.Close()
 			unlock()
 			return nil, err
 		}
-		stopInboxCheckpoints, err := checkpointer(inboxPath(target), 500*time.Millisecond, opts.Logger)
+		stopInboxCheckpoints, err := checkpointer(inboxPath(target), time.Second, opts.Logger)
 		if err != nil {
 			stopCheckpoints()
 			in.close()
