@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"slices"
@@ -34,6 +35,9 @@ func benchEnv(b *testing.B, s setup) (*env, []byte) {
 	if s.databaseURL == "" {
 		s.databaseURL = os.Getenv("CONTRIBOT_BENCH_DATABASE_URL")
 	}
+	// As deployed (LOG_LEVEL=info): no per-delivery debug lines.
+	info := slog.LevelInfo
+	s.logLevel = &info
 	e := start(b, s)
 	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
 		fakegithub.Commit(headSHA, signed, alice, nil, "alice"),

@@ -104,6 +104,8 @@ type setup struct {
 	configure   func(*app.Config)
 	// intakeOnly leaves the workers stopped, to measure intake alone.
 	intakeOnly bool
+	// logLevel defaults to debug, so a failing test shows everything.
+	logLevel *slog.Level
 }
 
 func start(t testing.TB, s setup) *env {
@@ -130,7 +132,11 @@ func start(t testing.TB, s setup) *env {
 		s.configure(&cfg)
 	}
 	logs := &lockedBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if s.logLevel != nil {
+		level = *s.logLevel
+	}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
 	ctx := context.Background()
 	svc, err := app.New(ctx, cfg, app.Options{Logger: log})
 	if err != nil {

@@ -112,10 +112,17 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 
 	event := r.Header.Get(github.EventTypeHeader)
 	delivery := r.Header.Get(github.DeliveryIDHeader)
-	log := s.cfg.Logger.With(slog.String("delivery", delivery), slog.String("event", event))
+	// Attributes are passed per call rather than with Logger.With, which
+	// would format them on every request, logged or not.
+	ids := []slog.Attr{slog.String("delivery", delivery), slog.String("event", event)}
+	log := func(level slog.Level, msg string, attrs ...slog.Attr) {
+		if s.cfg.Logger.Enabled(r.Context(), level) {
+			s.cfg.Logger.LogAttrs(r.Context(), level, msg, append(ids, attrs...)...)
+		}
+	}
 	fail := func(status int, result, msg string) {
 		s.deliveries.WithLabelValues(label(event), result).Inc()
-		log.LogAttrs(r.Context(), slog.LevelWarn, "webhook rejected", slog.Int("status", status), slog.String("reason", msg))
+		log(slog.LevelWarn, "webhook rejected", slog.Int("status", status), slog.String("reason", msg))
 		writeJSON(w, status, ack{Delivery: delivery, Event: event, Error: msg})
 	}
 
@@ -170,7 +177,7 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		// 503 makes the delivery show as failed in GitHub, where `contribot
 		// redeliver` or an admin can send it again.
 		s.deliveries.WithLabelValues(label(event), "error").Inc()
-		log.LogAttrs(r.Context(), slog.LevelError, "could not queue delivery", slog.String("error", err.Error()))
+		log(slog.LevelError, "could not queue delivery", slog.String("error", err.Error()))
 		writeJSON(w, http.StatusServiceUnavailable, ack{Delivery: delivery, Event: event, Error: "could not queue the delivery; retry later"})
 		return
 	}
@@ -186,7 +193,7 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		result = "duplicate"
 	}
 	s.deliveries.WithLabelValues(event, result).Inc()
-	log.LogAttrs(r.Context(), slog.LevelDebug, "delivery accepted", slog.String("result", result), slog.Any("features", features))
+	log(slog.LevelDebug, "delivery accepted", slog.String("result", result), slog.Any("features", features))
 	writeJSON(w, http.StatusAccepted, ack{Delivery: delivery, Event: event, Queued: features, Duplicate: n == 0})
 }
 
