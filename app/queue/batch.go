@@ -4,12 +4,17 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/riverqueue/river"
 )
 
 // maxBatch bounds the deliveries stored in one transaction.
 const maxBatch = 128
+
+// flushTimeout bounds one transaction: past it, the waiting requests get
+// an error (and GitHub a 503) rather than hang with the database.
+const flushTimeout = 30 * time.Second
 
 // delivery is one accepted webhook and the jobs it asks for.
 type delivery struct {
@@ -122,7 +127,9 @@ func (b *batcher) flush(batch []*batchReq) {
 	}
 	// The batch outlives any one request's context; use the first only for
 	// values, never for cancellation.
-	queued, err := b.insert(context.WithoutCancel(batch[0].ctx), ds)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), flushTimeout)
+	defer cancel()
+	queued, err := b.insert(ctx, ds)
 	for i, r := range batch {
 		if err != nil {
 			r.err = err
@@ -133,7 +140,12 @@ func (b *batcher) flush(batch []*batchReq) {
 	}
 }
 
-func (b *batcher) close() {
+// close stops taking deliveries and waits, until ctx ends, for the ones
+// already handed over.
+func (b *batcher) close(ctx context.Context) {
 	b.once.Do(func() { close(b.stop) })
-	<-b.done
+	select {
+	case <-b.done:
+	case <-ctx.Done():
+	}
 }

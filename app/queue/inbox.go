@@ -56,9 +56,10 @@ type inbox struct {
 
 	ins, load, done, pending, mark *sql.Stmt
 
-	kick chan struct{}
-	stop chan struct{}
-	wg   sync.WaitGroup
+	kick      chan struct{}
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 func openInbox(ctx context.Context, path string, riverDB *sql.DB, client *river.Client[*sql.Tx], log *slog.Logger) (*inbox, error) {
@@ -121,11 +122,7 @@ func (in *inbox) store() *payloadStore {
 			if _, err := in.db.ExecContext(ctx, `DELETE FROM contribot_done WHERE done_at < ?`, before.Unix()); err != nil {
 				return 0, err
 			}
-			res, err := in.db.ExecContext(ctx, `DELETE FROM contribot_delivery WHERE received_at < ? AND dispatched = 1`, before.Unix())
-			if err != nil {
-				return 0, err
-			}
-			return res.RowsAffected()
+			return in.pruneFinished(ctx, before)
 		},
 	}
 }
@@ -173,6 +170,9 @@ func (in *inbox) dispatchLoop() {
 		n, err := in.dispatch(context.Background(), recovering)
 		switch {
 		case err != nil:
+			// The jobs may be in River while their rows are not marked:
+			// the next pass must look before inserting again.
+			recovering = true
 			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
 			in.log.Error("could not move deliveries into the job queue; retrying", slog.Duration("in", backoff), slog.String("error", err.Error()))
 		case n > 0:
@@ -292,10 +292,69 @@ func (in *inbox) notYetQueued(ctx context.Context, ids []string, params []river.
 	return kept, nil
 }
 
+// pruneFinished deletes old deliveries whose jobs River has finished. A
+// payload whose job has not run yet (a backlog after an outage, a job
+// snoozed by rate limits) is kept however old.
+func (in *inbox) pruneFinished(ctx context.Context, before time.Time) (int64, error) {
+	rows, err := in.db.QueryContext(ctx, `SELECT id FROM contribot_delivery WHERE received_at < ? AND dispatched = 1 LIMIT 10000`, before.Unix())
+	if err != nil {
+		return 0, err
+	}
+	var old []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		old = append(old, id)
+	}
+	rows.Close()
+	var deleted int64
+	for len(old) > 0 {
+		chunk := old[:min(len(old), 500)]
+		old = old[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")
+		open := map[string]bool{}
+		r, err := in.riverDB.QueryContext(ctx, `SELECT json_extract(args, '$.delivery') FROM river_job
+			WHERE kind = 'webhook' AND finalized_at IS NULL AND json_extract(args, '$.delivery') IN (`+marks+`)`, args...)
+		if err != nil {
+			return deleted, err
+		}
+		for r.Next() {
+			var id string
+			if err := r.Scan(&id); err != nil {
+				r.Close()
+				return deleted, err
+			}
+			open[id] = true
+		}
+		r.Close()
+		for _, id := range chunk {
+			if open[id] {
+				continue
+			}
+			res, err := in.db.ExecContext(ctx, `DELETE FROM contribot_delivery WHERE id = ?`, id)
+			if err != nil {
+				return deleted, err
+			}
+			n, _ := res.RowsAffected()
+			deleted += n
+		}
+	}
+	return deleted, nil
+}
+
 func (in *inbox) close() {
-	close(in.stop)
-	in.wg.Wait()
-	in.db.Close()
+	in.closeOnce.Do(func() {
+		close(in.stop)
+		in.wg.Wait()
+		in.db.Close()
+	})
 }
 
 // encodeRoutes stores a delivery's routes as "feature:queue,…"; feature

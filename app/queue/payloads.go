@@ -78,9 +78,8 @@ CREATE TABLE IF NOT EXISTS contribot_done (
 );`
 
 func postgresPayloads(ctx context.Context, pool *pgxpool.Pool, client *river.Client[pgx.Tx]) (*payloadStore, error) {
-	// Replicas start together; the advisory lock keeps their CREATE TABLE
-	// IF NOT EXISTS from racing on the catalog.
-	_, err := pool.Exec(ctx, `SELECT pg_advisory_xact_lock(7263514); `+postgresSchema)
+	// Called under the start-up lock (see advisoryLock).
+	_, err := pool.Exec(ctx, postgresSchema)
 	if err != nil {
 		return nil, fmt.Errorf("create delivery table: %w", err)
 	}
@@ -124,11 +123,31 @@ func postgresPayloads(ctx context.Context, pool *pgxpool.Pool, client *river.Cli
 			if _, err := pool.Exec(ctx, `DELETE FROM contribot_done WHERE done_at < $1`, before); err != nil {
 				return 0, err
 			}
-			tag, err := pool.Exec(ctx, `DELETE FROM contribot_delivery WHERE received_at < $1`, before)
+			// A payload whose job has not finished (a backlog after an
+			// outage, a job snoozed by rate limits) is kept however old.
+			tag, err := pool.Exec(ctx, `DELETE FROM contribot_delivery d WHERE d.received_at < $1
+				AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.kind = 'webhook' AND j.args->>'delivery' = d.id AND j.finalized_at IS NULL)`, before)
 			if err != nil {
 				return 0, err
 			}
 			return tag.RowsAffected(), nil
 		},
+	}, nil
+}
+
+// advisoryLock serialises start-up work across PostgreSQL replicas. The
+// lock is held by one pooled connection until unlock.
+func advisoryLock(ctx context.Context, pool *pgxpool.Pool) (unlock func(), err error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("acquire a connection for the start-up lock: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(7263514)`); err != nil {
+		conn.Release()
+		return nil, fmt.Errorf("take the start-up lock: %w", err)
+	}
+	return func() {
+		_, _ = conn.Exec(context.Background(), `SELECT pg_advisory_unlock(7263514)`)
+		conn.Release()
 	}, nil
 }

@@ -157,10 +157,18 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 			pool.Close()
 			return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 		}
+		// Replicas starting together on a fresh database would race River's
+		// migrations and our tables; one at a time.
+		unlock, err := advisoryLock(ctx, pool)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
 		q, client, err := build(ctx, riverpgxv5.New(pool), cfg, opts)
 		if err == nil {
 			q.store, err = postgresPayloads(ctx, pool, client)
 		}
+		unlock()
 		if err != nil {
 			pool.Close()
 			return nil, err
@@ -340,6 +348,16 @@ func (q *Queue) finish(backend string, worker *webhookWorker) {
 // statement. It reports how many jobs were new; zero with a nil error means
 // the delivery was already queued (a redelivery).
 func (q *Queue) Enqueue(ctx context.Context, id, event string, payload []byte, features []Route) (int, error) {
+	// Checked before the delivery is acknowledged: a route River would
+	// reject later could otherwise hold up every delivery after it.
+	for _, f := range features {
+		if f.Queue != QueuePriority && f.Queue != QueueDefault {
+			return 0, fmt.Errorf("queue delivery %s: feature %q routed to unknown queue %q", id, f.Feature, f.Queue)
+		}
+		if f.Feature == "" || strings.ContainsAny(f.Feature, ":,") {
+			return 0, fmt.Errorf("queue delivery %s: invalid feature name %q", id, f.Feature)
+		}
+	}
 	d := delivery{id: id, event: event, routes: features, payload: payload, jobs: make([]river.InsertManyParams, 0, len(features))}
 	for _, f := range features {
 		d.jobs = append(d.jobs, river.InsertManyParams{
@@ -369,8 +387,12 @@ func (q *Queue) Start(ctx context.Context) error {
 		return fmt.Errorf("start queue: %w", err)
 	}
 	pruneCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	q.stopPrune = cancel
-	go q.pruneLoop(pruneCtx)
+	done := make(chan struct{})
+	q.stopPrune = func() { cancel(); <-done }
+	go func() {
+		defer close(done)
+		q.pruneLoop(pruneCtx)
+	}()
 	return nil
 }
 
@@ -399,7 +421,7 @@ func (q *Queue) pruneLoop(ctx context.Context) {
 // them. It closes the database.
 func (q *Queue) Stop(ctx context.Context) error {
 	defer q.closeDB()
-	q.batch.close()
+	q.batch.close(ctx)
 	if q.stopPrune != nil {
 		q.stopPrune()
 	}
