@@ -702,3 +702,37 @@ func TestUndecodablePayloadIsReportedNotRetried(t *testing.T) {
 		t.Errorf("an undecodable delivery made GitHub calls: %v", calls)
 	}
 }
+
+func TestRerunOfMergeGroupAndOfOutdatedChecks(t *testing.T) {
+	e := start(t, setup{})
+	const mqHead = "2ffea6db159f6b6c47a24e778fb9ef40cf6b1c7d"
+	e.fake.SetCompare(owner, repo, baseSHA, mqHead, []*github.RepositoryCommit{
+		fakegithub.Commit(mqHead, signed, alice, nil, "alice"),
+	})
+	// "Re-run all checks" on a merge group's suite: no pull request, the
+	// branch names the base.
+	e.send("check_suite", payload(t, "check_suite/rerequested.json", map[string]any{
+		"check_suite.head_branch": "gh-readonly-queue/master/pr-2-" + baseSHA, "check_suite.head_sha": mqHead,
+		"check_suite.pull_requests": []any{}, "repository.name": repo, "repository.owner.login": owner,
+	}))
+	run := e.waitChecks(1)[0]
+	if run.GetHeadSHA() != mqHead || run.GetConclusion() != "success" {
+		t.Fatalf("merge group re-run: %s on %s", run.GetConclusion(), run.GetHeadSHA())
+	}
+	if got := withoutRules(e.fake.Calls()); !slices.Equal(got, []string{
+		"GET /repos/Codertocat/Hello-World/compare/" + baseSHA + "..." + mqHead + "?per_page=100", callCreateCheck,
+	}) {
+		t.Errorf("merge group re-run calls = %v", got)
+	}
+
+	// Re-run of a check on a commit the pull request has moved past.
+	e.fake.Reset()
+	e.send("check_suite", payload(t, "check_suite/rerequested.json", map[string]any{
+		"check_suite.head_sha": "5555555555555555555555555555555555555555",
+		"repository.name":      repo, "repository.owner.login": owner,
+	}))
+	e.waitLogged("moved past")
+	if got := withoutRules(e.fake.Calls()); len(got) != 0 {
+		t.Errorf("re-run of an outdated check made calls: %v", got)
+	}
+}

@@ -102,9 +102,11 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, event any) error {
 		if ev.GetAction() == "requested_action" {
 			return h.override(ctx, log, ev)
 		}
-		return h.recheckRun(ctx, log, job, ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetCheckRun().PullRequests, ev.GetCheckRun().GetHeadSHA())
+		run := ev.GetCheckRun()
+		return h.recheckRun(ctx, log, job, ev.GetInstallation().GetID(), ev.GetRepo(), run.PullRequests, run.GetHeadSHA(), run.GetCheckSuite().GetHeadBranch())
 	case *github.CheckSuiteEvent:
-		return h.recheckRun(ctx, log, job, ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetCheckSuite().PullRequests, ev.GetCheckSuite().GetHeadSHA())
+		suite := ev.GetCheckSuite()
+		return h.recheckRun(ctx, log, job, ev.GetInstallation().GetID(), ev.GetRepo(), suite.PullRequests, suite.GetHeadSHA(), suite.GetHeadBranch())
 	case *github.IssueCommentEvent:
 		if !ev.GetIssue().IsPullRequest() {
 			return nil
@@ -117,7 +119,7 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, event any) error {
 }
 
 // recheckRun answers the check run's (or suite's) "Re-run" button.
-func (h *Handler) recheckRun(ctx context.Context, log *slog.Logger, job queue.Job, inst int64, repo *github.Repository, prs []*github.PullRequest, headSHA string) error {
+func (h *Handler) recheckRun(ctx context.Context, log *slog.Logger, job queue.Job, inst int64, repo *github.Repository, prs []*github.PullRequest, headSHA, headBranch string) error {
 	owner, name := repo.GetOwner().GetLogin(), repo.GetName()
 	for _, pr := range prs {
 		// A check run lists every PR of its head SHA, including PRs in forks'
@@ -125,12 +127,47 @@ func (h *Handler) recheckRun(ctx context.Context, log *slog.Logger, job queue.Jo
 		if pr.GetBase().GetRepo().GetID() != 0 && pr.GetBase().GetRepo().GetID() != repo.GetID() {
 			continue
 		}
+		if head := pr.GetHead().GetSHA(); head != "" && head != headSHA {
+			log.Info("re-run of a check on a commit the pull request has moved past; its current head is checked on its own push",
+				slog.String("repo", owner+"/"+name), slog.Int("pr", pr.GetNumber()), slog.String("sha", short(headSHA)), slog.String("head", short(head)))
+			return nil
+		}
 		t := target{installation: inst, owner: owner, repo: name, number: pr.GetNumber(),
 			headSHA: headSHA, baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef()}
 		return h.check(ctx, log, job, t)
 	}
+	if baseRef, baseSHA, ok := MergeQueueBranch(headBranch); ok {
+		// A merge group's check has no pull request; its branch names the
+		// base it was built on.
+		t := target{installation: inst, owner: owner, repo: name, headSHA: headSHA,
+			baseSHA: baseSHA, baseRef: baseRef, mergeGroup: true}
+		return h.check(ctx, log, job, t)
+	}
 	log.Info("re-run requested for a head with no pull request in this repository; nothing to check", slog.String("repo", owner+"/"+name), slog.String("sha", headSHA))
 	return nil
+}
+
+// MergeQueueBranch reads GitHub's merge-queue branch name,
+// gh-readonly-queue/<base branch>/pr-<number>-<base SHA>.
+func MergeQueueBranch(branch string) (baseRef, baseSHA string, ok bool) {
+	rest, found := strings.CutPrefix(branch, "gh-readonly-queue/")
+	if !found {
+		return "", "", false
+	}
+	i := strings.LastIndex(rest, "/pr-")
+	if i <= 0 {
+		return "", "", false
+	}
+	baseRef, last := rest[:i], rest[i+len("/pr-"):]
+	j := strings.LastIndex(last, "-")
+	if j < 0 {
+		return "", "", false
+	}
+	baseSHA = last[j+1:]
+	if len(baseSHA) != 40 || strings.Trim(baseSHA, "0123456789abcdef") != "" {
+		return "", "", false
+	}
+	return baseRef, baseSHA, true
 }
 
 // recheckComment answers a "/dco recheck" line in a comment or review.
