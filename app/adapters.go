@@ -15,19 +15,19 @@ import (
 // rulesAdapter gives the DCO feature its section of the effective rules.
 type rulesAdapter struct{ l *rulesload.Loader }
 
-func (a rulesAdapter) DCORules(ctx context.Context, c dco.Client, owner, repo string) (rules.DCO, []string, error) {
+func (a rulesAdapter) DCORules(ctx context.Context, c dco.Client, owner, repo string) (rules.DCO, dco.RulesReport, error) {
 	loaded, err := a.l.Load(ctx, c, owner, repo)
 	if err != nil {
-		return rules.DCO{}, nil, err
+		return rules.DCO{}, dco.RulesReport{}, err
 	}
-	problems := make([]string, 0, len(loaded.Problems)+len(loaded.Warnings))
+	var report dco.RulesReport
 	for _, p := range loaded.Problems {
-		problems = append(problems, fmt.Sprint(p))
+		report.Problems = append(report.Problems, p.Error())
 	}
 	for _, w := range loaded.Warnings {
-		problems = append(problems, fmt.Sprint(w))
+		report.Warnings = append(report.Warnings, w.Error())
 	}
-	return loaded.Rules.DCO, problems, nil
+	return loaded.Rules.DCO, report, nil
 }
 
 // dryRunClient stands in for GitHub when no App credentials are set: each

@@ -509,13 +509,7 @@ func TestLargePRIsReadCompletely(t *testing.T) {
 	if run.GetConclusion() != "action_required" || !strings.Contains(run.GetOutput().GetText(), fmt.Sprintf("%07x", 300)) {
 		t.Fatalf("the 300th commit (unsigned) was not found: %s\n%s", run.GetConclusion(), run.GetOutput().GetText())
 	}
-	compares := 0
-	for _, c := range e.fake.Calls() {
-		if strings.Contains(c, "/compare/") {
-			compares++
-		}
-	}
-	if compares != 3 {
+	if compares := e.countCalls(func(c string) bool { return strings.Contains(c, "/compare/") }); compares != 3 {
 		t.Errorf("300 commits took %d compare pages, want 3: %v", compares, e.fake.Calls())
 	}
 }
@@ -609,12 +603,7 @@ func TestRateLimitsDelayButDoNotLoseTheVerdict(t *testing.T) {
 			if run := e.waitChecks(1)[0]; run.GetConclusion() != "success" {
 				t.Fatalf("verdict after the rate limit = %s, want success", run.GetConclusion())
 			}
-			lists := 0
-			for _, c := range e.fake.Calls() {
-				if c == callListCommits {
-					lists++
-				}
-			}
+			lists := e.countCalls(func(c string) bool { return c == callListCommits })
 			if lists != tt.wantListCalls {
 				t.Errorf("list-commits calls = %d, want %d: %v", lists, tt.wantListCalls, e.fake.Calls())
 			}
@@ -658,13 +647,7 @@ func TestMembersVerifiedCommitsExemptWithOneLookup(t *testing.T) {
 	if run := e.waitChecks(1)[0]; run.GetConclusion() != "success" {
 		t.Fatalf("member's verified commits: conclusion %s\n%s", run.GetConclusion(), run.GetOutput().GetText())
 	}
-	lookups := 0
-	for _, c := range e.fake.Calls() {
-		if strings.HasPrefix(c, "GET /orgs/") {
-			lookups++
-		}
-	}
-	if lookups != 1 {
+	if lookups := e.countCalls(func(c string) bool { return strings.HasPrefix(c, "GET /orgs/") }); lookups != 1 {
 		t.Errorf("membership lookups = %d for one author, want 1: %v", lookups, e.fake.Calls())
 	}
 }
@@ -680,12 +663,7 @@ func TestSupersededHeadIsNotJudged(t *testing.T) {
 	if runs := e.fake.CheckRuns(owner, repo); len(runs) != 0 {
 		t.Fatalf("posted %d check runs for a superseded head", len(runs))
 	}
-	lists := 0
-	for _, c := range e.fake.Calls() {
-		if c == callListCommits {
-			lists++
-		}
-	}
+	lists := e.countCalls(func(c string) bool { return c == callListCommits })
 	if lists != 2 {
 		t.Errorf("list-commits calls = %d, want 2 (one retry for GitHub to catch up, then stop)", lists)
 	}
@@ -735,4 +713,36 @@ func TestRerunOfMergeGroupAndOfOutdatedChecks(t *testing.T) {
 	if got := withoutRules(e.fake.Calls()); len(got) != 0 {
 		t.Errorf("re-run of an outdated check made calls: %v", got)
 	}
+}
+
+func TestLockedSectionChangeIsShownAsNotApplied(t *testing.T) {
+	e := start(t, setup{})
+	e.fake.SetFile(owner, ".github", ".github/contribot.yml", []byte("locked: [dco]\n"))
+	e.fake.SetFile(owner, repo, ".github/contribot.yml", []byte("dco:\n  enabled: false\n"))
+	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
+		fakegithub.Commit(headSHA, unsigned, alice, nil, "alice"),
+	})
+	e.send("pull_request", payload(t, "pull_request/opened.json", nil))
+	run := e.waitChecks(1)[0]
+	if run.GetConclusion() != "action_required" {
+		t.Fatalf("a locked dco section was switched off by the repository: %s", run.GetConclusion())
+	}
+	text := run.GetOutput().GetSummary() + run.GetOutput().GetText()
+	if !strings.Contains(text, "were not applied") || !strings.Contains(text, ".github/contribot.yml:1:1: section dco is locked") {
+		t.Errorf("check run does not show the ignored setting with its position:\n%s", text)
+	}
+	if strings.Contains(text, "were skipped") {
+		t.Errorf("a warning is presented as a skipped file:\n%s", text)
+	}
+}
+
+// countCalls counts the recorded calls that match.
+func (e *env) countCalls(match func(call string) bool) int {
+	n := 0
+	for _, c := range e.fake.Calls() {
+		if match(c) {
+			n++
+		}
+	}
+	return n
 }

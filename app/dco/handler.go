@@ -23,10 +23,17 @@ const CheckName = "DCO"
 const OverrideAction = "override"
 
 // RulesLoader gives the DCO section of a repository's effective rules and
-// the problems found loading them (file:line:column), which the check run
+// what was found loading them (file:line:column), which the check run
 // shows. err is only for failing to read the rules at all.
 type RulesLoader interface {
-	DCORules(ctx context.Context, c Client, owner, repo string) (cfg rules.DCO, problems []string, err error)
+	DCORules(ctx context.Context, c Client, owner, repo string) (rules.DCO, RulesReport, error)
+}
+
+// RulesReport tells files that were skipped (Problems) from settings that
+// were read but not applied, such as a change to a locked section
+// (Warnings): the check run words them differently.
+type RulesReport struct {
+	Problems, Warnings []string
 }
 
 // Handler runs the DCO feature for one delivery.
@@ -69,6 +76,14 @@ type target struct {
 	recheck      string // the rules' recheck command, once known
 }
 
+// prTarget is the target of a pull request as GitHub describes it; check
+// run payloads carry only part of it, so their fields may be empty.
+func prTarget(inst int64, repo *github.Repository, pr *github.PullRequest) target {
+	return target{installation: inst, owner: repo.GetOwner().GetLogin(), repo: repo.GetName(),
+		number: pr.GetNumber(), headSHA: pr.GetHead().GetSHA(), headRef: pr.GetHead().GetRef(),
+		baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef(), commits: pr.GetCommits()}
+}
+
 func (t target) String() string {
 	if t.mergeGroup {
 		return fmt.Sprintf("%s/%s merge group %s", t.owner, t.repo, short(t.headSHA))
@@ -81,14 +96,7 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, event any) error {
 	log := h.Log.With(slog.String("delivery", job.Delivery), slog.String("event", job.Event))
 	switch ev := event.(type) {
 	case *github.PullRequestEvent:
-		pr := ev.GetPullRequest()
-		t := target{
-			installation: ev.GetInstallation().GetID(),
-			owner:        ev.GetRepo().GetOwner().GetLogin(), repo: ev.GetRepo().GetName(),
-			number: pr.GetNumber(), headSHA: pr.GetHead().GetSHA(), headRef: pr.GetHead().GetRef(),
-			baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef(), commits: pr.GetCommits(),
-		}
-		return h.check(ctx, log, job, t)
+		return h.check(ctx, log, job, prTarget(ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetPullRequest()))
 	case *github.MergeGroupEvent:
 		mg := ev.GetMergeGroup()
 		t := target{
@@ -132,8 +140,8 @@ func (h *Handler) recheckRun(ctx context.Context, log *slog.Logger, job queue.Jo
 				slog.String("repo", owner+"/"+name), slog.Int("pr", pr.GetNumber()), slog.String("sha", short(headSHA)), slog.String("head", short(head)))
 			return nil
 		}
-		t := target{installation: inst, owner: owner, repo: name, number: pr.GetNumber(),
-			headSHA: headSHA, baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef()}
+		t := prTarget(inst, repo, pr)
+		t.headSHA = headSHA
 		return h.check(ctx, log, job, t)
 	}
 	if baseRef, baseSHA, ok := MergeQueueBranch(headBranch); ok {
@@ -170,44 +178,39 @@ func MergeQueueBranch(branch string) (baseRef, baseSHA string, ok bool) {
 	return baseRef, baseSHA, true
 }
 
-// recheckComment answers a "/dco recheck" line in a comment or review.
+// recheckComment answers a "/dco recheck" line in a comment. An issue
+// comment does not carry the pull request's head, so it is read.
 func (h *Handler) recheckComment(ctx context.Context, log *slog.Logger, job queue.Job, inst int64, repo *github.Repository, number int, body string) error {
-	owner, name := repo.GetOwner().GetLogin(), repo.GetName()
 	c := h.Client(inst)
-	cfg, _, err := h.Rules.DCORules(ctx, c, owner, name)
-	if err != nil {
+	if ok, err := h.asksRecheck(ctx, c, repo, body); !ok || err != nil {
 		return err
 	}
-	if !HasCommand(body, cfg.RecheckCommand) {
-		return nil
-	}
-	pr, err := c.GetPullRequest(ctx, owner, name, number)
+	pr, err := c.GetPullRequest(ctx, repo.GetOwner().GetLogin(), repo.GetName(), number)
 	if err != nil {
 		return h.dryRunOr(log, err)
 	}
-	t := target{installation: inst, owner: owner, repo: name, number: number,
-		headSHA: pr.GetHead().GetSHA(), headRef: pr.GetHead().GetRef(), baseSHA: pr.GetBase().GetSHA(), baseRef: pr.GetBase().GetRef(), commits: pr.GetCommits()}
-	return h.check(ctx, log, job, t)
+	return h.check(ctx, log, job, prTarget(inst, repo, pr))
+}
+
+// asksRecheck tells whether a comment or review holds the rules' recheck
+// command on a line of its own.
+func (h *Handler) asksRecheck(ctx context.Context, c Client, repo *github.Repository, body string) (bool, error) {
+	cfg, _, err := h.Rules.DCORules(ctx, c, repo.GetOwner().GetLogin(), repo.GetName())
+	if err != nil {
+		return false, err
+	}
+	return HasCommand(body, cfg.RecheckCommand), nil
 }
 
 // recheckReview answers the recheck command in a review. The review's
 // payload carries the pull request's head, so unlike a comment it needs no
 // extra read.
 func (h *Handler) recheckReview(ctx context.Context, log *slog.Logger, job queue.Job, ev *github.PullRequestReviewEvent) error {
-	owner, name := ev.GetRepo().GetOwner().GetLogin(), ev.GetRepo().GetName()
 	inst := ev.GetInstallation().GetID()
-	cfg, _, err := h.Rules.DCORules(ctx, h.Client(inst), owner, name)
-	if err != nil {
+	if ok, err := h.asksRecheck(ctx, h.Client(inst), ev.GetRepo(), ev.GetReview().GetBody()); !ok || err != nil {
 		return err
 	}
-	if !HasCommand(ev.GetReview().GetBody(), cfg.RecheckCommand) {
-		return nil
-	}
-	pr := ev.GetPullRequest()
-	t := target{installation: inst, owner: owner, repo: name, number: pr.GetNumber(),
-		headSHA: pr.GetHead().GetSHA(), headRef: pr.GetHead().GetRef(), baseSHA: pr.GetBase().GetSHA(),
-		baseRef: pr.GetBase().GetRef(), commits: pr.GetCommits()}
-	return h.check(ctx, log, job, t)
+	return h.check(ctx, log, job, prTarget(inst, ev.GetRepo(), ev.GetPullRequest()))
 }
 
 // HasCommand reports whether a comment has the command on a line of its own.
@@ -228,7 +231,7 @@ func (h *Handler) check(ctx context.Context, log *slog.Logger, job queue.Job, t 
 	log = log.With(slog.Int64("installation", t.installation), slog.String("repo", t.owner+"/"+t.repo),
 		slog.Int("pr", t.number), slog.String("sha", short(t.headSHA)))
 	c := h.Client(t.installation)
-	cfg, problems, err := h.Rules.DCORules(ctx, c, t.owner, t.repo)
+	cfg, report, err := h.Rules.DCORules(ctx, c, t.owner, t.repo)
 	if err != nil {
 		return h.failed(ctx, log, job, c, t, "read the rules", err)
 	}
@@ -271,7 +274,7 @@ func (h *Handler) check(ctx context.Context, log *slog.Logger, job queue.Job, t 
 	res := Evaluate(Input{Commits: commits, Config: cfg, Members: members, Expected: t.commits, Incomplete: incomplete})
 	out := Render(res, RenderContext{
 		Owner: t.owner, Repo: t.repo, Number: t.number, BaseRef: t.baseRef, BaseSHA: t.baseSHA,
-		HeadSHA: t.headSHA, HeadRef: t.headRef, MergeGroup: t.mergeGroup, Remediation: cfg.Remediation, Problems: problems,
+		HeadSHA: t.headSHA, HeadRef: t.headRef, MergeGroup: t.mergeGroup, Remediation: cfg.Remediation, Problems: report.Problems, Warnings: report.Warnings,
 		RecheckCommand: cfg.RecheckCommand, Override: cfg.Override,
 	})
 	opts := github.CreateCheckRunOptions{

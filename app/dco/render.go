@@ -172,7 +172,7 @@ func writeProblems(b *strings.Builder, ctx RenderContext) {
 		b.WriteString("\n")
 	}
 	list("> [!WARNING]\n> **The contribot rules have problems.** The files below were skipped; this check used the remaining rules.", ctx.Problems)
-	list("**Rules warnings:**", ctx.Warnings)
+	list("**These rules settings were not applied** (a section locked by the org default, or a key allowed only in another file); remove them or ask an org admin:", ctx.Warnings)
 }
 
 // passNotes explains passes that are not plain sign-offs.

@@ -18,7 +18,7 @@ func TestPruneKeepsPayloadsOfUnfinishedJobs(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			url := filepath.Join(t.TempDir(), "contribot.db")
 			if backend == "postgres" {
-				url = freshSchema(t)
+				url = FreshPostgres(t)
 			}
 			ctx := context.Background()
 			q, err := Open(ctx, url, Options{Handler: HandlerFunc(func(context.Context, Job) error { return nil })})
@@ -102,7 +102,10 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func freshSchema(t *testing.T) string {
+// FreshPostgres returns a database URL with a schema of its own for this
+// test, or skips the test, saying why, when no server is reachable. The
+// external tests of this package use it too.
+func FreshPostgres(t *testing.T) string {
 	t.Helper()
 	base := os.Getenv("CONTRIBOT_TEST_POSTGRES")
 	if base == "" {
@@ -131,7 +134,7 @@ func freshSchema(t *testing.T) string {
 // Replicas starting together on a fresh database must not race River's
 // migrations or our tables.
 func TestConcurrentStartsOnFreshPostgres(t *testing.T) {
-	url := freshSchema(t)
+	url := FreshPostgres(t)
 	ctx := context.Background()
 	errs := make(chan error, 3)
 	queues := make(chan *Queue, 3)

@@ -5,46 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 
 	"github.com/SovereignCloudStack/contribot/app/queue"
 )
 
-// PostgresURL returns a database URL with a fresh schema for this test, or
-// skips the test, saying why, when no server is reachable.
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("CONTRIBOT_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Skipf("PostgreSQL not reachable at %s (%v); set CONTRIBOT_TEST_POSTGRES or start it (.ci/run does)", base, err)
-	}
-	defer conn.Close(context.Background())
-	schema := fmt.Sprintf("contribot_test_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	return base + "&search_path=" + schema
-}
+// postgresURL is queue.FreshPostgres, from this package's internal tests.
+var postgresURL = queue.FreshPostgres
 
 type backend struct {
 	name string

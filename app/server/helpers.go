@@ -1,13 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"crypto/subtle"
-	"io"
 	"net/http"
 )
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // requireToken guards operator endpoints with a static bearer token when one
 // is configured.

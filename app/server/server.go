@@ -224,7 +224,7 @@ func (s *server) verify(mediaType string, r *http.Request, body []byte) ([]byte,
 		if len(secret) == 0 {
 			continue
 		}
-		payload, err := github.ValidatePayloadFromBody(ct, bytesReader(body), sig, secret)
+		payload, err := github.ValidatePayloadFromBody(ct, bytes.NewReader(body), sig, secret)
 		if err == nil {
 			return payload, true
 		}

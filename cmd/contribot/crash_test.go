@@ -180,15 +180,20 @@ func crashFixture(t *testing.T) *fakegithub.Server {
 	return fake
 }
 
+// crashSetup builds the binary and gives it a fake GitHub with slow check
+// runs and a database of its own.
+func crashSetup(t *testing.T) (bin string, fake *fakegithub.Server, env []string) {
+	t.Helper()
+	bin = buildBinary(t)
+	fake = crashFixture(t)
+	return bin, fake, crashEnv(t, fake, filepath.Join(t.TempDir(), "contribot.db"))
+}
+
 func TestKill9LosesNoAcceptedDelivery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and kills the real binary; skipped with -short")
 	}
-	bin := buildBinary(t)
-	fake := crashFixture(t)
-	db := filepath.Join(t.TempDir(), "contribot.db")
-	env := crashEnv(t, fake, db)
-
+	bin, fake, env := crashSetup(t)
 	first := startProc(t, bin, env)
 	shas := sendPRs(t, fake, first.url, 300)
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
@@ -213,11 +218,7 @@ func TestSIGTERMDrainsAndRestartFinishes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the real binary; skipped with -short")
 	}
-	bin := buildBinary(t)
-	fake := crashFixture(t)
-	db := filepath.Join(t.TempDir(), "contribot.db")
-	env := crashEnv(t, fake, db)
-
+	bin, fake, env := crashSetup(t)
 	first := startProc(t, bin, env)
 	shas := sendPRs(t, fake, first.url, 200)
 	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
