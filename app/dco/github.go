@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/SovereignCloudStack/contribot/app/rulesload"
 )
 
 // Client is everything the DCO handler asks of GitHub. It is narrow on
@@ -118,21 +120,7 @@ func (g GitHub) Permission(ctx context.Context, owner, repo, login string) (stri
 
 // GetFile reads a file from the default branch; found is false on 404.
 func (g GitHub) GetFile(ctx context.Context, owner, repo, path string) ([]byte, bool, error) {
-	fc, _, resp, err := g.C.Repositories.GetContents(ctx, owner, repo, path, nil)
-	if err != nil {
-		if resp != nil && resp.StatusCode == http.StatusNotFound {
-			return nil, false, nil
-		}
-		return nil, false, fmt.Errorf("read %s from %s/%s: %w", path, owner, repo, err)
-	}
-	if fc == nil {
-		return nil, false, fmt.Errorf("read %s from %s/%s: it is a directory", path, owner, repo)
-	}
-	s, err := fc.GetContent()
-	if err != nil {
-		return nil, false, fmt.Errorf("decode %s from %s/%s: %w", path, owner, repo, err)
-	}
-	return []byte(s), true, nil
+	return rulesload.GitHubFile(ctx, g.C, owner, repo, path)
 }
 
 func short(sha string) string {

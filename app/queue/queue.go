@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
@@ -102,6 +103,11 @@ type Options struct {
 	Metrics *Metrics
 	// NoWork opens the queue for inserting only (the load tool, tests).
 	NoWork bool
+	// Schema are statements that create the features' own tables, run at
+	// Open after River's migrations (on PostgreSQL under the start-up lock,
+	// so replicas starting together do not race). They must be idempotent
+	// ("CREATE TABLE IF NOT EXISTS") and valid for SQLite and PostgreSQL.
+	Schema []string
 }
 
 // Queue is a started or startable River client over either database.
@@ -117,6 +123,7 @@ type Queue struct {
 	ping          func(ctx context.Context) error
 	closeDB       func()
 	subscribe     func(kinds ...river.EventKind) (<-chan *river.Event, func())
+	db            *sql.DB
 	log           *slog.Logger
 	metrics       *Metrics
 }
@@ -168,14 +175,26 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 		if err == nil {
 			q.store, err = postgresPayloads(ctx, pool, client)
 		}
+		var db *sql.DB
+		if err == nil {
+			db = stdlib.OpenDBFromPool(pool)
+			err = migrate(ctx, db, opts.Schema)
+		}
 		unlock()
 		if err != nil {
+			if db != nil {
+				db.Close()
+			}
 			pool.Close()
 			return nil, err
 		}
 		q.finish(backend, worker)
+		q.db = db
 		q.ping = pool.Ping
-		q.closeDB = pool.Close
+		q.closeDB = func() {
+			db.Close()
+			pool.Close()
+		}
 		return q, nil
 	default:
 		unlock, err := lockSQLite(target)
@@ -191,6 +210,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 		q, client, err := build(ctx, riversqlite.New(db), cfg, opts)
 		if err == nil && !opts.NoWork {
 			err = releaseOrphans(ctx, db, opts.Logger)
+		}
+		if err == nil {
+			err = migrate(ctx, db, opts.Schema)
 		}
 		if err == nil {
 			in, err = openInbox(ctx, inboxPath(target), db, client, opts.Logger)
@@ -217,6 +239,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 			return nil, err
 		}
 		q.finish(backend, worker)
+		q.db = db
 		q.ping = db.PingContext
 		q.closeDB = func() {
 			in.close()
@@ -228,6 +251,23 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Queue, error)
 		return q, nil
 	}
 }
+
+// migrate creates the features' tables.
+func migrate(ctx context.Context, db *sql.DB, schema []string) error {
+	for _, stmt := range schema {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("create feature tables: %w", err)
+		}
+	}
+	return nil
+}
+
+// DB is the database for the features' own state, with the tables of
+// Options.Schema. On SQLite it is River's file and its one connection:
+// feature state is written by jobs, which hold that connection anyway,
+// and intake's inbox stays free. Placeholders are $1, $2, …, which both
+// databases accept.
+func (q *Queue) DB() *sql.DB { return q.db }
 
 func openSQLite(path string) (*sql.DB, error) {
 	if dir := filepath.Dir(path); dir != "" {

@@ -1,0 +1,261 @@
+package labels
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/SovereignCloudStack/contribot/rules"
+)
+
+// testRules is a small SCS-like rule set: repository rules, path rules in
+// a multi-module repository, a title rule, and storage implying IaaS.
+func testRules() *rules.Rules {
+	return &rules.Rules{
+		Modules: map[string]rules.Module{
+			"iaas":      {Label: "IaaS"},
+			"container": {Label: "Container"},
+			"ops":       {Label: "Ops"},
+			"storage":   {Label: "area/storage", Implies: []string{"iaas"}},
+			"ceph":      {Label: "area/ceph", Implies: []string{"storage"}},
+			"docs":      {Label: "documentation"},
+			"standards": {}, // label is the module's name
+			"loop-a":    {Label: "loop-a", Implies: []string{"loop-b"}},
+			"loop-b":    {Label: "loop-b", Implies: []string{"loop-a"}},
+		},
+		Labels: rules.Labels{
+			Enabled:  true,
+			Sync:     rules.SyncAddOnly,
+			Owned:    rules.Owned{Prefixes: []string{"area/", "size/"}, Names: []string{"Ops"}},
+			Fallback: "area/tree-wide",
+			Rules: []rules.LabelRule{
+				{Name: "cluster stacks", Repos: []string{"SovereignCloudStack/cluster-stack*"}, Modules: []string{"container"}, Pos: rules.Pos{Line: 10}},
+				{Name: "standards repo", Repos: []string{"standards"}, Modules: []string{"standards"}, Pos: rules.Pos{Line: 12}},
+				{Name: "IaaS standards", Repos: []string{"standards"}, Files: rules.FileGlobs{Any: []string{"Standards/scs-?1??-*", "Tests/iaas/**"}}, Modules: []string{"iaas"}, Pos: rules.Pos{Line: 14}},
+				{Name: "storage standards", Repos: []string{"standards"}, Files: rules.FileGlobs{Any: []string{"Standards/scs-0110-*", "Standards/scs-0211-*"}}, Modules: []string{"storage"}, Pos: rules.Pos{Line: 18}},
+				{Name: "docs only", Repos: []string{"website"}, Files: rules.FileGlobs{All: []string{"*.md", "docs/**"}}, Modules: []string{"docs"}, Pos: rules.Pos{Line: 22}},
+				{Name: "ceph by title", Title: `(?i)\bceph\b`, Modules: []string{"ceph"}, Pos: rules.Pos{Line: 26}},
+				{Name: "typo", Repos: []string{"standards"}, Modules: []string{"stroage"}, Pos: rules.Pos{Line: 28}},
+				{Name: "loop", Repos: []string{"loopy"}, Modules: []string{"loop-a"}, Pos: rules.Pos{Line: 30}},
+			},
+		},
+	}
+}
+
+func files(paths ...string) []File {
+	out := make([]File, len(paths))
+	for i, p := range paths {
+		if old, nw, ok := strings.Cut(p, " -> "); ok {
+			out[i] = File{Path: nw, Previous: old}
+			continue
+		}
+		out[i] = File{Path: p}
+	}
+	return out
+}
+
+func TestDecide(t *testing.T) {
+	tests := []struct {
+		name   string
+		rules  func(*rules.Rules)
+		in     Input
+		want   []string // wanted labels, in order
+		add    []string
+		remove []string
+		held   []string
+		tree   bool
+	}{
+		{
+			name: "repository rule, glob over owner/name",
+			in:   Input{Repo: "SovereignCloudStack/cluster-stacks", FilesListed: true, Files: files("main.go")},
+			want: []string{"Container"}, add: []string{"Container"},
+		},
+		{
+			name: "repository names compare case-insensitively",
+			in:   Input{Repo: "sovereigncloudstack/CLUSTER-STACK-operator"},
+			want: []string{"Container"}, add: []string{"Container"},
+		},
+		{
+			name: "pattern without owner matches the name in any owner",
+			in:   Input{Repo: "someone/standards", FilesListed: true, Files: files("README.md")},
+			want: []string{"standards"}, add: []string{"standards"},
+		},
+		{
+			name: "any: one matching file suffices; storage implies IaaS",
+			in:   Input{Repo: "SovereignCloudStack/standards", FilesListed: true, Files: files("Standards/scs-0110-v1-ssd-flavors.md", "Tests/kaas/x.py")},
+			want: []string{"standards", "IaaS", "area/storage"},
+			add:  []string{"standards", "IaaS", "area/storage"},
+		},
+		{
+			name: "a rename counts for its old path",
+			in:   Input{Repo: "SovereignCloudStack/standards", FilesListed: true, Files: files("Tests/iaas/old.py -> Tests/common/new.py")},
+			want: []string{"standards", "IaaS"}, add: []string{"standards", "IaaS"},
+		},
+		{
+			name: "all: every path must match, a rename's both paths included",
+			in:   Input{Repo: "o/website", FilesListed: true, Files: files("docs/a.txt", "README.md")},
+			want: []string{"documentation"}, add: []string{"documentation"},
+		},
+		{
+			name: "all: one path outside fails the rule",
+			in:   Input{Repo: "o/website", FilesListed: true, Files: files("docs/a.txt", "main.go")},
+		},
+		{
+			name: "all: a rename out of docs fails the rule",
+			in:   Input{Repo: "o/website", FilesListed: true, Files: files("docs/a.txt -> src/a.txt")},
+		},
+		{
+			name: "all: no files never matches",
+			in:   Input{Repo: "o/website", FilesListed: true},
+		},
+		{
+			name: "title rule; implies is transitive",
+			in:   Input{Repo: "o/x", Title: "Bump Ceph to 19"},
+			want: []string{"area/ceph", "IaaS", "area/storage"},
+			add:  []string{"area/ceph", "IaaS", "area/storage"},
+		},
+		{
+			name: "a cycle in implies ends",
+			in:   Input{Repo: "o/loopy"},
+			want: []string{"loop-a", "loop-b"}, add: []string{"loop-a", "loop-b"},
+		},
+		{
+			name: "labels already there: nothing to write (case-insensitive)",
+			in:   Input{Repo: "SovereignCloudStack/cluster-stacks", Current: []string{"container", "e2e-test"}},
+			want: []string{"Container"},
+		},
+		{
+			name: "add-only never removes, even an owned label",
+			in:   Input{Repo: "SovereignCloudStack/cluster-stacks", Current: []string{"Container", "area/storage", "Ops"}},
+			want: []string{"Container"},
+		},
+		{
+			name:  "managed removes owned labels only; e2e-test and IaaS are not owned",
+			rules: func(r *rules.Rules) { r.Labels.Sync = rules.SyncManaged },
+			in:    Input{Repo: "SovereignCloudStack/cluster-stacks", Current: []string{"e2e-test", "IaaS", "area/storage", "OPS", "Container"}},
+			want:  []string{"Container"}, remove: []string{"area/storage", "OPS"},
+		},
+		{
+			name:  "managed never removes what someone else added",
+			rules: func(r *rules.Rules) { r.Labels.Sync = rules.SyncManaged },
+			in: Input{Repo: "SovereignCloudStack/cluster-stacks", Current: []string{"area/storage", "Container"},
+				AddedBy: map[string]string{"area/storage": "alice"}},
+			want: []string{"Container"}, held: []string{"area/storage"},
+		},
+		{
+			name: "a label someone removed is not added again",
+			in: Input{Repo: "SovereignCloudStack/standards", FilesListed: true, Files: files("Standards/scs-0110-v1-x.md"),
+				Current: []string{"standards"}, RemovedBy: map[string]string{"area/storage": "bob"}},
+			want: []string{"standards", "IaaS", "area/storage"}, add: []string{"IaaS"}, held: []string{"area/storage"},
+		},
+		{
+			name:  "max_files: path labels give way to the fallback; repository labels stay",
+			rules: func(r *rules.Rules) { r.Labels.MaxFiles = 100 },
+			in:    Input{Repo: "SovereignCloudStack/standards", ChangedFiles: 101},
+			want:  []string{"standards", "area/tree-wide"}, add: []string{"standards", "area/tree-wide"}, tree: true,
+		},
+		{
+			name: "GitHub's cap of 3,000 listed files: fallback, no guessing",
+			in:   Input{Repo: "SovereignCloudStack/standards", ChangedFiles: 3000, FilesListed: true, Files: manyFiles(3000)},
+			want: []string{"standards", "area/tree-wide"}, add: []string{"standards", "area/tree-wide"}, tree: true,
+		},
+		{
+			name:  "max_labels: too many path labels give the fallback",
+			rules: func(r *rules.Rules) { r.Labels.MaxLabels = 2 },
+			in:    Input{Repo: "SovereignCloudStack/standards", FilesListed: true, Files: files("Standards/scs-0110-v1-x.md")},
+			want:  []string{"standards", "area/tree-wide"}, add: []string{"standards", "area/tree-wide"}, tree: true,
+		},
+		{
+			name:  "max_files does not apply where no rule reads paths",
+			rules: func(r *rules.Rules) { r.Labels.MaxFiles = 10 },
+			in:    Input{Repo: "SovereignCloudStack/cluster-stacks", ChangedFiles: 5000},
+			want:  []string{"Container"}, add: []string{"Container"},
+		},
+		{
+			name: "size label; a stale one is replaced even under add-only",
+			rules: func(r *rules.Rules) {
+				r.Labels.Size = rules.Size{Enabled: true, Thresholds: rules.SizeThresholds{S: 10, M: 30, L: 100, XL: 500, XXL: 1000}}
+			},
+			in:   Input{Repo: "SovereignCloudStack/cluster-stacks", Additions: 25, Deletions: 5, Current: []string{"Container", "size/S"}},
+			want: []string{"Container", "size/M"}, add: []string{"size/M"}, remove: []string{"size/S"},
+		},
+		{
+			name:  "disabled: nothing at all",
+			rules: func(r *rules.Rules) { r.Labels.Enabled = false },
+			in:    Input{Repo: "SovereignCloudStack/cluster-stacks"},
+		},
+		{
+			name: "no rule matches",
+			in:   Input{Repo: "o/unrelated", FilesListed: true, Files: files("main.go")},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testRules()
+			if tt.rules != nil {
+				tt.rules(r)
+			}
+			d := Decide(r, tt.in)
+			var held []string
+			for _, h := range d.Held {
+				held = append(held, h.Label)
+			}
+			for _, c := range []struct {
+				what      string
+				got, want []string
+			}{{"wanted", d.Labels(), tt.want}, {"add", d.Add, tt.add}, {"remove", d.Remove, tt.remove}, {"held", held, tt.held}} {
+				if !slices.Equal(c.got, c.want) && len(c.got)+len(c.want) > 0 {
+					t.Errorf("%s = %q, want %q\n%s", c.what, c.got, c.want, Explain(d, "rules.yml"))
+				}
+			}
+			if (d.TreeWide != "") != tt.tree {
+				t.Errorf("TreeWide = %q, want set: %v", d.TreeWide, tt.tree)
+			}
+		})
+	}
+}
+
+func manyFiles(n int) []File {
+	out := make([]File, n)
+	for i := range out {
+		out[i] = File{Path: "Standards/scs-0110-" + strings.Repeat("x", i%7) + ".md"}
+	}
+	return out
+}
+
+func TestExplainCitesRuleFileAndLine(t *testing.T) {
+	d := Decide(testRules(), Input{Repo: "SovereignCloudStack/standards", FilesListed: true, Files: files("docs/x.txt", "Standards/scs-0110-v1-ssd-flavors.md")})
+	got := Explain(d, ".github/contribot.yml")
+	want := strings.Join([]string{
+		`standards     module standards: labels.rules[1] "standards repo" (.github/contribot.yml:12) names this repository`,
+		`IaaS          module iaas: labels.rules[2] "IaaS standards" (.github/contribot.yml:14) matched Standards/scs-0110-v1-ssd-flavors.md`,
+		`              module iaas, implied by module storage, which labels.rules[3] "storage standards" (.github/contribot.yml:18) matched Standards/scs-0110-v1-ssd-flavors.md`,
+		`area/storage  module storage: labels.rules[3] "storage standards" (.github/contribot.yml:18) matched Standards/scs-0110-v1-ssd-flavors.md`,
+		`add: standards, IaaS, area/storage`,
+	}, "\n")
+	if got != want {
+		t.Errorf("explanation:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+func TestSizeLabel(t *testing.T) {
+	th := rules.SizeThresholds{S: 10, M: 30, L: 100, XL: 500, XXL: 1000}
+	for _, tt := range []struct {
+		lines int
+		want  string
+	}{{0, "size/XS"}, {9, "size/XS"}, {10, "size/S"}, {29, "size/S"}, {30, "size/M"}, {99, "size/M"}, {100, "size/L"}, {500, "size/XL"}, {999, "size/XL"}, {1000, "size/XXL"}, {1 << 20, "size/XXL"}} {
+		if got := SizeLabel(th, tt.lines); got != tt.want {
+			t.Errorf("SizeLabel(%d) = %s, want %s", tt.lines, got, tt.want)
+		}
+	}
+}
+
+func TestFingerprintIgnoresOrder(t *testing.T) {
+	a := Fingerprint(files("a", "b -> c"))
+	if b := Fingerprint(files("b -> c", "a")); a != b {
+		t.Errorf("order changed the fingerprint: %s != %s", a, b)
+	}
+	if c := Fingerprint(files("a", "c")); a == c {
+		t.Error("a rename's old path is not in the fingerprint")
+	}
+}

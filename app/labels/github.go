@@ -1,0 +1,123 @@
+package labels
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/SovereignCloudStack/contribot/app/rulesload"
+)
+
+// Client is everything the labels handler asks of GitHub; tests count
+// these calls, and GitHub below is the only place that knows go-github.
+type Client interface {
+	// ListFiles lists a PR's changed files, all pages; GitHub stops at
+	// GitHubFileCap.
+	ListFiles(ctx context.Context, owner, repo string, number int) ([]File, error)
+	// RepoLabels lists the names of the repository's labels, all pages.
+	RepoLabels(ctx context.Context, owner, repo string) ([]string, error)
+	// CreateLabel creates a label; created is false when it already exists.
+	CreateLabel(ctx context.Context, owner, repo, name, color, description string) (created bool, err error)
+	// AddLabels adds labels to a PR in one write.
+	AddLabels(ctx context.Context, owner, repo string, number int, names []string) error
+	// RemoveLabel removes one label; a label already gone is not an error.
+	RemoveLabel(ctx context.Context, owner, repo string, number int, name string) error
+	GetFile(ctx context.Context, owner, repo, path string) ([]byte, bool, error)
+}
+
+// ErrDryRun is returned by a dry-run client in place of every GitHub call.
+var ErrDryRun = errors.New("dry-run: no GitHub App credentials")
+
+// GitHub implements Client with go-github.
+type GitHub struct{ C *github.Client }
+
+// ListFiles reads every page, 100 files a page.
+func (g GitHub) ListFiles(ctx context.Context, owner, repo string, number int) ([]File, error) {
+	var all []File
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		page, resp, err := g.C.PullRequests.ListFiles(ctx, owner, repo, number, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list files of %s/%s#%d: %w", owner, repo, number, err)
+		}
+		for _, f := range page {
+			all = append(all, File{Path: f.GetFilename(), Previous: f.GetPreviousFilename()})
+		}
+		if resp.NextPage == 0 || len(page) == 0 {
+			return all, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// RepoLabels reads every page, 100 labels a page.
+func (g GitHub) RepoLabels(ctx context.Context, owner, repo string) ([]string, error) {
+	var all []string
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		page, resp, err := g.C.Issues.ListLabels(ctx, owner, repo, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list labels of %s/%s: %w", owner, repo, err)
+		}
+		for _, l := range page {
+			all = append(all, l.GetName())
+		}
+		if resp.NextPage == 0 || len(page) == 0 {
+			return all, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// CreateLabel creates a repository label.
+func (g GitHub) CreateLabel(ctx context.Context, owner, repo, name, color, description string) (bool, error) {
+	l := &github.Label{Name: &name, Color: &color}
+	if description != "" {
+		l.Description = &description
+	}
+	_, resp, err := g.C.Issues.CreateLabel(ctx, owner, repo, l)
+	if err != nil {
+		var ge *github.ErrorResponse
+		if resp != nil && resp.StatusCode == http.StatusUnprocessableEntity && errors.As(err, &ge) {
+			for _, e := range ge.Errors {
+				if e.Code == "already_exists" {
+					return false, nil
+				}
+			}
+		}
+		return false, fmt.Errorf("create label %q in %s/%s: %w", name, owner, repo, err)
+	}
+	return true, nil
+}
+
+// AddLabels adds labels to a PR; GitHub keeps the ones already there.
+func (g GitHub) AddLabels(ctx context.Context, owner, repo string, number int, names []string) error {
+	if _, _, err := g.C.Issues.AddLabelsToIssue(ctx, owner, repo, number, names); err != nil {
+		return fmt.Errorf("add labels %q to %s/%s#%d: %w", names, owner, repo, number, err)
+	}
+	return nil
+}
+
+// RemoveLabel removes one label from a PR.
+func (g GitHub) RemoveLabel(ctx context.Context, owner, repo string, number int, name string) error {
+	// go-github puts the name into the path as it is; "area/storage" would
+	// become two path segments.
+	resp, err := g.C.Issues.RemoveLabelForIssue(ctx, owner, repo, number, url.PathEscape(name))
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			// Someone removed it first; a retry after a crash lands here too.
+			return nil
+		}
+		return fmt.Errorf("remove label %q from %s/%s#%d: %w", name, owner, repo, number, err)
+	}
+	return nil
+}
+
+// GetFile reads a rules file from the default branch.
+func (g GitHub) GetFile(ctx context.Context, owner, repo, path string) ([]byte, bool, error) {
+	return rulesload.GitHubFile(ctx, g.C, owner, repo, path)
+}
