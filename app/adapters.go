@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/SovereignCloudStack/contribot/app/dco"
+	"github.com/SovereignCloudStack/contribot/app/labels"
 	"github.com/SovereignCloudStack/contribot/app/rulesload"
 	"github.com/SovereignCloudStack/contribot/rules"
 )
@@ -30,17 +32,41 @@ func (a rulesAdapter) DCORules(ctx context.Context, c dco.Client, owner, repo st
 	return loaded.Rules.DCO, report, nil
 }
 
+// LabelRules gives the labels feature the whole effective rules (it reads
+// modules and labels), the file that wrote labels.rules, and the warnings
+// about those two sections.
+func (a rulesAdapter) LabelRules(ctx context.Context, c labels.Client, owner, repo string) (*rules.Rules, string, []string, error) {
+	loaded, err := a.l.Load(ctx, c, owner, repo)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	// A skipped file matters to every feature; other warnings only to
+	// the feature whose settings they name.
+	var warnings []string
+	for _, p := range loaded.Problems {
+		warnings = append(warnings, p.Error())
+	}
+	for _, w := range loaded.Warnings {
+		if strings.Contains(w.Msg, "labels") || strings.Contains(w.Msg, "modules") {
+			warnings = append(warnings, w.Error())
+		}
+	}
+	return &loaded.Rules, loaded.Sources["labels.rules"].File, warnings, nil
+}
+
 // dryRunClient stands in for GitHub when no App credentials are set: each
 // call is logged with what it would have done, and fails with ErrDryRun so
 // the feature stops there.
 type dryRunClient struct {
 	log          *slog.Logger
 	installation int64
+	// stop is the feature's ErrDryRun, which ends its handler quietly.
+	stop error
 }
 
 func (d dryRunClient) would(action string) error {
 	d.log.Info("dry-run: would "+action, slog.Int64("installation", d.installation))
-	return fmt.Errorf("%s: %w", action, dco.ErrDryRun)
+	return fmt.Errorf("%s: %w", action, d.stop)
 }
 
 func (d dryRunClient) ListPRCommits(_ context.Context, owner, repo string, n int) ([]*github.RepositoryCommit, error) {
@@ -76,4 +102,24 @@ func (d dryRunClient) GetFile(_ context.Context, owner, repo, path string) ([]by
 	// built-in rules apply, so the log shows the feature's next steps.
 	d.log.Debug("dry-run: would read "+path+" from "+owner+"/"+repo+"; using the built-in rules", slog.Int64("installation", d.installation))
 	return nil, false, nil
+}
+
+func (d dryRunClient) ListFiles(_ context.Context, owner, repo string, n int) ([]labels.File, error) {
+	return nil, d.would(fmt.Sprintf("list the files of %s/%s#%d", owner, repo, n))
+}
+
+func (d dryRunClient) RepoLabels(_ context.Context, owner, repo string) ([]string, error) {
+	return nil, d.would(fmt.Sprintf("list the labels of %s/%s", owner, repo))
+}
+
+func (d dryRunClient) CreateLabel(_ context.Context, owner, repo, name, color, _ string) (bool, error) {
+	return false, d.would(fmt.Sprintf("create label %q (#%s) in %s/%s", name, color, owner, repo))
+}
+
+func (d dryRunClient) AddLabels(_ context.Context, owner, repo string, n int, names []string) error {
+	return d.would(fmt.Sprintf("add labels %q to %s/%s#%d", names, owner, repo, n))
+}
+
+func (d dryRunClient) RemoveLabel(_ context.Context, owner, repo string, n int, name string) error {
+	return d.would(fmt.Sprintf("remove label %q from %s/%s#%d", name, owner, repo, n))
 }

@@ -14,7 +14,8 @@ import (
 
 // Feature names, also the job's "feature" field.
 const (
-	FeatureDCO = "dco"
+	FeatureDCO    = "dco"
+	FeatureLabels = "labels"
 )
 
 // Route decides from the payload alone which features want a delivery. It
@@ -26,10 +27,29 @@ func Route(event string, payload []byte) ([]queue.Route, error) {
 	if !gjson.ValidBytes(payload) || !gjson.ParseBytes(payload).IsObject() {
 		return nil, describeJSONError(payload)
 	}
+	var routes []queue.Route
 	if wantsDCO(event, payload) {
-		return []queue.Route{{Feature: FeatureDCO, Queue: queue.QueuePriority}}, nil
+		// DCO verdicts gate merges; labels can wait behind them.
+		routes = append(routes, queue.Route{Feature: FeatureDCO, Queue: queue.QueuePriority})
 	}
-	return nil, nil
+	if wantsLabels(event, payload) {
+		routes = append(routes, queue.Route{Feature: FeatureLabels, Queue: queue.QueueDefault})
+	}
+	return routes, nil
+}
+
+func wantsLabels(event string, payload []byte) bool {
+	if event != "pull_request" {
+		return false
+	}
+	switch gjson.GetBytes(payload, "action").String() {
+	case "opened", "synchronize", "reopened", "labeled", "unlabeled":
+		return true
+	case "edited":
+		// Only a new base branch changes the files; title edits do not.
+		return gjson.GetBytes(payload, "changes.base").Exists()
+	}
+	return false
 }
 
 func wantsDCO(event string, payload []byte) bool {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/tidwall/sjson"
+
+	"github.com/SovereignCloudStack/contribot/app/queue"
 )
 
 func TestRoute(t *testing.T) {
@@ -27,25 +29,29 @@ func TestRoute(t *testing.T) {
 	tests := []struct {
 		name, event string
 		payload     []byte
-		wantDCO     bool
+		want        string // the features routed, in order
 	}{
-		{"PR opened", "pull_request", read("pull_request/opened.json", nil), true},
-		{"PR synchronize", "pull_request", read("pull_request/synchronize.json", nil), true},
-		{"PR reopened", "pull_request", read("pull_request/reopened.json", nil), true},
-		{"PR labeled", "pull_request", read("pull_request/labeled.json", nil), false},
-		{"merge group", "merge_group", read("merge_group/checks_requested.json", nil), true},
-		{"re-run of another app's check", "check_run", read("check_run/rerequested.json", nil), false},
-		{"re-run of DCO", "check_run", read("check_run/rerequested.json", map[string]any{"check_run.name": "DCO"}), true},
-		{"another app's button", "check_run", read("check_run/requested_action.json", nil), false},
-		{"override button", "check_run", read("check_run/requested_action.json", map[string]any{"check_run.name": "DCO", "requested_action.identifier": "override"}), true},
-		{"suite re-run", "check_suite", read("check_suite/rerequested.json", nil), true},
-		{"comment on an issue", "issue_comment", read("issue_comment/created.with-installation.json", map[string]any{"comment.body": "/dco recheck"}), false},
-		{"plain comment on a PR", "issue_comment", read("issue_comment/created.with-installation.json", prComment), false},
-		{"command on a PR", "issue_comment", read("issue_comment/created.with-installation.json", map[string]any{"issue.pull_request": map[string]any{"url": "x"}, "comment.body": "thanks\n  /dco recheck"}), true},
-		{"review with command", "pull_request_review", read("pull_request_review/submitted.json", map[string]any{"review.body": "/dco recheck"}), true},
-		{"review without command", "pull_request_review", read("pull_request_review/submitted.json", nil), false},
-		{"push", "push", read("push/with-installation.json", nil), false},
-		{"unknown event", "sponsorship", read("pull_request/opened.json", nil), false},
+		{"PR opened", "pull_request", read("pull_request/opened.json", nil), "dco,labels"},
+		{"PR synchronize", "pull_request", read("pull_request/synchronize.json", nil), "dco,labels"},
+		{"PR reopened", "pull_request", read("pull_request/reopened.json", nil), "dco,labels"},
+		{"PR labeled", "pull_request", read("pull_request/labeled.json", nil), "labels"},
+		{"merge group", "merge_group", read("merge_group/checks_requested.json", nil), "dco"},
+		{"re-run of another app's check", "check_run", read("check_run/rerequested.json", nil), ""},
+		{"re-run of DCO", "check_run", read("check_run/rerequested.json", map[string]any{"check_run.name": "DCO"}), "dco"},
+		{"another app's button", "check_run", read("check_run/requested_action.json", nil), ""},
+		{"override button", "check_run", read("check_run/requested_action.json", map[string]any{"check_run.name": "DCO", "requested_action.identifier": "override"}), "dco"},
+		{"suite re-run", "check_suite", read("check_suite/rerequested.json", nil), "dco"},
+		{"comment on an issue", "issue_comment", read("issue_comment/created.with-installation.json", map[string]any{"comment.body": "/dco recheck"}), ""},
+		{"plain comment on a PR", "issue_comment", read("issue_comment/created.with-installation.json", prComment), ""},
+		{"command on a PR", "issue_comment", read("issue_comment/created.with-installation.json", map[string]any{"issue.pull_request": map[string]any{"url": "x"}, "comment.body": "thanks\n  /dco recheck"}), "dco"},
+		{"review with command", "pull_request_review", read("pull_request_review/submitted.json", map[string]any{"review.body": "/dco recheck"}), "dco"},
+		{"review without command", "pull_request_review", read("pull_request_review/submitted.json", nil), ""},
+		{"push", "push", read("push/with-installation.json", nil), ""},
+		{"unknown event", "sponsorship", read("pull_request/opened.json", nil), ""},
+		{"PR unlabeled", "pull_request", read("pull_request/unlabeled.json", nil), "labels"},
+		{"PR title edited", "pull_request", read("pull_request/opened.json", map[string]any{"action": "edited", "changes": map[string]any{"title": map[string]any{"from": "x"}}}), ""},
+		{"PR base changed", "pull_request", read("pull_request/opened.json", map[string]any{"action": "edited", "changes": map[string]any{"base": map[string]any{"ref": map[string]any{"from": "develop"}}}}), "labels"},
+		{"PR closed", "pull_request", read("pull_request/closed.json", nil), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,8 +59,19 @@ func TestRoute(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := len(routes) == 1 && routes[0].Feature == FeatureDCO; got != tt.wantDCO {
-				t.Errorf("DCO routed = %v, want %v (%v)", got, tt.wantDCO, routes)
+			var got []string
+			for _, r := range routes {
+				got = append(got, r.Feature)
+				wantQueue := queue.QueueDefault
+				if r.Feature == FeatureDCO {
+					wantQueue = queue.QueuePriority
+				}
+				if r.Queue != wantQueue {
+					t.Errorf("%s runs on queue %q, want %q", r.Feature, r.Queue, wantQueue)
+				}
+			}
+			if strings.Join(got, ",") != tt.want {
+				t.Errorf("routed to %q, want %q", got, tt.want)
 			}
 		})
 	}

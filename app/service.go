@@ -8,14 +8,17 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/tidwall/gjson"
 
 	"github.com/SovereignCloudStack/contribot/app/dco"
 	"github.com/SovereignCloudStack/contribot/app/githubapp"
+	"github.com/SovereignCloudStack/contribot/app/labels"
 	"github.com/SovereignCloudStack/contribot/app/queue"
 	"github.com/SovereignCloudStack/contribot/app/rulesload"
 	"github.com/SovereignCloudStack/contribot/app/server"
@@ -23,14 +26,17 @@ import (
 
 // Service is one running contribot process.
 type Service struct {
-	cfg      Config
-	log      *slog.Logger
-	queue    *queue.Queue
-	handler  http.Handler
-	registry *prometheus.Registry
-	rules    *rulesload.Loader
-	dco      *dco.Handler
-	github   *githubapp.App // nil in dry-run
+	cfg       Config
+	log       *slog.Logger
+	queue     *queue.Queue
+	handler   http.Handler
+	registry  *prometheus.Registry
+	rules     *rulesload.Loader
+	dco       *dco.Handler
+	labels    *labels.Handler
+	github    *githubapp.App // nil in dry-run
+	self      selfLogin
+	stopPrune context.CancelFunc
 }
 
 // Options are what tests and benchmarks change beyond the environment.
@@ -57,12 +63,12 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 	s := &Service{cfg: cfg, log: log, registry: reg}
 	s.rules = rulesload.New(rulesload.Options{TTL: cfg.RulesTTL})
 
-	clientFor, err := s.githubClients(opts)
+	clients, err := s.githubClients(opts)
 	if err != nil {
 		return nil, err
 	}
 	s.dco = &dco.Handler{
-		Client:   clientFor,
+		Client:   clients.dco,
 		Rules:    rulesAdapter{s.rules},
 		Log:      log.With(slog.String("feature", FeatureDCO)),
 		Describe: githubapp.Describe,
@@ -74,6 +80,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 
 	qopts := opts.Queue
 	qopts.Logger = log
+	qopts.Schema = append(qopts.Schema, labels.Schema...)
 	qopts.Handler = queue.HandlerFunc(s.work)
 	qopts.RetryAfter = githubapp.RetryAfter
 	if qopts.JobTimeout == 0 {
@@ -87,6 +94,18 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.queue = q
+	s.labels = &labels.Handler{
+		Client:    clients.labels,
+		Rules:     rulesAdapter{s.rules},
+		Store:     &labels.Store{DB: q.DB()},
+		Log:       log.With(slog.String("feature", FeatureLabels)),
+		LabelsTTL: cfg.RulesTTL,
+		Metrics:   labels.NewMetrics(reg),
+	}
+	if s.github != nil {
+		s.self.app = s.github
+		s.labels.Self = s.self.botLogin
+	}
 
 	secrets := [][]byte{[]byte(cfg.WebhookSecret)}
 	if cfg.WebhookSecretPrevious != "" {
@@ -104,16 +123,29 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 	return s, nil
 }
 
-// githubClients returns the per-installation client factory: the real App,
-// or in dry-run a client that logs what it would do.
-func (s *Service) githubClients(opts Options) (func(int64) dco.Client, error) {
+// clients are the per-installation GitHub clients of each feature.
+type clients struct {
+	dco    func(installation int64) dco.Client
+	labels func(installation int64) labels.Client
+}
+
+// githubClients returns the per-installation client factories: the real
+// App, or in dry-run clients that log what they would do.
+func (s *Service) githubClients(opts Options) (clients, error) {
 	if s.cfg.DryRun() {
 		s.log.Warn("dry-run: GITHUB_APP_ID and a private key are not set; deliveries are verified and queued, and the actions are only logged")
-		return func(inst int64) dco.Client { return dryRunClient{log: s.log, installation: inst} }, nil
+		return clients{
+			dco: func(inst int64) dco.Client {
+				return dryRunClient{log: s.log, installation: inst, stop: dco.ErrDryRun}
+			},
+			labels: func(inst int64) labels.Client {
+				return dryRunClient{log: s.log, installation: inst, stop: labels.ErrDryRun}
+			},
+		}, nil
 	}
 	key, err := s.cfg.Key()
 	if err != nil {
-		return nil, err
+		return clients{}, err
 	}
 	gopts := append([]githubapp.Option{
 		githubapp.WithRegisterer(s.registry),
@@ -130,10 +162,13 @@ func (s *Service) githubClients(opts Options) (func(int64) dco.Client, error) {
 		UserAgent:  "contribot",
 	}, gopts...)
 	if err != nil {
-		return nil, fmt.Errorf("set up the GitHub App: %w", err)
+		return clients{}, fmt.Errorf("set up the GitHub App: %w", err)
 	}
 	s.github = ghApp
-	return func(inst int64) dco.Client { return dco.GitHub{C: ghApp.Installation(inst)} }, nil
+	return clients{
+		dco:    func(inst int64) dco.Client { return dco.GitHub{C: ghApp.Installation(inst)} },
+		labels: func(inst int64) labels.Client { return labels.GitHub{C: ghApp.Installation(inst)} },
+	}, nil
 }
 
 // work runs one job: decode the stored payload and hand it to its feature.
@@ -148,6 +183,8 @@ func (s *Service) work(ctx context.Context, job queue.Job) error {
 	switch job.Feature {
 	case FeatureDCO:
 		return s.dco.Handle(ctx, job, event)
+	case FeatureLabels:
+		return s.labels.Handle(ctx, job, event)
 	}
 	s.log.Warn("job for an unknown feature dropped", slog.String("feature", job.Feature), slog.String("delivery", job.Delivery))
 	return nil
@@ -157,6 +194,13 @@ func (s *Service) work(ctx context.Context, job queue.Job) error {
 // rules file on the default branch drops the cached rules at once, so the
 // next event in that repository already sees the new rules.
 func (s *Service) accepted(event string, body []byte) {
+	if event == "label" {
+		// A created, renamed or deleted label changes what exists.
+		owner := gjson.GetBytes(body, "repository.owner.login").String()
+		repo := gjson.GetBytes(body, "repository.name").String()
+		s.labels.InvalidateRepo(owner, repo)
+		return
+	}
 	if event != "push" && event != "installation" {
 		return
 	}
@@ -203,11 +247,41 @@ func (s *Service) Handler() http.Handler { return s.handler }
 // Queue exposes the queue to tests and benchmarks.
 func (s *Service) Queue() *queue.Queue { return s.queue }
 
-// Start starts the workers.
-func (s *Service) Start(ctx context.Context) error { return s.queue.Start(ctx) }
+// LabelHistoryRetention is how long the labels feature remembers a pull
+// request it has not seen since; long-lived PRs are seen on every push.
+const LabelHistoryRetention = 90 * 24 * time.Hour
+
+// Start starts the workers, and the daily pruning of label history.
+func (s *Service) Start(ctx context.Context) error {
+	if err := s.queue.Start(ctx); err != nil {
+		return err
+	}
+	pctx, cancel := context.WithCancel(context.Background())
+	s.stopPrune = cancel
+	go func() {
+		t := time.NewTicker(24 * time.Hour)
+		defer t.Stop()
+		for {
+			if err := s.labels.Store.Prune(pctx, time.Now().Add(-LabelHistoryRetention)); err != nil && pctx.Err() == nil {
+				s.log.Warn("could not prune label history; retrying tomorrow", slog.String("error", err.Error()))
+			}
+			select {
+			case <-pctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
 
 // Stop drains workers within the shutdown timeout and closes the database.
-func (s *Service) Stop(ctx context.Context) error { return s.queue.Stop(ctx) }
+func (s *Service) Stop(ctx context.Context) error {
+	if s.stopPrune != nil {
+		s.stopPrune()
+	}
+	return s.queue.Stop(ctx)
+}
 
 // Run serves HTTP on the configured port until ctx ends (SIGTERM), then
 // stops intake first and drains the workers, so nothing accepted is lost.
@@ -254,4 +328,27 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve HTTP: %w", serveErr)
 	}
 	return nil
+}
+
+// selfLogin learns the App's bot login ("<slug>[bot]") once, with the App
+// JWT, which costs no installation's rate limit; a failure is retried on
+// the next call.
+type selfLogin struct {
+	app   *githubapp.App
+	mu    sync.Mutex
+	login string
+}
+
+func (s *selfLogin) botLogin(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.login != "" {
+		return s.login, nil
+	}
+	a, _, err := s.app.AppClient().Apps.Get(ctx, "")
+	if err != nil {
+		return "", fmt.Errorf("get the authenticated app: %w", err)
+	}
+	s.login = a.GetSlug() + "[bot]"
+	return s.login, nil
 }
