@@ -1,10 +1,10 @@
 package queue
 
 import (
+	"github.com/SovereignCloudStack/contribot/app/dbtest"
+
 	"context"
 	"database/sql"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -102,34 +102,9 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-// FreshPostgres returns a database URL with a schema of its own for this
-// test, or skips the test, saying why, when no server is reachable. The
-// external tests of this package use it too.
-func FreshPostgres(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("CONTRIBOT_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Skipf("PostgreSQL not reachable at %s (%v); set CONTRIBOT_TEST_POSTGRES or start it (.ci/run does)", base, err)
-	}
-	defer conn.Close(context.Background())
-	schema := fmt.Sprintf("contribot_prune_%d", time.Now().UnixNano())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), base); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	return base + "&search_path=" + schema
-}
+// FreshPostgres is dbtest.FreshPostgres, kept here for this package's
+// external tests.
+var FreshPostgres = dbtest.FreshPostgres
 
 // Replicas starting together on a fresh database must not race River's
 // migrations or our tables.
