@@ -24,6 +24,7 @@
 //	GET    /rate_limit                                      (costs no quota)
 //	GET    /repos/{o}/{r}/pulls/{n}
 //	GET    /repos/{o}/{r}/pulls/{n}/commits                 (at most 250)
+//	GET    /repos/{o}/{r}/pulls/{n}/files                   (at most 3000)
 //	GET    /repos/{o}/{r}/compare/{base}...{head}
 //	GET    /repos/{o}/{r}/commits?sha=
 //	POST   /repos/{o}/{r}/check-runs
@@ -38,6 +39,16 @@
 //	GET    /repos/{o}/{r}/issues/{n}/labels
 //	POST   /repos/{o}/{r}/issues/{n}/labels
 //	DELETE /repos/{o}/{r}/issues/{n}/labels/{name}
+//	GET    /repos/{o}/{r}/labels
+//	POST   /repos/{o}/{r}/labels
+//
+// Labels are modelled as on GitHub: a repository has labels (name, colour,
+// description; names compare ignoring case) and issues carry some of them.
+// Adding a name the repository lacks to an issue creates it with colour
+// "ededed" and no description, so code that wants its own colours must
+// create labels first. Path parameters are matched escaped, so a label named
+// "area/iaas" is addressed as .../labels/area%2Fiaas, as on GitHub; Calls
+// shows paths decoded.
 //
 // All others need an installation token (Authorization "token X" or
 // "Bearer X") that the fake issued, has not revoked and has not expired, and
@@ -324,7 +335,7 @@ func writeResponse(w http.ResponseWriter, resp *response) {
 // handle runs with s.mu held.
 func (s *Server) handle(r *http.Request, body []byte, rec *Request) *response {
 	c := &call{r: r, body: body, q: r.URL.Query(), now: s.now().UTC().Truncate(time.Second), header: http.Header{}}
-	rt, params := matchRoute(r.Method, r.URL.Path)
+	rt, params := matchRoute(r.Method, r.URL.EscapedPath())
 	c.route, c.p = rt, params
 
 	bucketKey := bucketUnauthenticated

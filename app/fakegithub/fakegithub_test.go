@@ -876,6 +876,8 @@ func TestAnswersHaveGitHubsShape(t *testing.T) {
 	s.SetPRCommits("o", "r", 1, []*github.RepositoryCommit{fakegithub.Commit(sha, "msg",
 		&github.CommitAuthor{Name: github.String("Monalisa Octocat"), Email: github.String("support@github.com")}, nil, "octocat")})
 	s.SetFile("o", "r", "README.md", []byte("# hi\n"))
+	s.SetPRFiles("o", "r", 1, []*github.CommitFile{{Filename: github.String("file1.txt"), Status: github.String("added")}})
+	s.SetRepoLabels("o", "r", &github.Label{Name: github.String("bug"), Color: github.String("f29513"), Description: github.String("Something isn't working")})
 	tok := s.IssueToken(1)
 
 	cases := []struct {
@@ -884,6 +886,9 @@ func TestAnswersHaveGitHubsShape(t *testing.T) {
 		ignore []string
 	}{
 		{"pulls-list-commits.json", "GET", "/repos/o/r/pulls/1/commits", "", nil},
+		{"pulls-list-files.json", "GET", "/repos/o/r/pulls/1/files", "", nil},
+		// GitHub documents the same label-items example for the repository's labels.
+		{"issues-add-labels.json", "GET", "/repos/o/r/labels", "", nil},
 		{"repos-get-content.file.json", "GET", "/repos/o/r/contents/README.md", "", nil},
 		{"checks-create.json", "POST", "/repos/o/r/check-runs", `{"name":"DCO","head_sha":"` + sha + `","conclusion":"success","output":{"title":"t","summary":"s","text":"x"}}`,
 			// permissions: those of GitHub's example App, not contribot's.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/url"
 	"path"
 	"slices"
 	"strconv"
@@ -205,6 +206,105 @@ func (s *Server) listPRCommits(c *call) *response {
 	}
 	lo, hi := s.paginate(c, len(commits), 30, 100)
 	return jsonResponse(http.StatusOK, s.commitList(rs.owner, rs.name, commits[lo:hi]))
+}
+
+// prFilesLimit is GitHub's cap on the PR files list: "Responses include a
+// maximum of 3000 files"; pages beyond them are empty.
+const prFilesLimit = 3000
+
+// prFilePatchLimit: the fake makes up patches up to this many lines and
+// leaves larger ones out, as GitHub leaves out patches of large diffs.
+const prFilePatchLimit = 1000
+
+func (s *Server) listPRFiles(c *call) *response {
+	n, ok := c.intParam("number")
+	rs := s.lookupRepo(c.owner(), c.repo())
+	if !ok || rs == nil {
+		return notFound(c.route.doc)
+	}
+	files, set := rs.prFiles[int(n)]
+	if !set && rs.pulls[int(n)] == nil {
+		return notFound(c.route.doc)
+	}
+	if len(files) > prFilesLimit {
+		files = files[:prFilesLimit]
+	}
+	lo, hi := s.paginate(c, len(files), 30, 100)
+	out := make([]object, 0, hi-lo)
+	for _, f := range files[lo:hi] {
+		out = append(out, s.prFileObject(rs, int(n), f))
+	}
+	return jsonResponse(http.StatusOK, out)
+}
+
+// prFileObject renders a changed file as the PR files list does, filling in
+// what the test left out (see SetPRFiles).
+func (s *Server) prFileObject(rs *repoState, number int, f *github.CommitFile) object {
+	o := toObject(f)
+	name := f.GetFilename()
+	status := f.GetStatus()
+	if status == "" {
+		status = "modified"
+	}
+	o["status"] = status
+	adds, dels := f.GetAdditions(), f.GetDeletions()
+	if f.Additions == nil && f.Deletions == nil {
+		switch status {
+		case "added":
+			adds = 1
+		case "removed":
+			dels = 1
+		case "modified", "changed":
+			adds, dels = 1, 1
+		}
+	}
+	o.def("additions", adds)
+	o.def("deletions", dels)
+	o.def("changes", adds+dels)
+	o.def("sha", fakeSHA("blob", name))
+	// Removed files are shown at the base, where they still exist.
+	ref := rs.pulls[number].GetHead().GetSHA()
+	if ref == "" {
+		ref = fakeSHA("head", strconv.Itoa(number))
+	}
+	if status == "removed" {
+		ref = rs.pulls[number].GetBase().GetSHA()
+		if ref == "" {
+			ref = fakeSHA("base", strconv.Itoa(number))
+		}
+	}
+	// GitHub escapes the whole filename, slashes included.
+	esc := url.PathEscape(name)
+	html := htmlRepo(rs.owner, rs.name)
+	o.def("blob_url", html+"/blob/"+ref+"/"+esc)
+	o.def("raw_url", html+"/raw/"+ref+"/"+esc)
+	o.def("contents_url", s.apiRepo(rs.owner, rs.name)+"/contents/"+esc+"?ref="+ref)
+	if f.Patch == nil && adds+dels > 0 && adds+dels <= prFilePatchLimit {
+		o["patch"] = makePatch(adds, dels)
+	}
+	return o
+}
+
+// makePatch makes up a unified-diff hunk with dels removed and adds added
+// lines, in the form GitHub sends (no trailing newline).
+func makePatch(adds, dels int) string {
+	rng := func(start, n int) string {
+		if n == 0 {
+			return "0,0"
+		}
+		if n == 1 {
+			return strconv.Itoa(start)
+		}
+		return fmt.Sprintf("%d,%d", start, n)
+	}
+	lines := []string{"@@ -" + rng(1, dels) + " +" + rng(1, adds) + " @@"}
+	for i := 1; i <= dels; i++ {
+		lines = append(lines, fmt.Sprintf("-old line %d", i))
+	}
+	for i := 1; i <= adds; i++ {
+		lines = append(lines, fmt.Sprintf("+new line %d", i))
+	}
+	return strings.Join(lines, "\n")
 }
 
 // compareUnpagedLimit: without paging parameters GitHub answers at most 250
@@ -794,74 +894,4 @@ func (s *Server) updateComment(c *call) *response {
 		}
 	}
 	return notFound(c.route.doc)
-}
-
-// --- labels ---
-
-func (s *Server) labelObjects(rs *repoState, names []string) []object {
-	out := make([]object, 0, len(names))
-	for _, name := range names {
-		id := int64(userID("label:"+rs.owner+"/"+rs.name+":"+name)) + 100_000_000
-		out = append(out, object{
-			"id":          id,
-			"node_id":     base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("05:Label%d", id))),
-			"url":         s.apiRepo(rs.owner, rs.name) + "/labels/" + name,
-			"name":        name,
-			"color":       "ededed",
-			"default":     false,
-			"description": nil,
-		})
-	}
-	return out
-}
-
-func (s *Server) listLabels(c *call) *response {
-	n, ok := c.intParam("number")
-	rs := s.lookupRepo(c.owner(), c.repo())
-	if !ok || rs == nil {
-		return notFound(c.route.doc)
-	}
-	all := rs.labels[int(n)]
-	lo, hi := s.paginate(c, len(all), 30, 100)
-	return jsonResponse(http.StatusOK, s.labelObjects(rs, all[lo:hi]))
-}
-
-func (s *Server) addLabels(c *call) *response {
-	n, ok := c.intParam("number")
-	if !ok {
-		return notFound(c.route.doc)
-	}
-	// GitHub takes {"labels": [...]} (what go-github sends) or a bare array.
-	var names []string
-	var in struct {
-		Labels []string `json:"labels"`
-	}
-	if json.Unmarshal(c.body, &in) == nil {
-		names = in.Labels
-	} else if err := json.Unmarshal(c.body, &names); err != nil {
-		return errorResponse(http.StatusBadRequest, "Problems parsing JSON", c.route.doc)
-	}
-	rs := s.repoState(c.owner(), c.repo())
-	for _, name := range names {
-		if !slices.ContainsFunc(rs.labels[int(n)], func(l string) bool { return strings.EqualFold(l, name) }) {
-			rs.labels[int(n)] = append(rs.labels[int(n)], name)
-		}
-	}
-	return jsonResponse(http.StatusOK, s.labelObjects(rs, rs.labels[int(n)]))
-}
-
-func (s *Server) removeLabel(c *call) *response {
-	n, ok := c.intParam("number")
-	rs := s.lookupRepo(c.owner(), c.repo())
-	if !ok || rs == nil {
-		return notFound(c.route.doc)
-	}
-	name := c.p["name"]
-	labels := rs.labels[int(n)]
-	i := slices.IndexFunc(labels, func(l string) bool { return strings.EqualFold(l, name) })
-	if i < 0 {
-		return errorResponse(http.StatusNotFound, "Label does not exist", c.route.doc)
-	}
-	rs.labels[int(n)] = slices.Delete(slices.Clone(labels), i, i+1)
-	return jsonResponse(http.StatusOK, s.labelObjects(rs, rs.labels[int(n)]))
 }

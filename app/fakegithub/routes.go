@@ -1,6 +1,7 @@
 package fakegithub
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -44,6 +45,8 @@ var routes = []*route{
 		"https://docs.github.com/rest/pulls/pulls#get-a-pull-request", (*Server).getPull),
 	r("GET", "/repos/{owner}/{repo}/pulls/{number}/commits", perms("pull_requests=read"),
 		"https://docs.github.com/rest/pulls/pulls#list-commits-on-a-pull-request", (*Server).listPRCommits),
+	r("GET", "/repos/{owner}/{repo}/pulls/{number}/files", perms("pull_requests=read"),
+		"https://docs.github.com/rest/pulls/pulls#list-pull-requests-files", (*Server).listPRFiles),
 	r("GET", "/repos/{owner}/{repo}/compare/{basehead...}", perms("contents=read"),
 		"https://docs.github.com/rest/commits/commits#compare-two-commits", (*Server).compare),
 	r("GET", "/repos/{owner}/{repo}/commits", perms("contents=read"),
@@ -74,10 +77,17 @@ var routes = []*route{
 		"https://docs.github.com/rest/issues/labels#add-labels-to-an-issue", (*Server).addLabels),
 	r("DELETE", "/repos/{owner}/{repo}/issues/{number}/labels/{name}", perms("issues=write", "pull_requests=write"),
 		"https://docs.github.com/rest/issues/labels#remove-a-label-from-an-issue", (*Server).removeLabel),
+	r("GET", "/repos/{owner}/{repo}/labels", perms("issues=read", "pull_requests=read"),
+		"https://docs.github.com/rest/issues/labels#list-labels-for-a-repository", (*Server).listRepoLabels),
+	r("POST", "/repos/{owner}/{repo}/labels", perms("issues=write", "pull_requests=write"),
+		"https://docs.github.com/rest/issues/labels#create-a-label", (*Server).createRepoLabel),
 }
 
-func matchRoute(method, path string) (*route, map[string]string) {
-	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+// matchRoute splits the escaped path, so that an escaped "/" (a label named
+// "area/iaas" is requested as .../labels/area%2Fiaas, as GitHub expects)
+// stays inside its segment; parameters are unescaped after matching.
+func matchRoute(method, escapedPath string) (*route, map[string]string) {
+	segs := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
 	for _, rt := range routes {
 		if rt.method != method {
 			continue
@@ -95,7 +105,15 @@ func (rt *route) match(segs []string) (map[string]string, bool) {
 		if name, ok := strings.CutPrefix(pat, "{"); ok {
 			name = strings.TrimSuffix(name, "}")
 			if rest, ok := strings.CutSuffix(name, "..."); ok {
-				v := strings.Join(segs[min(i, len(segs)):], "/")
+				var parts []string
+				for _, seg := range segs[min(i, len(segs)):] {
+					v, ok := unescape(seg)
+					if !ok {
+						return nil, false
+					}
+					parts = append(parts, v)
+				}
+				v := strings.Join(parts, "/")
 				if v == "" {
 					return nil, false
 				}
@@ -105,7 +123,11 @@ func (rt *route) match(segs []string) (map[string]string, bool) {
 			if i >= len(segs) || segs[i] == "" {
 				return nil, false
 			}
-			p[name] = segs[i]
+			v, ok := unescape(segs[i])
+			if !ok {
+				return nil, false
+			}
+			p[name] = v
 			continue
 		}
 		if i >= len(segs) || segs[i] != pat {
@@ -113,6 +135,11 @@ func (rt *route) match(segs []string) (map[string]string, bool) {
 		}
 	}
 	return p, len(segs) == len(rt.segs)
+}
+
+func unescape(seg string) (string, bool) {
+	v, err := url.PathUnescape(seg)
+	return v, err == nil
 }
 
 // intParam parses a numeric path parameter; GitHub answers 404 for non-numbers.

@@ -17,13 +17,15 @@ type repoState struct {
 	id          int64
 	pulls       map[int]*github.PullRequest
 	prCommits   map[int][]*github.RepositoryCommit
+	prFiles     map[int][]*github.CommitFile
 	compares    map[string][]*github.RepositoryCommit // "base...head"
 	commits     map[string][]*github.RepositoryCommit // ?sha= value ("" = default branch)
 	files       map[string][]byte
 	perms       map[string]string // lower-case login → role
 	checkRuns   []*github.CheckRun
 	comments    map[int][]*github.IssueComment
-	labels      map[int][]string
+	labels      map[int][]string // issue or PR number → names, spelled as the repository label
+	repoLabels  []*github.Label  // in creation order; names unique ignoring case
 }
 
 func (s *Server) repoState(owner, repo string) *repoState {
@@ -35,6 +37,7 @@ func (s *Server) repoState(owner, repo string) *repoState {
 			owner: owner, name: repo, id: s.nextID,
 			pulls:     map[int]*github.PullRequest{},
 			prCommits: map[int][]*github.RepositoryCommit{},
+			prFiles:   map[int][]*github.CommitFile{},
 			compares:  map[string][]*github.RepositoryCommit{},
 			commits:   map[string][]*github.RepositoryCommit{},
 			files:     map[string][]byte{},
@@ -82,6 +85,25 @@ func (s *Server) SetPRCommits(owner, repo string, number int, commits []*github.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.repoState(owner, repo).prCommits[number] = clone(commits)
+}
+
+// SetPRFiles sets the files changed by pull request number, as
+// GET /repos/{o}/{r}/pulls/{n}/files lists them. Fields left unset get
+// GitHub-like values when served: status "modified"; additions and
+// deletions by status (1 and 1 for modified, 1 and 0 for added, 0 and 1 for
+// removed, 0 and 0 for renamed, copied and unchanged) when neither is set,
+// else 0 for the unset one; changes their sum; a stable blob sha; blob_url, raw_url and
+// contents_url at the pull request's head SHA (its base SHA for removed
+// files), with the filename escaped as GitHub does (".github%2Fci.yml"); and
+// a unified-diff patch with as many lines as additions and deletions (none
+// for diffs over 1000 lines, as GitHub leaves out large patches).
+// previous_filename is sent only when set. Like GitHub, the endpoint lists
+// only the first 3000 files, however many are set: pages beyond them are
+// empty.
+func (s *Server) SetPRFiles(owner, repo string, number int, files []*github.CommitFile) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.repoState(owner, repo).prFiles[number] = clone(files)
 }
 
 // SetCompare sets the commits between base and head, oldest first, for
@@ -168,23 +190,4 @@ func (s *Server) AddComment(owner, repo string, number int, login, body string) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return clone(s.addComment(s.repoState(owner, repo), number, NewUser(login), body))
-}
-
-// Labels returns the labels on issue or pull request number, in the order
-// they were added.
-func (s *Server) Labels(owner, repo string, number int) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rs := s.lookupRepo(owner, repo)
-	if rs == nil {
-		return nil
-	}
-	return slices.Clone(rs.labels[number])
-}
-
-// SetLabels sets the labels on issue or pull request number.
-func (s *Server) SetLabels(owner, repo string, number int, labels []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.repoState(owner, repo).labels[number] = slices.Clone(labels)
 }
