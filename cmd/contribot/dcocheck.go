@@ -147,25 +147,41 @@ func runDCOCheck(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	return 0
 }
 
-// loadDCORules merges the given file over the built-in rules, as the service
-// does for a repository's own file; parse errors come back as file:line:column.
+// loadDCORules is the dco section of loadRules.
 func loadDCORules(path string, stderr io.Writer) (rules.DCO, error) {
+	res, err := loadRules("", path, stderr)
+	if err != nil {
+		return rules.DCO{}, err
+	}
+	return res.Rules.DCO, nil
+}
+
+// loadRules merges the given files over the built-in rules, as the service
+// does for an org default and a repository's own file; either may be
+// empty. Parse errors come back as file:line:column, warnings go to stderr.
+func loadRules(orgPath, repoPath string, stderr io.Writer) (*rules.Result, error) {
 	layers := []rules.Layer{rules.BuiltinLayer()}
-	if path != "" {
-		f, err := readRulesFile(path)
-		if err != nil {
-			return rules.DCO{}, err
+	for _, l := range []struct {
+		path string
+		kind rules.LayerKind
+	}{{orgPath, rules.LayerOrg}, {repoPath, rules.LayerRepo}} {
+		if l.path == "" {
+			continue
 		}
-		layers = append(layers, rules.Layer{Kind: rules.LayerRepo, File: f})
+		f, err := readRulesFile(l.path)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, rules.Layer{Kind: l.kind, File: f})
 	}
 	res := rules.Merge(layers...)
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	if len(res.Problems) > 0 {
-		return rules.DCO{}, res.Problems
+		return nil, res.Problems
 	}
-	return res.Rules.DCO, nil
+	return res, nil
 }
 
 // readCommitsJSON reads GitHub's commit list: the array that "list commits

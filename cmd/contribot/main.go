@@ -3,6 +3,7 @@
 //	contribot [serve]                 run the service (the default)
 //	contribot dco check …             evaluate DCO sign-offs offline
 //	contribot rules check FILE…       validate rules files
+//	contribot labels explain …        show the labels rules give a PR, and why
 //	contribot version                 print the version
 package main
 
@@ -37,6 +38,7 @@ const usage = `usage:
   contribot dco check --commits FILE.json [--rules FILE] [--member LOGIN]... [--json]
   contribot dco check --git RANGE [--dir DIR] [--rules FILE] [--json]
   contribot rules check FILE...                       validate rules files
+  contribot labels explain --repo OWNER/NAME (--files A,B | --pr-files FILE.json) [--rules FILE] [--json]
   contribot version
 `
 
@@ -59,6 +61,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return runRulesCheck(args[2:], stdout, stderr)
+	case "labels":
+		if len(args) < 2 || args[1] != "explain" {
+			fmt.Fprint(stderr, "contribot labels: unknown command; did you mean `contribot labels explain`?\n\n"+usage)
+			return 2
+		}
+		return runLabelsExplain(args[2:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "contribot", version)
 		return 0
