@@ -245,14 +245,18 @@ func Decide(r *rules.Rules, in Input) *Decision {
 	return d
 }
 
-// tooManyFiles says why the file list cannot decide, or "".
+// tooManyFiles says why the changed files cannot decide, or "". GitHub
+// lists up to GitHubFileCap files: a PR with exactly that many is listed
+// whole, a larger one is cut without saying where.
 func tooManyFiles(cfg rules.Labels, in Input) string {
 	n := max(in.ChangedFiles, len(in.Files))
 	switch {
 	case cfg.MaxFiles > 0 && n > cfg.MaxFiles:
 		return fmt.Sprintf("%d files changed, more than max_files (%d)", n, cfg.MaxFiles)
-	case n > GitHubFileCap || (in.FilesListed && len(in.Files) >= GitHubFileCap):
+	case n > GitHubFileCap:
 		return fmt.Sprintf("%d files changed; GitHub lists only the first %d, so the paths cannot decide", n, GitHubFileCap)
+	case in.FilesListed && in.ChangedFiles == 0 && len(in.Files) >= GitHubFileCap:
+		return fmt.Sprintf("GitHub listed %d files, its limit, and the PR does not say how many it changes", len(in.Files))
 	}
 	return ""
 }

@@ -155,8 +155,18 @@ func TestDecide(t *testing.T) {
 			want:  []string{"standards", "area/tree-wide"}, add: []string{"standards", "area/tree-wide"}, tree: true,
 		},
 		{
-			name: "GitHub's cap of 3,000 listed files: fallback, no guessing",
+			name: "over GitHub's cap of 3,000 listed files: fallback, no guessing",
+			in:   Input{Repo: "SovereignCloudStack/standards", ChangedFiles: 3001, FilesListed: true, Files: manyFiles(3000)},
+			want: []string{"standards", "area/tree-wide"}, add: []string{"standards", "area/tree-wide"}, tree: true,
+		},
+		{
+			name: "exactly 3,000 files are listed whole and decide",
 			in:   Input{Repo: "SovereignCloudStack/standards", ChangedFiles: 3000, FilesListed: true, Files: manyFiles(3000)},
+			want: []string{"standards", "IaaS", "area/storage"}, add: []string{"standards", "IaaS", "area/storage"},
+		},
+		{
+			name: "3,000 listed and no count: taken as cut",
+			in:   Input{Repo: "SovereignCloudStack/standards", FilesListed: true, Files: manyFiles(3000)},
 			want: []string{"standards", "area/tree-wide"}, add: []string{"standards", "area/tree-wide"}, tree: true,
 		},
 		{

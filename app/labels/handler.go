@@ -144,18 +144,20 @@ func (h *Handler) label(ctx context.Context, log *slog.Logger, inst int64, repo 
 	}
 	fingerprint := "-" // the files do not matter to this repository's rules
 	if NeedsFiles(r.Labels, full) {
-		if tooManyFiles(r.Labels, in) != "" {
-			// Listing would cost up to 30 calls and could not decide.
-			fingerprint = fmt.Sprintf("many:%d", in.ChangedFiles)
-		} else {
+		why := tooManyFiles(r.Labels, in)
+		if why == "" {
 			if in.Files, err = c.ListFiles(ctx, owner, name, pr.GetNumber()); err != nil {
 				return h.dryRunOr(log, err)
 			}
 			in.FilesListed = true
 			fingerprint = Fingerprint(in.Files)
-			if len(in.Files) >= GitHubFileCap {
-				log.Warn("GitHub listed only the first files of this PR; the fallback label applies instead of guessing modules", slog.Int("listed", len(in.Files)), slog.Int("changed_files", in.ChangedFiles))
-			}
+			why = tooManyFiles(r.Labels, in)
+		} else {
+			// Listing would cost up to 30 calls and could not decide.
+			fingerprint = fmt.Sprintf("many:%d", in.ChangedFiles)
+		}
+		if why != "" {
+			log.Warn("the changed files cannot decide the modules; the fallback label applies instead of a guess", slog.String("why", why), slog.String("fallback", r.Labels.Fallback))
 		}
 	}
 	key := PR{RepoID: repo.GetID(), Number: pr.GetNumber()}
@@ -164,6 +166,9 @@ func (h *Handler) label(ctx context.Context, log *slog.Logger, inst int64, repo 
 	}
 	d := Decide(r, in)
 	h.Metrics.add("held", len(d.Held))
+	for _, held := range d.Held {
+		log.Info("label left as someone else set it", slog.String("label", held.Label), slog.String("reason", held.Reason))
+	}
 	if d.Unchanged() {
 		log.Debug("labels up to date", slog.Any("labels", d.Labels()))
 		return h.Store.Decided(ctx, key, fingerprint)
