@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -45,8 +44,7 @@ func (l *logins) Set(v string) error { *l = append(*l, v); return nil }
 
 // runDCOCheck runs `contribot dco check`; args are those after "dco check".
 func runDCOCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("contribot dco check", flag.ContinueOnError)
-	fs.SetOutput(io.Discard) // errors are reported below, in one place
+	fs := newSubcommand("contribot dco check", dcoCheckUsage, stdout, stderr)
 	commitsFile := fs.String("commits", "", "")
 	gitRange := fs.String("git", "", "")
 	dir := fs.String("dir", "", "")
@@ -55,28 +53,18 @@ func runDCOCheck(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	var members logins
 	fs.Var(&members, "member", "")
 
-	usageError := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "contribot dco check: "+format+"\n\n%s", append(a, dcoCheckUsage)...)
-		return 2
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, dcoCheckUsage)
-			return 0
-		}
-		return usageError("%v", err)
+	if code, done := fs.parse(args); done {
+		return code
 	}
 	switch {
-	case fs.NArg() > 0:
-		return usageError("unexpected argument %q", fs.Arg(0))
 	case *commitsFile == "" && *gitRange == "":
-		return usageError("give the commits to check with --commits FILE.json or --git RANGE")
+		return fs.usageError("give the commits to check with --commits FILE.json or --git RANGE")
 	case *commitsFile != "" && *gitRange != "":
-		return usageError("--commits and --git cannot be used together")
+		return fs.usageError("--commits and --git cannot be used together")
 	case *dir != "" && *gitRange == "":
-		return usageError("--dir only applies to --git")
+		return fs.usageError("--dir only applies to --git")
 	case len(members) > 0 && *gitRange != "":
-		return usageError("--member needs --commits: a local git range has no GitHub logins or signature verification")
+		return fs.usageError("--member needs --commits: a local git range has no GitHub logins or signature verification")
 	}
 
 	cfg, err := loadDCORules(*rulesFile, stderr)

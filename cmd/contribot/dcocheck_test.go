@@ -198,13 +198,7 @@ func TestDCOCheckJSON(t *testing.T) {
 
 func TestDCOCheckInputErrors(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := fileWriter(t, dir)
 	badSyntax := write("syntax.json", "[\n  {\"sha\": \"abc\",\n   \"commit\": }\n]")
 	badType := write("type.json", `[{"sha": 12}]`)
 	noSHA := write("nosha.json", `[{"commit": {"message": "x"}}]`)

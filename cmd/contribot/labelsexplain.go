@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -41,8 +40,7 @@ or input error.
 // runLabelsExplain runs `contribot labels explain`; args are those after
 // "labels explain".
 func runLabelsExplain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("contribot labels explain", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newSubcommand("contribot labels explain", labelsExplainUsage, stdout, stderr)
 	repo := fs.String("repo", "", "")
 	fileList := fs.String("files", "", "")
 	prFiles := fs.String("pr-files", "", "")
@@ -54,25 +52,15 @@ func runLabelsExplain(args []string, stdout, stderr io.Writer) int {
 	deletions := fs.Int("deletions", -1, "")
 	asJSON := fs.Bool("json", false, "")
 
-	usageError := func(format string, a ...any) int {
-		fmt.Fprintf(stderr, "contribot labels explain: "+format+"\n\n%s", append(a, labelsExplainUsage)...)
-		return 2
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, labelsExplainUsage)
-			return 0
-		}
-		return usageError("%v", err)
+	if code, done := fs.parse(args); done {
+		return code
 	}
 	owner, name, ok := strings.Cut(*repo, "/")
 	switch {
-	case fs.NArg() > 0:
-		return usageError("unexpected argument %q", fs.Arg(0))
 	case !ok || owner == "" || name == "" || strings.Contains(name, "/"):
-		return usageError("give the repository as --repo OWNER/NAME, e.g. --repo SovereignCloudStack/standards")
+		return fs.usageError("give the repository as --repo OWNER/NAME, e.g. --repo SovereignCloudStack/standards")
 	case (*fileList == "") == (*prFiles == ""):
-		return usageError("give the changed files with either --files A,B or --pr-files FILE.json")
+		return fs.usageError("give the changed files with either --files A,B or --pr-files FILE.json")
 	}
 
 	in := labels.Input{Repo: *repo, Title: *title, FilesListed: true}

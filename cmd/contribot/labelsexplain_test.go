@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,13 +31,7 @@ labels:
 
 func TestLabelsExplain(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := fileWriter(t, dir)
 	rulesPath := write("contribot.yml", explainRules)
 	prFiles := filepath.Join("..", "..", "fixtures", "github", "rest", "pulls-list-files.json")
 	tests := []struct {
