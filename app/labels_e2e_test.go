@@ -313,3 +313,18 @@ func metric(t *testing.T, e *env, name string) string {
 	}
 	return ""
 }
+
+func TestLabelGitHubRefusesIsNotRetried(t *testing.T) {
+	e := startLabels(t, labelSetup{createMissing: true}, "site/index.html")
+	e.fake.Fault(func(r *http.Request, _ int) *fakegithub.Fault {
+		if r.Method == http.MethodPost && r.URL.Path == "/repos/Codertocat/Hello-World/labels" {
+			return &fakegithub.Fault{Status: http.StatusUnprocessableEntity, Body: `{"message":"Validation Failed","errors":[{"resource":"Label","code":"custom","field":"description","message":"description is too long (maximum is 100 characters)"}],"documentation_url":"https://docs.github.com/rest/issues/labels#create-a-label"}`}
+		}
+		return nil
+	})
+	e.send("pull_request", prPayload(t, "opened"))
+	e.waitLogged("job gave up; it will not run again", "fix the label in the rules", "description is too long")
+	if n := e.countCalls(func(c string) bool { return c == callCreateLabel }); n != 1 {
+		t.Errorf("%d attempts to create the label, want 1: a 422 is not retried", n)
+	}
+}

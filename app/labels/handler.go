@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -175,6 +176,12 @@ func (h *Handler) label(ctx context.Context, log *slog.Logger, inst int64, repo 
 	}
 	log.Info("labels decided", slog.Any("add", d.Add), slog.Any("remove", d.Remove), slog.String("why", Explain(d, rulesFile)))
 	if err := h.apply(ctx, log, c, r, full, pr.GetNumber(), d); err != nil {
+		var ge *github.ErrorResponse
+		if errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusUnprocessableEntity {
+			// GitHub refused the label itself (a name or description too
+			// long): the same request will fail every time.
+			return queue.Permanent(fmt.Errorf("%w; fix the label in the rules", err))
+		}
 		return h.dryRunOr(log, err)
 	}
 	return h.Store.Decided(ctx, key, fingerprint)
