@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -15,6 +16,9 @@ import (
 type decoder struct {
 	file string
 	errs Errors
+	// noPos leaves Pos fields zero, for comparing the values of two trees
+	// whose nodes sit at different lines.
+	noPos bool
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
@@ -33,6 +37,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeBool(n, v, path)
 	case reflect.String:
 		d.decodeString(n, v, path)
+	case reflect.Int:
+		d.decodeInt(n, v, path)
 	default:
 		// A field type added to Rules without teaching the decoder;
 		// TestDecoderKnowsEveryRulesType catches it before it ships.
@@ -67,13 +73,22 @@ func fieldsOf(t reflect.Type) []field {
 	return fs
 }
 
+var posType = reflect.TypeFor[Pos]()
+
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
-	if isNull(n) {
-		// A section with everything commented out changes nothing.
+	if n.Kind != yaml.MappingNode && !isNull(n) {
+		d.errorf(n, "%s: want a mapping, got %s", path, describe(n))
 		return
 	}
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: want a mapping, got %s", path, describe(n))
+	if !d.noPos {
+		for i := range v.NumField() {
+			if sf := v.Type().Field(i); sf.Type == posType && sf.Tag.Get("yaml") == "-" {
+				v.Field(i).Set(reflect.ValueOf(Pos{Line: n.Line, Column: n.Column}))
+			}
+		}
+	}
+	if isNull(n) {
+		// A section with everything commented out changes nothing.
 		return
 	}
 	fs := fieldsOf(v.Type())
@@ -83,10 +98,17 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	}
 	d.eachPair(n, path, func(key, val *yaml.Node) {
 		for _, f := range fs {
-			if f.name == key.Value {
-				d.decode(val, v.Field(f.index), join(path, key.Value))
+			if f.name != key.Value {
+				continue
+			}
+			p := join(path, key.Value)
+			if isNull(val) && key.LineComment != "" && v.Field(f.index).Kind() == reflect.String {
+				// "color: #c5def5" is a key followed by a comment.
+				d.errorf(val, "%s: want a string, got an empty value; %q is read as a YAML comment", p, key.LineComment)
 				return
 			}
+			d.decode(val, v.Field(f.index), p)
+			return
 		}
 		where := "at the top level"
 		if path != "" {
@@ -185,6 +207,25 @@ func (d *decoder) decodeString(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	v.SetString(n.Value)
+}
+
+func (d *decoder) decodeInt(n *yaml.Node, v reflect.Value, path string) {
+	// Only !!int: a quoted "10" or 10.0 would be read differently by
+	// every other YAML tool an admin checks the file with.
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		hint := ""
+		if _, err := strconv.Atoi(n.Value); err == nil && isString(n) {
+			hint = "; remove the quotes"
+		}
+		d.errorf(n, "%s: want a whole number, got %s%s", path, describe(n), hint)
+		return
+	}
+	var i int64
+	if err := n.Decode(&i); err != nil || v.OverflowInt(i) {
+		d.errorf(n, "%s: want a whole number, got %s", path, describe(n))
+		return
+	}
+	v.SetInt(i)
 }
 
 func join(path, key string) string {

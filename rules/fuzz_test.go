@@ -19,6 +19,11 @@ func FuzzParse(f *testing.F) {
 		"require:\n  members: false\nallowRemediationCommits: {thirdParty: true}\n",
 		"\xef\xbb\xbfdco: {}\n",
 		"? !!binary aGk=\n: !!int x\n",
+		"modules:\n  dns: {label: area/dns, color: \"#ff0000\", implies: [ops, nope]}\n  \"\": {}\n",
+		"labels:\n  sync: managed\n  max_files: -1\n  max_labels: 0x7fffffffffffffff\n  size: {enabled: true, thresholds: {S: 50, M: 1_0}}\n",
+		"labels:\n  rules:\n    - repos: [\"a/[\", \"{x\"]\n      files: {any: [/x], all: [\"**\"]}\n      title: \"(?P<x\"\n      modules: [stroage]\n    -\n",
+		"locked: [labels, modules]\nmodules:\n  x: {implies: [x]}\nlabels:\n  rules:\n    - title: x\n      modules: [x]\n",
+		"labels:\n  create_missing: {color: #abc}\n  owned: {prefixes: [\"\"]}\n  fallback: 99999999999999999999\n",
 	} {
 		f.Add([]byte(s))
 	}
@@ -45,6 +50,11 @@ func FuzzParse(f *testing.F) {
 			res := Merge(BuiltinLayer(), Layer{Kind: LayerRepo, File: file})
 			if len(res.Problems) > 0 {
 				t.Fatalf("parsed file does not merge: %v", res.Problems)
+			}
+			for _, w := range res.Warnings {
+				if w.Line < 1 || w.File == "" {
+					t.Fatalf("warning without a position: %v", w)
+				}
 			}
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -101,6 +102,8 @@ func Merge(layers ...Layer) *Result {
 	// it rather than hide it.
 	res.Problems = append(res.Problems, d.errs...)
 	res.Rules.Locked = slices.Sorted(maps.Keys(locks))
+	res.checkModuleRefs(merged)
+	res.checkSize()
 	return res
 }
 
@@ -160,8 +163,10 @@ func changes(merged, key, val *yaml.Node) bool {
 	trial := clone(merged)
 	mergePair(trial, key, val, "", nil)
 	var before, after Rules
-	(&decoder{}).decode(merged, reflect.ValueOf(&before).Elem(), "")
-	(&decoder{}).decode(trial, reflect.ValueOf(&after).Elem(), "")
+	// Without positions: a copied org file restates the same values on
+	// other lines.
+	(&decoder{noPos: true}).decode(merged, reflect.ValueOf(&before).Elem(), "")
+	(&decoder{noPos: true}).decode(trial, reflect.ValueOf(&after).Elem(), "")
 	for _, f := range fieldsOf(reflect.TypeFor[Rules]()) {
 		if f.name == key.Value {
 			return !reflect.DeepEqual(reflect.ValueOf(before).Field(f.index).Interface(), reflect.ValueOf(after).Field(f.index).Interface())
@@ -216,4 +221,117 @@ func clone(n *yaml.Node) *yaml.Node {
 		}
 	}
 	return &c
+}
+
+// checkModuleRefs warns about module names that no layer defines. A file
+// may name a module that another layer defines, so only the merged rules
+// can tell. The references are dropped so that the warning's "ignored"
+// holds for every reader of the rules; a rule stays in place, without
+// modules, so that labels.rules[i] still names the i-th rule of the file.
+func (res *Result) checkModuleRefs(merged *yaml.Node) {
+	mods := res.Rules.Modules
+	known := "(no modules are defined)"
+	if len(mods) > 0 {
+		known = "(known: " + strings.Join(slices.Sorted(maps.Keys(mods)), ", ") + ")"
+	}
+	var rules []*yaml.Node
+	if _, labels := lookup(merged, "labels"); labels != nil {
+		rules = listAt(labels, "rules")
+	}
+	for i := range res.Rules.Labels.Rules {
+		rule := &res.Rules.Labels.Rules[i]
+		ignored := false
+		for j, m := range rule.Modules {
+			if _, found := mods[m]; !found {
+				ignored = true
+				res.warnMerged("labels.rules", nodeAt(rules, i, "modules", j),
+					fmt.Sprintf("labels.rules[%d].modules: unknown module %q %s; this rule is ignored", i, m, known))
+			}
+		}
+		if ignored {
+			rule.Modules = nil
+		}
+	}
+	_, modNodes := lookup(merged, "modules")
+	for _, name := range slices.Sorted(maps.Keys(mods)) {
+		mod := mods[name]
+		_, modNode := lookup(modNodes, name)
+		var implies []string
+		for j, m := range mod.Implies {
+			if _, found := mods[m]; found {
+				implies = append(implies, m)
+				continue
+			}
+			res.warnMerged("modules."+name+".implies", nodeAt([]*yaml.Node{modNode}, 0, "implies", j),
+				fmt.Sprintf("modules.%s.implies: unknown module %q %s; ignored", name, m, known))
+		}
+		if len(implies) < len(mod.Implies) {
+			mod.Implies = implies
+			mods[name] = mod
+		}
+	}
+}
+
+// nodeAt is the j-th entry of list key in the i-th mapping of items; nil
+// when the tree does not have it.
+func nodeAt(items []*yaml.Node, i int, key string, j int) *yaml.Node {
+	if i >= len(items) {
+		return nil
+	}
+	if list := listAt(items[i], key); j < len(list) {
+		return list[j]
+	}
+	return nil
+}
+
+// checkSize switches size labels off when the effective thresholds do not
+// increase: each file's own thresholds were checked by Parse, but one
+// layer's M may sit below another layer's S.
+func (res *Result) checkSize() {
+	size := &res.Rules.Labels.Size
+	if !size.Enabled {
+		return
+	}
+	t := size.Thresholds
+	vals := []int{t.S, t.M, t.L, t.XL, t.XXL}
+	const path = "labels.size.thresholds."
+	var at, msg string
+	if vals[0] < 1 {
+		at, msg = "S", fmt.Sprintf("want 1 or more, got %d", vals[0])
+	}
+	for i := 1; msg == "" && i < len(vals); i++ {
+		if vals[i] > vals[i-1] {
+			continue
+		}
+		lo, hi := sizeNames[i-1], sizeNames[i]
+		// Point at whichever of the two the later layer wrote: that is
+		// the edit that broke the order.
+		if res.Sources[path+lo].Layer > res.Sources[path+hi].Layer {
+			at, msg = lo, fmt.Sprintf("%d is not below %s (%d); want S < M < L < XL < XXL", vals[i-1], hi, vals[i])
+		} else {
+			at, msg = hi, fmt.Sprintf("%d is not above %s (%d); want S < M < L < XL < XXL", vals[i], lo, vals[i-1])
+		}
+	}
+	if msg == "" {
+		return
+	}
+	size.Enabled = false
+	source := path + at
+	if _, ok := res.Sources[source]; !ok {
+		source = "labels.size.enabled"
+	}
+	o := res.Sources[source]
+	res.Warnings = append(res.Warnings, &Error{File: o.File, Line: o.Line, Column: o.Column,
+		Msg: fmt.Sprintf("%s%s: %s; size labels are off", path, at, msg)})
+}
+
+// warnMerged positions a warning at node n of the merged tree, whose
+// positions are those of the file that Sources names for path.
+func (res *Result) warnMerged(path string, n *yaml.Node, msg string) {
+	o := res.Sources[path]
+	e := &Error{File: o.File, Line: o.Line, Column: o.Column, Msg: msg}
+	if n != nil {
+		e.Line, e.Column = n.Line, n.Column
+	}
+	res.Warnings = append(res.Warnings, e)
 }

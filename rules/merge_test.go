@@ -2,6 +2,8 @@ package rules
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -142,8 +144,9 @@ func TestMerge(t *testing.T) {
 			}
 			got := Merge(layers...)
 
-			want := Rules{DCO: def, Locked: tt.locked}
-			want.DCO.Allow.Logins = append([]string(nil), def.Allow.Logins...)
+			want := builtin.File.Rules
+			want.Locked = tt.locked
+			want.DCO.Allow.Logins = slices.Clone(def.Allow.Logins)
 			tt.want(&want.DCO)
 			if !reflect.DeepEqual(got.Rules, want) {
 				t.Errorf("Rules = %+v\nwant    %+v", got.Rules, want)
@@ -195,5 +198,198 @@ func TestMergeProblems(t *testing.T) {
 	// The broken file is skipped whole: DCO stays on, the org layer applies.
 	if !got.Rules.DCO.Enabled || got.Rules.DCO.Override {
 		t.Errorf("DCO = %+v, want enabled from built-in and override off from org", got.Rules.DCO)
+	}
+}
+
+func TestMergeModulesAndLabels(t *testing.T) {
+	const known = "(known: community, container, documentation, iaas, iam, monitoring, ops, registry, standards, storage)"
+	builtin := BuiltinLayer().File.Rules
+	tests := []struct {
+		name     string
+		org      string
+		repo     string
+		check    func(t *testing.T, r Rules)
+		sources  map[string]string
+		warnings []string
+	}{
+		{
+			name: "modules merge by name and key by key",
+			org:  "modules:\n  dns:\n    label: area/dns\n    implies: [ops]\n  storage:\n    label: storage\n",
+			repo: "modules:\n  dns:\n    color: \"ff0000\"\n",
+			check: func(t *testing.T, r Rules) {
+				if got, want := r.Modules["dns"], (Module{Label: "area/dns", Color: "ff0000", Implies: []string{"ops"}}); !reflect.DeepEqual(got, want) {
+					t.Errorf("dns = %+v, want %+v", got, want)
+				}
+				want := builtin.Modules["storage"]
+				want.Label = "storage"
+				if got := r.Modules["storage"]; !reflect.DeepEqual(got, want) {
+					t.Errorf("storage = %+v, want %+v", got, want)
+				}
+				if got := r.Modules["iaas"]; !reflect.DeepEqual(got, builtin.Modules["iaas"]) {
+					t.Errorf("iaas = %+v, want the built-in", got)
+				}
+			},
+			sources: map[string]string{
+				"modules.dns.label":     orgFile + ":3:12",
+				"modules.dns.color":     repoFile + ":3:12",
+				"modules.storage.label": orgFile + ":6:12",
+			},
+		},
+		{
+			name: "rules are replaced as a whole and keep their positions",
+			org:  "labels:\n  rules:\n    - name: org\n      repos: [a]\n      modules: [iaas]\n",
+			repo: "labels:\n  max_files: 10\n  rules:\n    - name: first\n      repos: [b]\n      modules: [ops]\n\n    - name: second\n      title: ^docs\n      modules: [documentation]\n",
+			check: func(t *testing.T, r Rules) {
+				want := []LabelRule{
+					{Pos: Pos{Line: 4, Column: 7}, Name: "first", Repos: []string{"b"}, Modules: []string{"ops"}},
+					{Pos: Pos{Line: 8, Column: 7}, Name: "second", Title: "^docs", Modules: []string{"documentation"}},
+				}
+				if !reflect.DeepEqual(r.Labels.Rules, want) {
+					t.Errorf("rules = %+v\nwant %+v", r.Labels.Rules, want)
+				}
+				if r.Labels.MaxFiles != 10 || r.Labels.MaxLabels != builtin.Labels.MaxLabels || r.Labels.Fallback != builtin.Labels.Fallback {
+					t.Errorf("labels = %+v, want max_files from the repo, the rest from the built-in", r.Labels)
+				}
+			},
+			sources: map[string]string{
+				"labels.rules":     repoFile + ":4:5",
+				"labels.max_files": repoFile + ":2:14",
+			},
+		},
+		{
+			name: "an empty list drops the inherited rules",
+			repo: "labels:\n  rules: []\n",
+			check: func(t *testing.T, r Rules) {
+				if r.Labels.Rules != nil {
+					t.Errorf("rules = %+v, want none", r.Labels.Rules)
+				}
+			},
+		},
+		{
+			name: "unknown modules are reported where they were written, and their rules give nothing",
+			repo: "labels:\n  rules:\n    - repos: [x]\n      modules: [iaas, stroage, dns]\n    - repos: [y]\n      modules:\n        - ops\n",
+			check: func(t *testing.T, r Rules) {
+				want := []LabelRule{
+					{Pos: Pos{Line: 3, Column: 7}, Repos: []string{"x"}},
+					{Pos: Pos{Line: 5, Column: 7}, Repos: []string{"y"}, Modules: []string{"ops"}},
+				}
+				if !reflect.DeepEqual(r.Labels.Rules, want) {
+					t.Errorf("rules = %+v\nwant %+v", r.Labels.Rules, want)
+				}
+			},
+			warnings: []string{
+				repoFile + `:4:23: labels.rules[0].modules: unknown module "stroage" ` + known + `; this rule is ignored`,
+				repoFile + `:4:32: labels.rules[0].modules: unknown module "dns" ` + known + `; this rule is ignored`,
+			},
+		},
+		{
+			name: "a module defined in another layer is known",
+			org:  "modules:\n  dns: {label: area/dns}\n",
+			repo: "labels:\n  rules:\n    - repos: [x]\n      modules: [dns]\n",
+			check: func(t *testing.T, r Rules) {
+				if len(r.Labels.Rules) != 1 {
+					t.Errorf("rules = %+v, want the repository's one", r.Labels.Rules)
+				}
+			},
+		},
+		{
+			name: "unknown implied modules are dropped",
+			org:  "modules:\n  dns:\n    implies: [ops, netwrok]\n",
+			repo: "modules:\n  storage:\n    implies:\n      - iaas\n      - ceph\n",
+			check: func(t *testing.T, r Rules) {
+				if got := r.Modules["dns"].Implies; !reflect.DeepEqual(got, []string{"ops"}) {
+					t.Errorf("dns implies %q, want [ops]", got)
+				}
+				if got := r.Modules["storage"].Implies; !reflect.DeepEqual(got, []string{"iaas"}) {
+					t.Errorf("storage implies %q, want [iaas]", got)
+				}
+			},
+			warnings: []string{
+				orgFile + `:3:20: modules.dns.implies: unknown module "netwrok" ` + strings.Replace(known, "documentation,", "dns, documentation,", 1) + `; ignored`,
+				repoFile + `:5:9: modules.storage.implies: unknown module "ceph" ` + strings.Replace(known, "documentation,", "dns, documentation,", 1) + `; ignored`,
+			},
+		},
+		{
+			name: "thresholds that no longer increase switch size labels off",
+			org:  "labels:\n  size:\n    enabled: true\n",
+			repo: "labels:\n  size:\n    thresholds:\n      S: 50\n",
+			check: func(t *testing.T, r Rules) {
+				if r.Labels.Size.Enabled {
+					t.Error("size labels stay on")
+				}
+			},
+			warnings: []string{repoFile + ":4:10: labels.size.thresholds.S: 50 is not below M (30); want S < M < L < XL < XXL; size labels are off"},
+		},
+		{
+			name:     "the threshold the later layer wrote is the one reported",
+			org:      "labels:\n  size:\n    enabled: true\n    thresholds: {S: 40, M: 50}\n",
+			repo:     "labels:\n  size:\n    thresholds: {M: 20}\n",
+			warnings: []string{repoFile + ":3:21: labels.size.thresholds.M: 20 is not above S (40); want S < M < L < XL < XXL; size labels are off"},
+		},
+		{
+			name: "thresholds of disabled size labels are not checked",
+			repo: "labels:\n  size:\n    thresholds: {S: 5000}\n",
+		},
+		{
+			name: "restating a locked labels section on other lines is no change",
+			org:  "locked: [labels, modules]\nlabels:\n  rules:\n    - repos: [x]\n      modules: [iaas]\n",
+			repo: "# a copy of the org file\n\nlabels:\n  rules:\n  - repos: [x]\n    modules: [iaas]\nmodules:\n  iaas: {label: IaaS}\n",
+			check: func(t *testing.T, r Rules) {
+				if len(r.Labels.Rules) != 1 || r.Labels.Rules[0].Pos != (Pos{Line: 4, Column: 7}) {
+					t.Errorf("rules = %+v, want the org's", r.Labels.Rules)
+				}
+			},
+		},
+		{
+			name: "changing a locked labels section is ignored",
+			org:  "locked: [labels]\nlabels:\n  max_files: 100\n",
+			repo: "labels:\n  max_files: 1000\n",
+			check: func(t *testing.T, r Rules) {
+				if r.Labels.MaxFiles != 100 {
+					t.Errorf("max_files = %d, want the org's 100", r.Labels.MaxFiles)
+				}
+			},
+			warnings: []string{repoFile + ":1:1: section labels is locked by the org layer (" + orgFile + ":1:10); this change is ignored"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			layers := []Layer{BuiltinLayer()}
+			if tt.org != "" {
+				layers = append(layers, Layer{Kind: LayerOrg, File: mustParse(t, orgFile, tt.org)})
+			}
+			if tt.repo != "" {
+				layers = append(layers, Layer{Kind: LayerRepo, File: mustParse(t, repoFile, tt.repo)})
+			}
+			got := Merge(layers...)
+			if tt.check != nil {
+				tt.check(t, got.Rules)
+			}
+			for path, origin := range tt.sources {
+				if o := got.Sources[path]; o.String() != origin {
+					t.Errorf("Sources[%q] = %s, want %s", path, o, origin)
+				}
+			}
+			if !reflect.DeepEqual(messages(got.Warnings), tt.warnings) {
+				t.Errorf("Warnings = %q\nwant %q", messages(got.Warnings), tt.warnings)
+			}
+			if len(got.Problems) > 0 {
+				t.Errorf("Problems = %q", messages(got.Problems))
+			}
+		})
+	}
+	// The merge drops references from its own copy only.
+	if again := Merge(BuiltinLayer()); !reflect.DeepEqual(again.Rules.Modules, builtin.Modules) {
+		t.Error("an earlier merge changed the built-in modules")
+	}
+}
+
+func TestMergeSizeWithoutBuiltin(t *testing.T) {
+	// Without the built-in thresholds, enabling size leaves S at zero.
+	org := mustParse(t, orgFile, "labels:\n  size: {enabled: true}\n")
+	got := Merge(Layer{Kind: LayerOrg, File: org})
+	want := []string{orgFile + ":2:19: labels.size.thresholds.S: want 1 or more, got 0; size labels are off"}
+	if !reflect.DeepEqual(messages(got.Warnings), want) || got.Rules.Labels.Size.Enabled {
+		t.Errorf("Warnings = %q, size enabled %v; want %q and off", messages(got.Warnings), got.Rules.Labels.Size.Enabled, want)
 	}
 }

@@ -59,6 +59,10 @@ func (d *decoder) checkRules(root *yaml.Node, r *Rules) {
 			d.errorf(val, "dco.recheck_command: %q must start with \"/\", e.g. \"/dco recheck\"", val.Value)
 		}
 	}
+	_, mods := lookup(root, "modules")
+	d.checkModules(mods)
+	_, labels := lookup(root, "labels")
+	d.checkLabels(labels)
 	if _, val := lookup(root, "locked"); val != nil && val.Kind == yaml.SequenceNode {
 		known := Lockable()
 		for i, item := range val.Content {

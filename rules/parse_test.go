@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/bmatcuk/doublestar/v4"
 )
 
 const repoFile = ".github/contribot.yml"
@@ -19,7 +22,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			in:   "dcoo:\n  enabled: true\n",
-			want: []string{`.github/contribot.yml:1:1: unknown key "dcoo" at the top level (known: extends, locked, dco)`},
+			want: []string{`.github/contribot.yml:1:1: unknown key "dcoo" at the top level (known: extends, locked, dco, modules, labels)`},
 		},
 		{
 			name: "recheck command intake would never see",
@@ -86,11 +89,11 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "every problem in one go, in file order",
-			in:   "dco:\n  override: maybe\n  enabled: 1\nlabels: {}\n",
+			in:   "dco:\n  override: maybe\n  enabled: 1\nlabel: {}\n",
 			want: []string{
 				`.github/contribot.yml:2:13: dco.override: want a boolean (true or false), got "maybe"`,
 				`.github/contribot.yml:3:12: dco.enabled: want a boolean (true or false), got 1`,
-				`.github/contribot.yml:4:1: unknown key "labels" at the top level (known: extends, locked, dco)`,
+				`.github/contribot.yml:4:1: unknown key "label" at the top level (known: extends, locked, dco, modules, labels)`,
 			},
 		},
 		{
@@ -120,13 +123,142 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "unknown locked section",
-			in:   "locked: [dco, labels]\n",
-			want: []string{`.github/contribot.yml:1:15: locked[1]: "labels" is not a section that can be locked (known: dco)`},
+			in:   "locked: [dco, labels, label]\n",
+			want: []string{`.github/contribot.yml:1:23: locked[2]: "label" is not a section that can be locked (known: dco, modules, labels)`},
 		},
 		{
 			name: "extends cannot be locked",
 			in:   "locked: [extends]\n",
-			want: []string{`.github/contribot.yml:1:10: locked[0]: "extends" is not a section that can be locked (known: dco)`},
+			want: []string{`.github/contribot.yml:1:10: locked[0]: "extends" is not a section that can be locked (known: dco, modules, labels)`},
+		},
+		{
+			name: "fraction where a whole number belongs",
+			in:   "labels:\n  max_files: 3.5\n",
+			want: []string{`.github/contribot.yml:2:14: labels.max_files: want a whole number, got 3.5`},
+		},
+		{
+			name: "quoted whole number",
+			in:   "labels:\n  max_labels: \"4\"\n",
+			want: []string{`.github/contribot.yml:2:15: labels.max_labels: want a whole number, got "4"; remove the quotes`},
+		},
+		{
+			name: "list where a whole number belongs",
+			in:   "labels:\n  size:\n    thresholds: {S: [10]}\n",
+			want: []string{`.github/contribot.yml:3:21: labels.size.thresholds.S: want a whole number, got a list`},
+		},
+		{
+			name: "negative guards",
+			in:   "labels:\n  max_labels: -1\n  max_files: -2\n",
+			want: []string{
+				`.github/contribot.yml:2:15: labels.max_labels: want 0 (no limit) or more, got -1`,
+				`.github/contribot.yml:3:14: labels.max_files: want 0 (no limit) or more, got -2`,
+			},
+		},
+		{
+			name: "unknown sync policy",
+			in:   "labels:\n  sync: manage\n",
+			want: []string{`.github/contribot.yml:2:9: labels.sync: want "add-only" or "managed", got "manage"`},
+		},
+		{
+			name: "colour with #",
+			in:   "modules:\n  storage:\n    color: \"#c5def5\"\n",
+			want: []string{`.github/contribot.yml:3:12: modules.storage.color: write "c5def5", not "#c5def5"`},
+		},
+		{
+			name: "colour without quotes is a comment",
+			in:   "modules:\n  storage:\n    color: #c5def5\n",
+			want: []string{`.github/contribot.yml:3:11: modules.storage.color: want a string, got an empty value; "#c5def5" is read as a YAML comment`},
+		},
+		{
+			name: "colour by name",
+			in:   "labels:\n  create_missing:\n    color: red\n",
+			want: []string{`.github/contribot.yml:3:12: labels.create_missing.color: want 6 hex digits such as "c5def5", got "red"`},
+		},
+		{
+			name: "bad globs",
+			in: `labels:
+  rules:
+    - repos: ["SovereignCloudStack/[a", "x/[]"]
+      files:
+        any: ["docs/{a,b", "/docs/**", 'a\']
+        all: ["x}", ""]
+      modules: [iaas]
+`,
+			want: []string{
+				`.github/contribot.yml:3:15: labels.rules[0].repos[0]: "SovereignCloudStack/[a" is not a valid glob: "[" is not closed (write \[ for a literal [)`,
+				`.github/contribot.yml:3:41: labels.rules[0].repos[1]: "x/[]" is not a valid glob: empty character class "[]" (write \[ for a literal [)`,
+				`.github/contribot.yml:5:15: labels.rules[0].files.any[0]: "docs/{a,b" is not a valid glob: "{" is not closed (write \{ for a literal {)`,
+				`.github/contribot.yml:5:28: labels.rules[0].files.any[1]: "/docs/**" starts with "/"; paths are relative to the repository root`,
+				`.github/contribot.yml:5:40: labels.rules[0].files.any[2]: "a\\" is not a valid glob: it ends in a lone \ (write \\ for a backslash)`,
+				`.github/contribot.yml:6:15: labels.rules[0].files.all[0]: "x}" is not a valid glob: "}" without "{" (write \} for a literal })`,
+				`.github/contribot.yml:6:21: labels.rules[0].files.all[1]: empty glob`,
+			},
+		},
+		{
+			name: "bad title",
+			in:   "labels:\n  rules:\n    - title: \"^(fix\"\n      modules: [iaas]\n",
+			want: []string{`.github/contribot.yml:3:14: labels.rules[0].title: not a regular expression: missing closing ) in "^(fix"`},
+		},
+		{
+			name: "rules without condition or modules",
+			in:   "labels:\n  rules:\n    - name: nothing\n    - repos: [a]\n      title: \"\"\n      modules: []\n    - files: {any: []}\n      modules: [\"\", iaas]\n    -\n",
+			want: []string{
+				`.github/contribot.yml:3:7: labels.rules[0]: no condition; set repos, files.any, files.all or title`,
+				`.github/contribot.yml:3:7: labels.rules[0]: no modules; list the modules this rule gives`,
+				`.github/contribot.yml:4:7: labels.rules[1]: no modules; list the modules this rule gives`,
+				`.github/contribot.yml:7:7: labels.rules[2]: no condition; set repos, files.any, files.all or title`,
+				`.github/contribot.yml:8:17: labels.rules[2].modules[0]: empty module name`,
+				`.github/contribot.yml:9:6: labels.rules[3]: no condition; set repos, files.any, files.all or title`,
+				`.github/contribot.yml:9:6: labels.rules[3]: no modules; list the modules this rule gives`,
+			},
+		},
+		{
+			name: "a rule of the wrong type is reported once",
+			in:   "labels:\n  rules:\n    - iaas\n    - repos: rookify\n      modules: iaas\n",
+			want: []string{
+				`.github/contribot.yml:3:7: labels.rules[0]: want a mapping, got "iaas"`,
+				`.github/contribot.yml:4:14: labels.rules[1].repos: want a list, got "rookify"`,
+				`.github/contribot.yml:5:16: labels.rules[1].modules: want a list, got "iaas"`,
+			},
+		},
+		{
+			name: "size thresholds",
+			in:   "labels:\n  size:\n    thresholds: {S: 0, M: 30, L: 20, XL: 500, XXL: 500}\n",
+			want: []string{
+				`.github/contribot.yml:3:21: labels.size.thresholds.S: want 1 or more, got 0`,
+				`.github/contribot.yml:3:34: labels.size.thresholds.L: 20 is not above M (30); want S < M < L < XL < XXL`,
+				`.github/contribot.yml:3:52: labels.size.thresholds.XXL: 500 is not above XL (500); want S < M < L < XL < XXL`,
+			},
+		},
+		{
+			name: "empty owned entries",
+			in:   "labels:\n  owned:\n    prefixes: [\"area/\", \" \"]\n    names: [\"\"]\n",
+			want: []string{
+				`.github/contribot.yml:3:25: labels.owned.prefixes[1]: empty prefix; it would own every label`,
+				`.github/contribot.yml:4:13: labels.owned.names[0]: empty label name`,
+			},
+		},
+		{
+			name: "long fallback label",
+			in:   "labels:\n  fallback: " + strings.Repeat("x", 51) + "\n",
+			want: []string{`.github/contribot.yml:2:13: labels.fallback: 51 characters; GitHub label names have at most 50`},
+		},
+		{
+			name: "bad modules",
+			in: "modules:\n  \"\": {label: x}\n  a: {label: \" \"}\n  b:\n    label: " + strings.Repeat("ü", 51) +
+				"\n    description: " + strings.Repeat("d", 101) + "\n  c: {implies: [ops, \"\"]}\n",
+			want: []string{
+				`.github/contribot.yml:2:3: modules: empty module name`,
+				`.github/contribot.yml:3:14: modules.a.label: empty; leave label out to use the module's name`,
+				`.github/contribot.yml:5:12: modules.b.label: 51 characters; GitHub label names have at most 50`,
+				`.github/contribot.yml:6:18: modules.b.description: 101 characters; GitHub label descriptions have at most 100`,
+				`.github/contribot.yml:7:22: modules.c.implies[1]: empty module name`,
+			},
+		},
+		{
+			name: "module of the wrong type",
+			in:   "modules:\n  storage: area/storage\n",
+			want: []string{`.github/contribot.yml:2:12: modules.storage: want a mapping, got "area/storage"`},
 		},
 		{
 			name: "syntax error: unclosed flow list",
@@ -188,7 +320,7 @@ func TestParseErrors(t *testing.T) {
 				var w []string
 				for i := 1; i <= maxErrors; i++ {
 					if i == 1 {
-						w = append(w, `.github/contribot.yml:1:1: unknown key "x" at the top level (known: extends, locked, dco)`)
+						w = append(w, `.github/contribot.yml:1:1: unknown key "x" at the top level (known: extends, locked, dco, modules, labels)`)
 						continue
 					}
 					w = append(w, fmt.Sprintf(`.github/contribot.yml:%d:1: duplicate key "x" in the top level (first at line 1)`, i))
@@ -276,6 +408,68 @@ dco:
 			},
 			sections: []string{"extends", "dco"},
 		},
+		{
+			name: "modules and labels",
+			in: `modules:
+  storage:
+    label: area/storage
+    description: Ceph and Rook
+    color: C5DEF5
+    implies: [iaas]
+  iaas: {label: IaaS}
+  plain:
+labels:
+  enabled: true
+  sync: managed
+  owned: {prefixes: [area/], names: [upstream]}
+  create_missing: {enabled: true, color: "", description: Set by contribot}
+  max_labels: 0
+  max_files: 0x10
+  fallback: ""
+  rules:
+    - name: rookify
+      repos: [rookify, "SovereignCloudStack/rook*"]
+      modules: [storage]
+    - files:
+        any: ["Standards/scs-{0110,0114}-*"]
+        all: ["**/*.md"]
+      title: "(?i)^docs"
+      modules: [storage, iaas]
+  size:
+    enabled: true
+    thresholds: {S: 1, M: 2, L: 3, XL: 4, XXL: 1_000}
+`,
+			want: Rules{
+				Modules: map[string]Module{
+					"storage": {Label: "area/storage", Description: "Ceph and Rook", Color: "C5DEF5", Implies: []string{"iaas"}},
+					"iaas":    {Label: "IaaS"},
+					"plain":   {},
+				},
+				Labels: Labels{
+					Enabled:       true,
+					Sync:          SyncManaged,
+					Owned:         Owned{Prefixes: []string{"area/"}, Names: []string{"upstream"}},
+					CreateMissing: CreateMissing{Enabled: true, Description: "Set by contribot"},
+					MaxFiles:      16,
+					Rules: []LabelRule{
+						{Pos: Pos{Line: 18, Column: 7}, Name: "rookify", Repos: []string{"rookify", "SovereignCloudStack/rook*"}, Modules: []string{"storage"}},
+						{
+							Pos:     Pos{Line: 21, Column: 7},
+							Files:   FileGlobs{Any: []string{"Standards/scs-{0110,0114}-*"}, All: []string{"**/*.md"}},
+							Title:   "(?i)^docs",
+							Modules: []string{"storage", "iaas"},
+						},
+					},
+					Size: Size{Enabled: true, Thresholds: SizeThresholds{S: 1, M: 2, L: 3, XL: 4, XXL: 1000}},
+				},
+			},
+			sections: []string{"modules", "labels"},
+		},
+		{
+			name:     "sections with everything commented out",
+			in:       "modules:\n  # storage: {}\nlabels:\n  # enabled: false\n",
+			sections: []string{"modules", "labels"},
+		},
 		{name: "locked in an org file", in: "locked: [dco]\n", want: Rules{Locked: []string{"dco"}}, sections: []string{"locked"}},
 		{name: "extends none", in: "extends: none\n", want: Rules{Extends: "none"}, sections: []string{"extends"}},
 	}
@@ -288,7 +482,7 @@ dco:
 			if !reflect.DeepEqual(f.Rules, tt.want) {
 				t.Errorf("Rules = %+v, want %+v", f.Rules, tt.want)
 			}
-			for _, s := range []string{"extends", "locked", "dco"} {
+			for _, s := range []string{"extends", "locked", "dco", "modules", "labels"} {
 				want := false
 				for _, w := range tt.sections {
 					want = want || w == s
@@ -306,7 +500,7 @@ func TestBuiltin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("built-in rules do not parse: %v", err)
 	}
-	want := Rules{DCO: DCO{
+	wantDCO := DCO{
 		Enabled:     true,
 		Require:     Require{Members: true},
 		Remediation: Remediation{Individual: false, ThirdParty: false},
@@ -317,16 +511,150 @@ func TestBuiltin(t *testing.T) {
 		},
 		RecheckCommand: "/dco recheck",
 		Override:       true,
-	}}
-	if !reflect.DeepEqual(f.Rules, want) {
-		t.Errorf("built-in rules = %+v\nwant %+v", f.Rules, want)
+	}
+	if !reflect.DeepEqual(f.Rules.DCO, wantDCO) {
+		t.Errorf("built-in dco = %+v\nwant %+v", f.Rules.DCO, wantDCO)
+	}
+	if f.Rules.Locked != nil {
+		t.Errorf("built-in locks %q; orgs must be free to change every section", f.Rules.Locked)
+	}
+	labels := f.Rules.Labels
+	labels.Rules = nil
+	wantLabels := Labels{
+		Enabled:       true,
+		Sync:          SyncAddOnly,
+		Owned:         Owned{Prefixes: []string{"area/", "size/"}},
+		CreateMissing: CreateMissing{Enabled: true, Color: "ededed", Description: "Set by contribot from the module rules"},
+		MaxLabels:     4,
+		MaxFiles:      300,
+		Fallback:      "area/tree-wide",
+		Size:          Size{Thresholds: SizeThresholds{S: 10, M: 30, L: 100, XL: 500, XXL: 1000}},
+	}
+	if !reflect.DeepEqual(labels, wantLabels) {
+		t.Errorf("built-in labels = %+v\nwant %+v", labels, wantLabels)
+	}
+	// github-manager owns the colours of the org's labels; only labels
+	// that contribot may create carry their own.
+	wantModules := map[string]string{
+		"iaas": "IaaS", "container": "Container", "ops": "Ops", "iam": "IAM", "community": "Community",
+		"standards": "standards", "documentation": "documentation",
+		"storage": "area/storage", "monitoring": "area/monitoring", "registry": "area/registry",
+	}
+	wantImplies := map[string][]string{"storage": {"iaas"}, "monitoring": {"ops"}, "registry": {"container"}}
+	if len(f.Rules.Modules) != len(wantModules) {
+		t.Errorf("built-in modules = %v, want %v", f.Rules.Modules, wantModules)
+	}
+	for name, label := range wantModules {
+		m := f.Rules.Modules[name]
+		if m.Label != label || !reflect.DeepEqual(m.Implies, wantImplies[name]) {
+			t.Errorf("module %s = %+v, want label %q implying %q", name, m, label, wantImplies[name])
+		}
+		if owned := strings.HasPrefix(label, "area/"); owned != (m.Color != "") || owned != (m.Description != "") {
+			t.Errorf("module %s: colour %q, description %q; want both exactly for area/ labels", name, m.Color, m.Description)
+		}
+	}
+	for i, r := range f.Rules.Labels.Rules {
+		if r.Name == "" || r.Pos.Line == 0 || len(r.Repos) == 0 {
+			t.Errorf("rule %d %+v: want a name, a position and repos", i, r)
+		}
+	}
+
+	got := Merge(BuiltinLayer())
+	if len(got.Warnings) > 0 || len(got.Problems) > 0 {
+		t.Errorf("built-in alone: warnings %q, problems %q", messages(got.Warnings), messages(got.Problems))
+	}
+	if !reflect.DeepEqual(got.Rules, f.Rules) {
+		t.Errorf("built-in merged alone differs from the built-in parsed")
 	}
 	// Every setting is written out, so Sources can always name a file.
-	got := Merge(BuiltinLayer())
-	for _, path := range []string{"dco.enabled", "dco.require.members", "dco.remediation.individual", "dco.remediation.third_party", "dco.skip_bots", "dco.allow.logins", "dco.allow.emails", "dco.recheck_command", "dco.override"} {
+	for _, path := range []string{
+		"dco.enabled", "dco.require.members", "dco.remediation.individual", "dco.remediation.third_party", "dco.skip_bots",
+		"dco.allow.logins", "dco.allow.emails", "dco.recheck_command", "dco.override",
+		"modules.storage.implies", "labels.enabled", "labels.sync", "labels.owned.prefixes", "labels.owned.names",
+		"labels.create_missing.enabled", "labels.create_missing.color", "labels.create_missing.description",
+		"labels.max_labels", "labels.max_files", "labels.fallback", "labels.rules",
+		"labels.size.enabled", "labels.size.thresholds.S", "labels.size.thresholds.XXL",
+	} {
 		if o, ok := got.Sources[path]; !ok || o.File != BuiltinName || o.Line == 0 {
 			t.Errorf("Sources[%q] = %+v, want a line of the built-in file", path, o)
 		}
+	}
+}
+
+// TestBuiltinLabelRules routes real SCS paths through the built-in rules
+// with a plain reading of the rules (no implies, no guards), so that a
+// glob that matches nothing is caught here.
+func TestBuiltinLabelRules(t *testing.T) {
+	rules := builtinFile().Rules.Labels.Rules
+	match := func(pattern, s string) bool {
+		ok, err := doublestar.Match(pattern, s)
+		if err != nil {
+			t.Fatalf("glob %q: %v", pattern, err)
+		}
+		return ok
+	}
+	tests := []struct {
+		repo  string
+		files []string
+		want  []string
+	}{
+		{"SovereignCloudStack/cluster-stacks", []string{"README.md"}, []string{"container"}},
+		{"SovereignCloudStack/cluster-stack-operator", []string{"go.mod"}, []string{"container"}},
+		{"SovereignCloudStack/csctl", []string{"main.go"}, []string{"container"}},
+		{"SovereignCloudStack/zuul-scs-jobs", []string{"zuul.d/jobs.yaml"}, []string{"ops"}},
+		{"SovereignCloudStack/github-manager", []string{"config.yaml"}, []string{"ops"}},
+		{"SovereignCloudStack/openstack-health-monitor", []string{"api_monitor.sh"}, []string{"monitoring", "ops"}},
+		{"SovereignCloudStack/openstack-workload-generator", []string{"main.py"}, []string{"iaas"}},
+		{"SovereignCloudStack/rookify", []string{"src/rookify/__main__.py"}, []string{"iaas", "storage"}},
+		{"SovereignCloudStack/.github", []string{"profile/README.md"}, []string{"community"}},
+		{"SovereignCloudStack/release-notes", []string{"Release8.md"}, []string{"documentation"}},
+		{"SovereignCloudStack/standards", []string{"Standards/scs-0001-v1-sovereign-cloud-standards.md"}, []string{"standards"}},
+		{"SovereignCloudStack/standards", []string{"Standards/scs-0110-v1-ssd-flavors.md"}, []string{"iaas", "standards", "storage"}},
+		{"SovereignCloudStack/standards", []string{"Standards/scs-0102-v1-image-metadata.md"}, []string{"iaas", "standards"}},
+		{"SovereignCloudStack/standards", []string{"Standards/scs-0211-v1-kaas-default-storage-class.md"}, []string{"container", "standards", "storage"}},
+		{"SovereignCloudStack/standards", []string{"Standards/scs-0218-v1-container-registry.md"}, []string{"container", "registry", "standards"}},
+		{"SovereignCloudStack/standards", []string{"Standards/scs-0302-v1-domain-manager-role.md"}, []string{"iam", "standards"}},
+		{"SovereignCloudStack/standards", []string{"Standards/scs-0403-v1-csp-kaas-observability-stack.md"}, []string{"monitoring", "ops", "standards"}},
+		{"SovereignCloudStack/standards", []string{"Standards/scs-0500-v1-scope.md"}, []string{"standards"}},
+		{"SovereignCloudStack/standards", []string{"Tests/kaas/kaas-sonobuoy-tests/Makefile"}, []string{"container", "standards"}},
+		{"SovereignCloudStack/standards", []string{"Tests/iaas/flavor-naming/flavor-names.py"}, []string{"iaas", "standards"}},
+		{"SovereignCloudStack/standards", []string{"Tests/iam/domain-manager/domain-manager-check.py"}, []string{"iam", "standards"}},
+		{"SovereignCloudStack/standards", []string{"Drafts/node-monitoring.md"}, []string{"monitoring", "standards"}},
+		{"SovereignCloudStack/standards", []string{"compliance-monitor/monitor.py"}, []string{"standards"}},
+		{"SovereignCloudStack/docs", []string{"docs/02-iaas/deployment-examples/index.md"}, []string{"documentation", "iaas"}},
+		{"SovereignCloudStack/docs", []string{"docs/03-container/components/index.md"}, []string{"container", "documentation"}},
+		{"SovereignCloudStack/docs", []string{"docs/04-operating-scs/index.md"}, []string{"documentation", "ops"}},
+		{"SovereignCloudStack/docs", []string{"docs/05-iam/index.md"}, []string{"documentation", "iam"}},
+		{"SovereignCloudStack/docs", []string{"community/index.md", "contributor-docs/index.md"}, []string{"community", "documentation"}},
+		{"SovereignCloudStack/docs", []string{"standards/scs-0100.md"}, []string{"documentation", "standards"}},
+		{"SovereignCloudStack/docs", []string{"user-docs/index.md"}, []string{"documentation"}},
+		{"osism/cluster-stacks", []string{"README.md"}, nil},
+		{"SovereignCloudStack/issues", []string{"README.md"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.repo+":"+tt.files[0], func(t *testing.T) {
+			var got []string
+			for _, r := range rules {
+				repoOK := len(r.Repos) == 0
+				for _, p := range r.Repos {
+					repoOK = repoOK || match(p, tt.repo)
+				}
+				anyOK := len(r.Files.Any) == 0
+				for _, f := range tt.files {
+					for _, p := range r.Files.Any {
+						anyOK = anyOK || match(p, f)
+					}
+				}
+				if repoOK && anyOK && len(r.Files.All) == 0 && r.Title == "" {
+					got = append(got, r.Modules...)
+				}
+			}
+			slices.Sort(got)
+			got = slices.Compact(got)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("modules = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -347,7 +675,7 @@ func TestDecoderKnowsEveryRulesType(t *testing.T) {
 				t.Errorf("%s: map key %s is not a string", path, ty.Key())
 			}
 			walk(ty.Elem(), path+".*")
-		case reflect.Bool, reflect.String:
+		case reflect.Bool, reflect.String, reflect.Int:
 		default:
 			t.Errorf("%s: the decoder cannot read %s", path, ty)
 		}
@@ -356,8 +684,7 @@ func TestDecoderKnowsEveryRulesType(t *testing.T) {
 }
 
 func TestDecodeMap(t *testing.T) {
-	// No Rules field is a map yet; the decoder supports them for sections
-	// such as module labels, so check them on a type of their own.
+	// Maps of lists, which Rules does not have yet, on a type of their own.
 	type modules struct {
 		Repos map[string][]string `yaml:"repos"`
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -13,9 +14,23 @@ import (
 type schemaNode struct {
 	Type                 any                    `json:"type"`
 	Properties           map[string]*schemaNode `json:"properties"`
-	AdditionalProperties *bool                  `json:"additionalProperties"`
+	AdditionalProperties json.RawMessage        `json:"additionalProperties"`
 	Items                *schemaNode            `json:"items"`
 	Enum                 []string               `json:"enum"`
+}
+
+// closed reports additionalProperties: false, as Parse refuses unknown keys.
+func (s *schemaNode) closed() bool {
+	return string(s.AdditionalProperties) == "false"
+}
+
+// values is the schema of a map's values (additionalProperties as a schema).
+func (s *schemaNode) values() *schemaNode {
+	var v schemaNode
+	if len(s.AdditionalProperties) == 0 || s.AdditionalProperties[0] != '{' || json.Unmarshal(s.AdditionalProperties, &v) != nil {
+		return nil
+	}
+	return &v
 }
 
 func (s *schemaNode) types() []string {
@@ -48,7 +63,7 @@ func TestSchemaMatchesRules(t *testing.T) {
 			if !slices.Contains(types, "object") {
 				t.Errorf("%s: schema type %v, want object", path, types)
 			}
-			if s.AdditionalProperties == nil || *s.AdditionalProperties {
+			if !s.closed() {
 				t.Errorf("%s: schema allows unknown keys; Parse does not", path)
 			}
 			var keys []string
@@ -72,6 +87,17 @@ func TestSchemaMatchesRules(t *testing.T) {
 				return
 			}
 			check(s.Items, ty.Elem(), path+"[]")
+		case reflect.Map:
+			v := s.values()
+			if !slices.Contains(types, "object") || v == nil {
+				t.Errorf("%s: schema type %v, want object with additionalProperties as a schema", path, types)
+				return
+			}
+			check(v, ty.Elem(), path+".*")
+		case reflect.Int:
+			if !reflect.DeepEqual(types, []string{"integer"}) {
+				t.Errorf("%s: schema type %v, want integer", path, types)
+			}
 		case reflect.Bool:
 			if !reflect.DeepEqual(types, []string{"boolean"}) {
 				t.Errorf("%s: schema type %v, want boolean", path, types)
@@ -104,12 +130,23 @@ func TestBuiltinKeysInSchema(t *testing.T) {
 	count := 0
 	var walk func(n *yaml.Node, s *schemaNode, path string)
 	walk = func(n *yaml.Node, s *schemaNode, path string) {
+		if n.Kind == yaml.SequenceNode && s.Items != nil {
+			for i, item := range n.Content {
+				walk(item, s.Items, fmt.Sprintf("%s[%d]", path, i))
+			}
+			return
+		}
 		if n.Kind != yaml.MappingNode {
 			return
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			key := n.Content[i].Value
 			p, ok := s.Properties[key]
+			if !ok && s.Properties == nil {
+				// A map such as modules: its keys are names.
+				p = s.values()
+				ok = p != nil
+			}
 			if !ok {
 				t.Errorf("built-in key %s is not in schema.json", join(path, key))
 				continue

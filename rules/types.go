@@ -14,6 +14,115 @@ type Rules struct {
 	// change. Only meaningful in the built-in and org layers.
 	Locked []string `yaml:"locked" json:"locked,omitempty"`
 	DCO    DCO      `yaml:"dco" json:"dco"`
+	// Modules are the parts of the organisation's product, by name
+	// ("storage"), each with the label that marks it.
+	Modules map[string]Module `yaml:"modules" json:"modules,omitempty"`
+	Labels  Labels            `yaml:"labels" json:"labels"`
+}
+
+// Pos is where a list entry was written, filled by the parser for entries
+// whose struct has a Pos field, so that explanations can cite file:line.
+type Pos struct {
+	Line, Column int
+}
+
+// Module is one part of the product and the label that marks its PRs.
+type Module struct {
+	// Label is the label's name; empty means the module's name.
+	Label string `yaml:"label" json:"label,omitempty"`
+	// Description and Color are used only when contribot creates a missing
+	// label (labels.create_missing); existing labels are never changed.
+	Description string `yaml:"description" json:"description,omitempty"`
+	Color       string `yaml:"color" json:"color,omitempty"`
+	// Implies names modules that a PR touching this one touches too, e.g.
+	// storage implies IaaS.
+	Implies []string `yaml:"implies" json:"implies,omitempty"`
+}
+
+// Sync policies for labels.sync.
+const (
+	SyncAddOnly = "add-only"
+	SyncManaged = "managed"
+)
+
+// Labels configures module labelling of pull requests.
+type Labels struct {
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Sync is "add-only" (never remove) or "managed" (also remove owned
+	// labels that the rules no longer give, unless a person added them).
+	Sync string `yaml:"sync" json:"sync"`
+	// Owned lists the labels contribot may remove under sync: managed.
+	Owned Owned `yaml:"owned" json:"owned"`
+	// CreateMissing creates a label the rules want but the repository lacks;
+	// otherwise the label is skipped and logged.
+	CreateMissing CreateMissing `yaml:"create_missing" json:"create_missing"`
+	// MaxLabels and MaxFiles are the guards for tree-wide changes: a PR
+	// that would get more module labels than MaxLabels, or changes more
+	// files than MaxFiles, gets the Fallback label instead of the labels
+	// its paths give. Zero means no limit.
+	MaxLabels int `yaml:"max_labels" json:"max_labels"`
+	MaxFiles  int `yaml:"max_files" json:"max_files"`
+	// Fallback is the label for tree-wide changes; empty means none.
+	Fallback string `yaml:"fallback" json:"fallback,omitempty"`
+	// Rules map repositories, paths and titles to modules. A PR gets a
+	// module when every condition a rule sets holds.
+	Rules []LabelRule `yaml:"rules" json:"rules,omitempty"`
+	Size  Size        `yaml:"size" json:"size"`
+}
+
+// Owned names the labels contribot owns, by prefix ("area/") and by name.
+type Owned struct {
+	Prefixes []string `yaml:"prefixes" json:"prefixes,omitempty"`
+	Names    []string `yaml:"names" json:"names,omitempty"`
+}
+
+// CreateMissing says whether and how contribot creates a wanted label
+// that does not exist in the repository. Color and Description apply to
+// labels whose module sets none.
+type CreateMissing struct {
+	Enabled     bool   `yaml:"enabled" json:"enabled"`
+	Color       string `yaml:"color" json:"color,omitempty"`
+	Description string `yaml:"description" json:"description,omitempty"`
+}
+
+// LabelRule gives modules to a PR when all of its conditions hold: the
+// repository matches one of Repos, the changed files match Files, and the
+// title matches Title. A rule sets at least one condition.
+type LabelRule struct {
+	Pos Pos `yaml:"-" json:"-"`
+	// Name says in explanations why the rule exists; optional.
+	Name string `yaml:"name" json:"name,omitempty"`
+	// Repos are globs over "owner/name"; a pattern without "/" matches the
+	// repository name in any owner.
+	Repos []string  `yaml:"repos" json:"repos,omitempty"`
+	Files FileGlobs `yaml:"files" json:"files"`
+	// Title is a regular expression (RE2) matched against the PR title.
+	Title   string   `yaml:"title" json:"title,omitempty"`
+	Modules []string `yaml:"modules" json:"modules"`
+}
+
+// FileGlobs match changed paths with ** globs. Any holds when some changed
+// file matches one of its globs; All holds when every changed file
+// matches one of its globs.
+type FileGlobs struct {
+	Any []string `yaml:"any" json:"any,omitempty"`
+	All []string `yaml:"all" json:"all,omitempty"`
+}
+
+// Size configures size/XS … size/XXL labels from additions plus deletions.
+// A PR gets the largest size whose threshold it reaches; below S it is XS.
+type Size struct {
+	Enabled    bool           `yaml:"enabled" json:"enabled"`
+	Thresholds SizeThresholds `yaml:"thresholds" json:"thresholds"`
+}
+
+// SizeThresholds are the changed-line counts at which each size starts.
+type SizeThresholds struct {
+	S   int `yaml:"S" json:"S"`
+	M   int `yaml:"M" json:"M"`
+	L   int `yaml:"L" json:"L"`
+	XL  int `yaml:"XL" json:"XL"`
+	XXL int `yaml:"XXL" json:"XXL"`
 }
 
 // DCO configures the Developer Certificate of Origin check.

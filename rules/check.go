@@ -1,0 +1,288 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"gopkg.in/yaml.v3"
+)
+
+// GitHub refuses longer label names and descriptions with a 422, which
+// would surface only when contribot first tries to create the label.
+const (
+	maxLabelName        = 50
+	maxLabelDescription = 100
+)
+
+// sizeNames are the size thresholds in the order they must increase.
+var sizeNames = []string{"S", "M", "L", "XL", "XXL"}
+
+// The checks below read nodes, not decoded values: a value of the wrong
+// type was reported by decode already and must not be reported twice, and
+// each message points at the node that is wrong.
+
+func (d *decoder) checkModules(mods *yaml.Node) {
+	if mods == nil || mods.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(mods.Content); i += 2 {
+		key, val := mods.Content[i], mods.Content[i+1]
+		if key.Kind == yaml.ScalarNode && !isNull(key) && strings.TrimSpace(key.Value) == "" {
+			d.errorf(key, "modules: empty module name")
+			continue
+		}
+		path := "modules." + key.Value
+		if v := stringAt(val, "label"); v != nil {
+			if strings.TrimSpace(v.Value) == "" {
+				d.errorf(v, "%s.label: empty; leave label out to use the module's name", path)
+			} else {
+				d.checkLabelName(v, path+".label")
+			}
+		}
+		d.checkDescription(stringAt(val, "description"), path+".description")
+		d.checkColor(stringAt(val, "color"), path+".color")
+		d.checkModuleNames(listAt(val, "implies"), path+".implies")
+	}
+}
+
+func (d *decoder) checkLabels(labels *yaml.Node) {
+	if labels == nil || labels.Kind != yaml.MappingNode {
+		return
+	}
+	if v := stringAt(labels, "sync"); v != nil && v.Value != SyncAddOnly && v.Value != SyncManaged {
+		d.errorf(v, "labels.sync: want %q or %q, got %q", SyncAddOnly, SyncManaged, v.Value)
+	}
+	owned := mappingAt(labels, "owned")
+	for i, v := range listAt(owned, "prefixes") {
+		if isString(v) && strings.TrimSpace(v.Value) == "" {
+			d.errorf(v, "labels.owned.prefixes[%d]: empty prefix; it would own every label", i)
+		}
+	}
+	for i, v := range listAt(owned, "names") {
+		if isString(v) {
+			d.checkLabelName(v, fmt.Sprintf("labels.owned.names[%d]", i))
+		}
+	}
+	cm := mappingAt(labels, "create_missing")
+	d.checkColor(stringAt(cm, "color"), "labels.create_missing.color")
+	d.checkDescription(stringAt(cm, "description"), "labels.create_missing.description")
+	for _, key := range []string{"max_labels", "max_files"} {
+		if v, n := intAt(labels, key); v != nil && n < 0 {
+			d.errorf(v, "labels.%s: want 0 (no limit) or more, got %d", key, n)
+		}
+	}
+	if v := stringAt(labels, "fallback"); v != nil && v.Value != "" {
+		d.checkLabelName(v, "labels.fallback")
+	}
+	for i, rule := range listAt(labels, "rules") {
+		d.checkLabelRule(rule, fmt.Sprintf("labels.rules[%d]", i))
+	}
+	d.checkThresholds(mappingAt(mappingAt(labels, "size"), "thresholds"))
+}
+
+func (d *decoder) checkLabelRule(rule *yaml.Node, path string) {
+	if rule.Kind != yaml.MappingNode && !isNull(rule) {
+		return
+	}
+	for i, v := range listAt(rule, "repos") {
+		d.checkGlob(v, fmt.Sprintf("%s.repos[%d]", path, i), false)
+	}
+	files := mappingAt(rule, "files")
+	for _, key := range []string{"any", "all"} {
+		for i, v := range listAt(files, key) {
+			d.checkGlob(v, fmt.Sprintf("%s.files.%s[%d]", path, key, i), true)
+		}
+	}
+	if v := stringAt(rule, "title"); v != nil && v.Value != "" {
+		if _, err := regexp.Compile(v.Value); err != nil {
+			d.errorf(v, "%s.title: not a regular expression: %s", path, regexpProblem(err))
+		}
+	}
+	if !written(rule, "repos") && !written(files, "any") && !written(files, "all") && !written(rule, "title") {
+		d.errorf(rule, "%s: no condition; set repos, files.any, files.all or title", path)
+	}
+	if !written(rule, "modules") {
+		d.errorf(rule, "%s: no modules; list the modules this rule gives", path)
+	}
+	d.checkModuleNames(listAt(rule, "modules"), path+".modules")
+}
+
+// checkThresholds checks the thresholds one file writes; Merge checks the
+// effective ones, since a file may change only some of them.
+func (d *decoder) checkThresholds(th *yaml.Node) {
+	prevName, prev := "", 0
+	for _, name := range sizeNames {
+		v, n := intAt(th, name)
+		switch {
+		case v == nil:
+			continue
+		case n < 1:
+			d.errorf(v, "labels.size.thresholds.%s: want 1 or more, got %d", name, n)
+			continue
+		case prevName != "" && n <= prev:
+			d.errorf(v, "labels.size.thresholds.%s: %d is not above %s (%d); want S < M < L < XL < XXL", name, n, prevName, prev)
+		}
+		prevName, prev = name, n
+	}
+}
+
+func (d *decoder) checkModuleNames(names []*yaml.Node, path string) {
+	for i, v := range names {
+		if isString(v) && strings.TrimSpace(v.Value) == "" {
+			d.errorf(v, "%s[%d]: empty module name", path, i)
+		}
+	}
+}
+
+func (d *decoder) checkLabelName(v *yaml.Node, path string) {
+	switch n := utf8.RuneCountInString(strings.TrimSpace(v.Value)); {
+	case n == 0:
+		d.errorf(v, "%s: empty label name", path)
+	case n > maxLabelName:
+		d.errorf(v, "%s: %d characters; GitHub label names have at most %d", path, n, maxLabelName)
+	}
+}
+
+func (d *decoder) checkDescription(v *yaml.Node, path string) {
+	if v == nil {
+		return
+	}
+	if n := utf8.RuneCountInString(v.Value); n > maxLabelDescription {
+		d.errorf(v, "%s: %d characters; GitHub label descriptions have at most %d", path, n, maxLabelDescription)
+	}
+}
+
+var hexColor = regexp.MustCompile(`^[0-9A-Fa-f]{6}$`)
+
+// checkColor allows "" so that a layer can drop an inherited colour.
+func (d *decoder) checkColor(v *yaml.Node, path string) {
+	if v == nil || v.Value == "" || hexColor.MatchString(v.Value) {
+		return
+	}
+	if c, ok := strings.CutPrefix(v.Value, "#"); ok && hexColor.MatchString(c) {
+		d.errorf(v, "%s: write %q, not %q", path, c, v.Value)
+		return
+	}
+	d.errorf(v, "%s: want 6 hex digits such as \"c5def5\", got %q", path, v.Value)
+}
+
+func (d *decoder) checkGlob(v *yaml.Node, path string, isPath bool) {
+	if !isString(v) {
+		return
+	}
+	switch {
+	case v.Value == "":
+		d.errorf(v, "%s: empty glob", path)
+	case !doublestar.ValidatePattern(v.Value):
+		d.errorf(v, "%s: %q is not a valid glob: %s", path, v.Value, globProblem(v.Value))
+	case isPath && strings.HasPrefix(v.Value, "/"):
+		// Changed paths are relative, so this glob could never match.
+		d.errorf(v, "%s: %q starts with \"/\"; paths are relative to the repository root", path, v.Value)
+	}
+}
+
+// globProblem says why doublestar.ValidatePattern, which answers only yes
+// or no, refuses p; it follows that function's scan.
+func globProblem(p string) string {
+	depth := 0
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			if i++; i >= len(p) {
+				return `it ends in a lone \ (write \\ for a backslash)`
+			}
+		case '[':
+			j := i + 1
+			if j < len(p) && (p[j] == '^' || p[j] == '!') {
+				j++
+			}
+			if j < len(p) && p[j] == ']' {
+				return `empty character class "[]" (write \[ for a literal [)`
+			}
+			for ; j < len(p) && p[j] != ']'; j++ {
+				if p[j] == '\\' {
+					j++
+				}
+			}
+			if j >= len(p) {
+				return `"[" is not closed (write \[ for a literal [)`
+			}
+			i = j
+		case '{':
+			depth++
+		case '}':
+			if depth == 0 {
+				return `"}" without "{" (write \} for a literal })`
+			}
+			depth--
+		}
+	}
+	if depth > 0 {
+		return `"{" is not closed (write \{ for a literal {)`
+	}
+	return "doublestar refuses it"
+}
+
+// regexpProblem drops the "error parsing regexp:" that the message
+// already says in its own words.
+func regexpProblem(err error) string {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s in %q", se.Code, se.Expr)
+	}
+	return err.Error()
+}
+
+// written reports whether key has a value other than empty, "" or [].
+func written(m *yaml.Node, key string) bool {
+	_, v := lookup(m, key)
+	switch {
+	case v == nil || isNull(v):
+		return false
+	case v.Kind == yaml.SequenceNode:
+		return len(v.Content) > 0
+	case isString(v):
+		return v.Value != ""
+	}
+	return true
+}
+
+func stringAt(m *yaml.Node, key string) *yaml.Node {
+	if _, v := lookup(m, key); v != nil && isString(v) {
+		return v
+	}
+	return nil
+}
+
+func mappingAt(m *yaml.Node, key string) *yaml.Node {
+	if _, v := lookup(m, key); v != nil && v.Kind == yaml.MappingNode {
+		return v
+	}
+	return nil
+}
+
+func listAt(m *yaml.Node, key string) []*yaml.Node {
+	if _, v := lookup(m, key); v != nil && v.Kind == yaml.SequenceNode {
+		return v.Content
+	}
+	return nil
+}
+
+// intAt returns the node and value of a whole-number setting; nil when the
+// key is absent or was not a whole number.
+func intAt(m *yaml.Node, key string) (*yaml.Node, int) {
+	_, v := lookup(m, key)
+	if v == nil || v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
+		return nil, 0
+	}
+	var n int
+	if err := v.Decode(&n); err != nil {
+		return nil, 0
+	}
+	return v, n
+}
