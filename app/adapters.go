@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/google/go-github/v60/github"
 
@@ -27,7 +26,9 @@ func (a rulesAdapter) DCORules(ctx context.Context, c dco.Client, owner, repo st
 		report.Problems = append(report.Problems, p.Error())
 	}
 	for _, w := range loaded.Warnings {
-		report.Warnings = append(report.Warnings, w.Error())
+		if w.Concerns("dco") {
+			report.Warnings = append(report.Warnings, w.Error())
+		}
 	}
 	return loaded.Rules.DCO, report, nil
 }
@@ -47,7 +48,7 @@ func (a rulesAdapter) LabelRules(ctx context.Context, c labels.Client, owner, re
 		warnings = append(warnings, p.Error())
 	}
 	for _, w := range loaded.Warnings {
-		if strings.Contains(w.Msg, "labels") || strings.Contains(w.Msg, "modules") {
+		if w.Concerns("labels", "modules") {
 			warnings = append(warnings, w.Error())
 		}
 	}

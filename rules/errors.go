@@ -16,6 +16,15 @@ type Error struct {
 	// which is all yaml.v3 tells about syntax errors.
 	Line, Column int
 	Msg          string
+	// Section is the top-level section a warning concerns ("dco",
+	// "labels"), so each feature shows only its own; empty concerns all.
+	Section string
+}
+
+// Concerns reports whether the warning is about one of the sections, or
+// about the file as a whole.
+func (e *Error) Concerns(sections ...string) bool {
+	return e.Section == "" || slices.Contains(sections, e.Section)
 }
 
 func (e *Error) Error() string {

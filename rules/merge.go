@@ -129,6 +129,7 @@ func (res *Result) applyLayer(merged *yaml.Node, l Layer, locks map[string]Origi
 		if by, ok := locks[section]; ok {
 			if changes(merged, key, val) {
 				res.warn(f, key, fmt.Sprintf("section %s is locked by the %s layer (%s); this change is ignored", section, by.Layer, by))
+				res.Warnings[len(res.Warnings)-1].Section = section
 			}
 			continue
 		}
@@ -322,14 +323,15 @@ func (res *Result) checkSize() {
 	}
 	o := res.Sources[source]
 	res.Warnings = append(res.Warnings, &Error{File: o.File, Line: o.Line, Column: o.Column,
-		Msg: fmt.Sprintf("%s%s: %s; size labels are off", path, at, msg)})
+		Msg: fmt.Sprintf("%s%s: %s; size labels are off", path, at, msg), Section: "labels"})
 }
 
 // warnMerged positions a warning at node n of the merged tree, whose
 // positions are those of the file that Sources names for path.
 func (res *Result) warnMerged(path string, n *yaml.Node, msg string) {
 	o := res.Sources[path]
-	e := &Error{File: o.File, Line: o.Line, Column: o.Column, Msg: msg}
+	section, _, _ := strings.Cut(path, ".")
+	e := &Error{File: o.File, Line: o.Line, Column: o.Column, Msg: msg, Section: section}
 	if n != nil {
 		e.Line, e.Column = n.Line, n.Column
 	}

@@ -393,3 +393,34 @@ func TestMergeSizeWithoutBuiltin(t *testing.T) {
 		t.Errorf("Warnings = %q, size enabled %v; want %q and off", messages(got.Warnings), got.Rules.Labels.Size.Enabled, want)
 	}
 }
+
+// Each feature shows only the warnings about its own sections.
+func TestWarningsNameTheirSection(t *testing.T) {
+	org := mustParse(t, "org.yml", "locked: [dco]\n")
+	repo := mustParse(t, "repo.yml", `locked: [labels]
+dco:
+  skip_bots: false
+labels:
+  size:
+    enabled: true
+    thresholds: {S: 50}
+  rules:
+    - repos: [x]
+      modules: [stroage]
+`)
+	res := Merge(BuiltinLayer(), Layer{Kind: LayerOrg, File: org}, Layer{Kind: LayerRepo, File: repo})
+	got := map[string][]string{}
+	for _, w := range res.Warnings {
+		got[w.Section] = append(got[w.Section], w.Msg)
+	}
+	for section, want := range map[string]int{"": 1, "dco": 1, "labels": 2} {
+		if len(got[section]) != want {
+			t.Errorf("section %q: %d warnings %q, want %d", section, len(got[section]), got[section], want)
+		}
+	}
+	for _, w := range res.Warnings {
+		if w.Concerns("dco") == (w.Section == "labels") {
+			t.Errorf("Concerns(dco) of a %q warning = %v", w.Section, w.Concerns("dco"))
+		}
+	}
+}
