@@ -18,6 +18,54 @@ type Rules struct {
 	// ("storage"), each with the label that marks it.
 	Modules map[string]Module `yaml:"modules" json:"modules,omitempty"`
 	Labels  Labels            `yaml:"labels" json:"labels"`
+	Welcome Welcome           `yaml:"welcome" json:"welcome"`
+}
+
+// Welcome scopes for welcome.scope.
+const (
+	ScopeOrg  = "org"
+	ScopeRepo = "repo"
+)
+
+// Welcome configures greetings for newcomers.
+type Welcome struct {
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Scope is "org" (a person's first contribution anywhere in the org)
+	// or "repo" (in this repository).
+	Scope string `yaml:"scope" json:"scope"`
+	// Links are named URLs the templates use as {{.Links.name}}.
+	Links map[string]string `yaml:"links" json:"links,omitempty"`
+	// Label is added to a newcomer's first issue or pull request; empty
+	// means none.
+	Label string `yaml:"label" json:"label,omitempty"`
+	// FirstIssue, FirstPR and FirstMerged are text/template sources, each
+	// optional: an empty one greets nobody on that occasion. They see
+	// WelcomeData.
+	FirstIssue  string `yaml:"first_issue" json:"first_issue,omitempty"`
+	FirstPR     string `yaml:"first_pr" json:"first_pr,omitempty"`
+	FirstMerged string `yaml:"first_merged_pr" json:"first_merged_pr,omitempty"`
+}
+
+// WelcomeData is what welcome templates see. Text that the contributor
+// controls is already escaped for Markdown: Title is a code span, so it
+// cannot mention anyone, link anywhere or carry HTML.
+type WelcomeData struct {
+	// Login is the contributor's GitHub login, safe to write as @{{.Login}}.
+	Login string
+	// Repo is "owner/name", Org the owner.
+	Repo, Org string
+	// Kind is "issue" or "pull request".
+	Kind   string
+	Number int
+	// Title is the issue's or pull request's title as Markdown code.
+	Title string
+	// URL is the issue's or pull request's page.
+	URL string
+	// Modules are the labels of the modules the pull request touches, as
+	// far as they are known when the greeting is written.
+	Modules []string
+	// Links are the rules' welcome.links.
+	Links map[string]string
 }
 
 // Pos is where a list entry was written, filled by the parser for entries
