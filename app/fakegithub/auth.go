@@ -239,9 +239,10 @@ const (
 )
 
 type rateBucket struct {
-	limit int
-	used  int
-	reset time.Time
+	limit    int
+	used     int
+	reset    time.Time
+	resource string // X-RateLimit-Resource: "core" or "search"
 }
 
 func (b *rateBucket) remaining() int { return max(0, b.limit-b.used) }
@@ -253,8 +254,38 @@ func (s *Server) bucket(key int64, now time.Time) *rateBucket {
 		if key == bucketUnauthenticated {
 			limit = 60
 		}
-		b = &rateBucket{limit: limit, reset: now.Add(time.Hour).Truncate(time.Second)}
+		b = &rateBucket{limit: limit, reset: now.Add(time.Hour).Truncate(time.Second), resource: resourceCore}
 		s.rates[key] = b
+	}
+	return b
+}
+
+// Rate-limit resources (X-RateLimit-Resource): search has its own quota,
+// apart from the core one.
+const (
+	resourceCore   = "core"
+	resourceSearch = "search"
+)
+
+// GitHub's search quota: 30 requests a minute with a token, 10 without.
+const (
+	searchRateLimit                = 30
+	searchRateLimitUnauthenticated = 10
+	searchRateWindow               = time.Minute
+)
+
+// searchBucket is key's search quota, kept apart from its core quota as on
+// GitHub: a search costs no core quota, and an exhausted core quota does not
+// stop searches (nor the other way round).
+func (s *Server) searchBucket(key int64, now time.Time) *rateBucket {
+	b := s.searchRates[key]
+	if b == nil || !now.Before(b.reset) {
+		limit := searchRateLimit
+		if key == bucketUnauthenticated {
+			limit = searchRateLimitUnauthenticated
+		}
+		b = &rateBucket{limit: limit, reset: now.Add(searchRateWindow).Truncate(time.Second), resource: resourceSearch}
+		s.searchRates[key] = b
 	}
 	return b
 }
@@ -264,7 +295,12 @@ func (b *rateBucket) setHeaders(h http.Header) {
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(b.remaining()))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(b.reset.Unix(), 10))
 	h.Set("X-RateLimit-Used", strconv.Itoa(min(b.used, b.limit)))
-	h.Set("X-RateLimit-Resource", "core")
+	h.Set("X-RateLimit-Resource", b.resource)
+}
+
+// object is the bucket as GET /rate_limit lists it.
+func (b *rateBucket) object() object {
+	return object{"limit": b.limit, "used": b.used, "remaining": b.remaining(), "reset": b.reset.Unix(), "resource": b.resource}
 }
 
 // RateRemaining is the quota an installation has left in the current window.
@@ -281,6 +317,27 @@ func (s *Server) SetRateRemaining(installation int64, remaining int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.bucket(installation, s.now())
+	b.used = max(0, b.limit-remaining)
+}
+
+// SearchRemaining is the search quota an installation has left in the
+// current window (GitHub's: 30 searches a minute, X-RateLimit-Resource
+// "search"), apart from its core quota (RateRemaining).
+func (s *Server) SearchRemaining(installation int64) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.searchBucket(installation, s.now()).remaining()
+}
+
+// SetSearchRemaining sets how many searches an installation may still make
+// in the current window; at 0 every further GET /search/issues answers
+// GitHub's 403 "API rate limit exceeded" with X-RateLimit-Resource "search"
+// until the window resets a minute after it began. The core quota is not
+// touched: other endpoints keep working.
+func (s *Server) SetSearchRemaining(installation int64, remaining int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.searchBucket(installation, s.now())
 	b.used = max(0, b.limit-remaining)
 }
 

@@ -41,6 +41,7 @@
 //	DELETE /repos/{o}/{r}/issues/{n}/labels/{name}
 //	GET    /repos/{o}/{r}/labels
 //	POST   /repos/{o}/{r}/labels
+//	GET    /search/issues                                   (search quota, see AddSearchItem)
 //
 // Labels are modelled as on GitHub: a repository has labels (name, colour,
 // description; names compare ignoring case) and issues carry some of them.
@@ -135,28 +136,31 @@ type Server struct {
 	tokenSeq  int
 	instPerms map[int64]map[string]string
 
-	rates     map[int64]*rateBucket
-	rateLimit int
+	rates       map[int64]*rateBucket
+	searchRates map[int64]*rateBucket
+	rateLimit   int
 
-	repos   map[string]*repoState // key: lower-case "owner/repo"
-	members map[string]map[string]bool
-	nextID  int64 // ids of check runs, comments, labels: unique across repos like GitHub's
+	repos     map[string]*repoState // key: lower-case "owner/repo"
+	members   map[string]map[string]bool
+	nextID    int64 // ids of check runs, comments, labels: unique across repos like GitHub's
+	searchSeq int   // order in which search items were added
 }
 
 // New starts a fake on a loopback port; tb.Cleanup closes it.
 func New(tb testing.TB) *Server {
 	tb.Helper()
 	s := &Server{
-		now:       time.Now,
-		appID:     1,
-		appSlug:   "contribot",
-		tokens:    map[string]*token{},
-		instPerms: map[int64]map[string]string{},
-		rates:     map[int64]*rateBucket{},
-		rateLimit: 5000,
-		repos:     map[string]*repoState{},
-		members:   map[string]map[string]bool{},
-		nextID:    1000,
+		now:         time.Now,
+		appID:       1,
+		appSlug:     "contribot",
+		tokens:      map[string]*token{},
+		instPerms:   map[int64]map[string]string{},
+		rates:       map[int64]*rateBucket{},
+		searchRates: map[int64]*rateBucket{},
+		rateLimit:   5000,
+		repos:       map[string]*repoState{},
+		members:     map[string]map[string]bool{},
+		nextID:      1000,
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.base = s.srv.URL + "/"
@@ -359,6 +363,9 @@ func (s *Server) handle(r *http.Request, body []byte, rec *Request) *response {
 	}
 
 	b := s.bucket(bucketKey, c.now)
+	if rt != nil && rt.resource == resourceSearch {
+		b = s.searchBucket(bucketKey, c.now)
+	}
 	if resp == nil && bucketKey != bucketUnauthenticated && b.remaining() <= 0 {
 		resp = s.primaryExhausted(bucketKey)
 	}

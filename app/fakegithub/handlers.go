@@ -89,15 +89,14 @@ func (s *Server) createToken(c *call) *response {
 // --- rate limit ---
 
 func (s *Server) getRateLimit(c *call) *response {
-	b := s.bucket(c.inst, c.now)
-	core := object{"limit": b.limit, "used": b.used, "remaining": b.remaining(), "reset": b.reset.Unix(), "resource": "core"}
+	core := s.bucket(c.inst, c.now).object()
 	other := func(name string, limit int) object {
 		return object{"limit": limit, "used": 0, "remaining": limit, "reset": c.now.Add(time.Hour).Unix(), "resource": name}
 	}
 	resp := jsonResponse(http.StatusOK, object{
 		"resources": object{
 			"core":    core,
-			"search":  other("search", 30),
+			"search":  s.searchBucket(c.inst, c.now).object(),
 			"graphql": other("graphql", 5000),
 		},
 		"rate": core,
@@ -112,15 +111,7 @@ func (s *Server) getRateLimit(c *call) *response {
 // out of range fall back to defaults or are clamped) and sets the Link
 // header; it returns the bounds of the page within total items.
 func (s *Server) paginate(c *call, total, defPer, maxPer int) (lo, hi int) {
-	per, err := strconv.Atoi(c.q.Get("per_page"))
-	if err != nil || per <= 0 {
-		per = defPer
-	}
-	per = min(per, maxPer)
-	page, err := strconv.Atoi(c.q.Get("page"))
-	if err != nil || page < 1 {
-		page = 1
-	}
+	per, page := pageParams(c, defPer, maxPer)
 	last := max(1, (total+per-1)/per)
 	lo = min((page-1)*per, total)
 	hi = min(lo+per, total)
@@ -128,6 +119,20 @@ func (s *Server) paginate(c *call, total, defPer, maxPer int) (lo, hi int) {
 		c.header.Set("Link", link)
 	}
 	return lo, hi
+}
+
+// pageParams reads ?per_page= and ?page= as paginate applies them.
+func pageParams(c *call, defPer, maxPer int) (per, page int) {
+	per, err := strconv.Atoi(c.q.Get("per_page"))
+	if err != nil || per <= 0 {
+		per = defPer
+	}
+	per = min(per, maxPer)
+	page, err = strconv.Atoi(c.q.Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	return per, page
 }
 
 // link builds GitHub's Link header: the request's own URL with page=N, in
@@ -795,7 +800,7 @@ func (s *Server) addComment(rs *repoState, number int, user *github.User, body s
 	id := s.nextID
 	api := s.apiRepo(rs.owner, rs.name)
 	kind := "issues"
-	if rs.pulls[number] != nil {
+	if rs.isPull(number) {
 		kind = "pull"
 	}
 	now := &github.Timestamp{Time: s.now().UTC().Truncate(time.Second)}

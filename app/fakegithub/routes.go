@@ -15,7 +15,10 @@ type route struct {
 	app    bool     // authenticated as the App (JWT) rather than an installation
 	perms  []string // any one suffices, e.g. "checks=write"; none: no permission needed
 	doc    string   // documentation_url of this endpoint's errors
-	handle func(*Server, *call) *response
+	// resource is the rate-limit quota the endpoint draws on: "" for core,
+	// resourceSearch for the search endpoints.
+	resource string
+	handle   func(*Server, *call) *response
 }
 
 func r(method, pattern string, perms []string, doc string, h func(*Server, *call) *response) *route {
@@ -31,6 +34,12 @@ func r(method, pattern string, perms []string, doc string, h func(*Server, *call
 func appRoute(method, pattern, doc string, h func(*Server, *call) *response) *route {
 	rt := r(method, pattern, nil, doc, h)
 	rt.app = true
+	return rt
+}
+
+func searchRoute(method, pattern string, perms []string, doc string, h func(*Server, *call) *response) *route {
+	rt := r(method, pattern, perms, doc, h)
+	rt.resource = resourceSearch
 	return rt
 }
 
@@ -81,6 +90,10 @@ var routes = []*route{
 		"https://docs.github.com/rest/issues/labels#list-labels-for-a-repository", (*Server).listRepoLabels),
 	r("POST", "/repos/{owner}/{repo}/labels", perms("issues=write", "pull_requests=write"),
 		"https://docs.github.com/rest/issues/labels#create-a-label", (*Server).createRepoLabel),
+	// Every installation has metadata read; GitHub further limits the results
+	// to what the installation can see, which the fake does not model.
+	searchRoute("GET", "/search/issues", perms("metadata=read"),
+		"https://docs.github.com/rest/search/search#search-issues-and-pull-requests", (*Server).searchIssues),
 }
 
 // matchRoute splits the escaped path, so that an escaped "/" (a label named

@@ -24,8 +24,9 @@ type repoState struct {
 	perms       map[string]string // lower-case login → role
 	checkRuns   []*github.CheckRun
 	comments    map[int][]*github.IssueComment
-	labels      map[int][]string // issue or PR number → names, spelled as the repository label
-	repoLabels  []*github.Label  // in creation order; names unique ignoring case
+	labels      map[int][]string     // issue or PR number → names, spelled as the repository label
+	repoLabels  []*github.Label      // in creation order; names unique ignoring case
+	search      map[int]*searchEntry // issues and pull requests known to search
 }
 
 func (s *Server) repoState(owner, repo string) *repoState {
@@ -44,6 +45,7 @@ func (s *Server) repoState(owner, repo string) *repoState {
 			perms:     map[string]string{},
 			comments:  map[int][]*github.IssueComment{},
 			labels:    map[int][]string{},
+			search:    map[int]*searchEntry{},
 		}
 		s.repos[key] = rs
 	}
