@@ -3,9 +3,11 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -110,6 +112,50 @@ func (d *decoder) checkLabelRule(rule *yaml.Node, path string) {
 		d.errorf(rule, "%s: no modules; list the modules this rule gives", path)
 	}
 	d.checkModuleNames(listAt(rule, "modules"), path+".modules")
+}
+
+func (d *decoder) checkWelcome(w *yaml.Node) {
+	if w == nil || w.Kind != yaml.MappingNode {
+		return
+	}
+	if v := stringAt(w, "scope"); v != nil && v.Value != ScopeOrg && v.Value != ScopeRepo {
+		d.errorf(v, "welcome.scope: want %q or %q, got %q", ScopeOrg, ScopeRepo, v.Value)
+	}
+	if links := mappingAt(w, "links"); links != nil {
+		for i := 0; i+1 < len(links.Content); i += 2 {
+			key, val := links.Content[i], links.Content[i+1]
+			if isString(key) && !linkName.MatchString(key.Value) {
+				d.errorf(key, "welcome.links: %q cannot be written as {{.Links.name}}; use letters, digits and _, not starting with a digit", key.Value)
+			}
+			if isString(val) && !absoluteURL(val.Value) {
+				d.errorf(val, "welcome.links.%s: want an absolute http(s) URL such as \"https://example.org/contribute\", got %q", key.Value, val.Value)
+			}
+		}
+	}
+	if v := stringAt(w, "label"); v != nil && v.Value != "" {
+		d.checkLabelName(v, "welcome.label")
+	}
+	for _, key := range welcomeTemplates {
+		v := stringAt(w, key)
+		if v == nil || v.Value == "" {
+			continue
+		}
+		path := "welcome." + key
+		for _, e := range checkWelcomeTemplate(path, v.Value) {
+			d.errs = append(d.errs, templateError(d.file, d.src, v, path, e))
+		}
+	}
+}
+
+// linkName is what {{.Links.name}} can name: a Go identifier in ASCII.
+var linkName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// absoluteURL reports an http(s) URL with a host and nothing that would
+// end a Markdown link early.
+func absoluteURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
+		!strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) })
 }
 
 // checkThresholds checks the thresholds one file writes; Merge checks the

@@ -15,6 +15,8 @@ import (
 // line and column and lets messages name the setting ("dco.enabled").
 type decoder struct {
 	file string
+	// src is the file's text, for positions inside templates; may be nil.
+	src  []byte
 	errs Errors
 	// noPos leaves Pos fields zero, for comparing the values of two trees
 	// whose nodes sit at different lines.

@@ -24,6 +24,10 @@ func FuzzParse(f *testing.F) {
 		"labels:\n  rules:\n    - repos: [\"a/[\", \"{x\"]\n      files: {any: [/x], all: [\"**\"]}\n      title: \"(?P<x\"\n      modules: [stroage]\n    -\n",
 		"locked: [labels, modules]\nmodules:\n  x: {implies: [x]}\nlabels:\n  rules:\n    - title: x\n      modules: [x]\n",
 		"labels:\n  create_missing: {color: #abc}\n  owned: {prefixes: [\"\"]}\n  fallback: 99999999999999999999\n",
+		"welcome:\n  scope: team\n  label: first-contribution\n  links: {a-b: x, ok: \"https://x.org\", \"1\": ftp://x}\n  first_pr: |\n    Hi @{{.Logn}}\n    {{if}}\n",
+		"welcome:\n  first_issue: \"{{range .Links}}{{.}}{{end}}{{.Links.x}}{{with .Links}}{{.y}}{{end}}\"\n  first_merged_pr: >\n    {{index .Links \"y\"}}\n    {{join .Modules \", \"}}\n",
+		"welcome:\n  first_pr: \"{{range 9}}{{end}}{{template \\\"a\\\"}}{{define \\\"a\\\"}}{{end}}{{printf \\\"%9999d\\\" 1}}\"\n",
+		"locked: [welcome]\nwelcome:\n  enabled: false\n  scope: repo\n  first_pr: \"{{if .Modules}}{{else}}{{$.Titel}}{{end}}\\t{{.Links.none}}\"\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -104,6 +104,7 @@ func Merge(layers ...Layer) *Result {
 	res.Rules.Locked = slices.Sorted(maps.Keys(locks))
 	res.checkModuleRefs(merged)
 	res.checkSize()
+	res.checkWelcomeLinks(merged, layers)
 	return res
 }
 

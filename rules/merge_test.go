@@ -407,20 +407,120 @@ labels:
   rules:
     - repos: [x]
       modules: [stroage]
+welcome:
+  first_pr: "{{.Links.chat}}"
 `)
 	res := Merge(BuiltinLayer(), Layer{Kind: LayerOrg, File: org}, Layer{Kind: LayerRepo, File: repo})
 	got := map[string][]string{}
 	for _, w := range res.Warnings {
 		got[w.Section] = append(got[w.Section], w.Msg)
 	}
-	for section, want := range map[string]int{"": 1, "dco": 1, "labels": 2} {
+	for section, want := range map[string]int{"": 1, "dco": 1, "labels": 2, "welcome": 1} {
 		if len(got[section]) != want {
 			t.Errorf("section %q: %d warnings %q, want %d", section, len(got[section]), got[section], want)
 		}
 	}
 	for _, w := range res.Warnings {
-		if w.Concerns("dco") == (w.Section == "labels") {
+		if w.Concerns("dco") != (w.Section == "" || w.Section == "dco") {
 			t.Errorf("Concerns(dco) of a %q warning = %v", w.Section, w.Concerns("dco"))
 		}
+	}
+}
+
+func TestMergeWelcome(t *testing.T) {
+	const known = "(known: calendar, code_of_conduct, community, contribute, contributor_docs, dco, good_first_issues, issue_hub, matrix, onboarding, slack)"
+	builtin := BuiltinLayer().File.Rules.Welcome
+	tests := []struct {
+		name     string
+		org      string
+		repo     string
+		noSrc    bool // the repository's File lacks its text
+		check    func(t *testing.T, w Welcome)
+		sources  map[string]string
+		warnings []string
+	}{
+		{
+			name: "links merge by name; templates may name links of any layer",
+			org:  "welcome:\n  label: first-contribution\n  links:\n    slack: https://slack.example.org\n  first_issue: \"Hi, see {{.Links.slack}} and {{.Links.onboarding}}\"\n",
+			repo: "welcome:\n  scope: repo\n  links:\n    onboarding: https://example.org/onboarding\n",
+			check: func(t *testing.T, w Welcome) {
+				if w.Links["onboarding"] != "https://example.org/onboarding" || w.Links["slack"] != "https://slack.example.org" || w.Links["dco"] != builtin.Links["dco"] {
+					t.Errorf("links = %v, want onboarding from the repo, slack from the org, dco from the built-in", w.Links)
+				}
+				if w.Scope != ScopeRepo || w.Label != "first-contribution" || !w.Enabled || w.FirstPR != builtin.FirstPR {
+					t.Errorf("welcome = %+v, want scope from the repo, label from the org, the rest built in", w)
+				}
+			},
+			sources: map[string]string{
+				"welcome.links.slack":      orgFile + ":4:12",
+				"welcome.links.onboarding": repoFile + ":4:17",
+				"welcome.links.dco":        BuiltinName,
+				"welcome.first_issue":      orgFile + ":5:16",
+			},
+		},
+		{
+			name: "unknown links are warned about where they are written, once each",
+			org:  "welcome:\n  links:\n    slack: https://slack.example.org\n",
+			repo: "welcome:\n  first_pr: |\n    Hi @{{.Login}}: {{.Links.slack}}, {{.Links.onboardng}}\n    {{index .Links \"faq\"}} {{$.Links.onboardng}}\n",
+			warnings: []string{
+				repoFile + `:3:47: welcome.first_pr: link "onboardng" is not in welcome.links ` + known + `; it renders as empty text`,
+				repoFile + `:4:20: welcome.first_pr: link "faq" is not in welcome.links ` + known + `; it renders as empty text`,
+			},
+		},
+		{
+			name: "an org template is warned about in the org file",
+			org:  "welcome:\n  first_merged_pr: \"Thanks! {{.Links.chat}}\"\n",
+			warnings: []string{
+				orgFile + `:2:37: welcome.first_merged_pr: link "chat" is not in welcome.links ` + strings.Replace(known, ", slack", "", 1) + `; it renders as empty text`,
+			},
+		},
+		{
+			name:  "without the file's text, the template's own line is named",
+			repo:  "welcome:\n  first_pr: |\n    Hi\n    {{.Links.chat}}\n",
+			noSrc: true,
+			warnings: []string{
+				repoFile + `:2:13: welcome.first_pr: line 2, column 9 of the template: link "chat" is not in welcome.links ` + strings.Replace(known, ", slack", "", 1) + `; it renders as empty text`,
+			},
+		},
+		{
+			name: "a repository that drops a template drops its warnings",
+			org:  "welcome:\n  first_pr: \"{{.Links.chat}}\"\n",
+			repo: "welcome:\n  first_pr: \"\"\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			layers := []Layer{BuiltinLayer()}
+			if tt.org != "" {
+				layers = append(layers, Layer{Kind: LayerOrg, File: mustParse(t, orgFile, tt.org)})
+			}
+			if tt.repo != "" {
+				f := mustParse(t, repoFile, tt.repo)
+				if tt.noSrc {
+					f = &File{Name: f.Name, Root: f.Root, Rules: f.Rules}
+				}
+				layers = append(layers, Layer{Kind: LayerRepo, File: f})
+			}
+			got := Merge(layers...)
+			if tt.check != nil {
+				tt.check(t, got.Rules.Welcome)
+			}
+			for path, origin := range tt.sources {
+				if o := got.Sources[path]; o.String() != origin && (origin != BuiltinName || o.File != BuiltinName) {
+					t.Errorf("Sources[%q] = %s, want %s", path, o, origin)
+				}
+			}
+			if !reflect.DeepEqual(messages(got.Warnings), tt.warnings) {
+				t.Errorf("Warnings = %q\nwant %q", messages(got.Warnings), tt.warnings)
+			}
+			for _, w := range got.Warnings {
+				if w.Section != "welcome" {
+					t.Errorf("warning %v: section %q, want welcome", w, w.Section)
+				}
+			}
+			if len(got.Problems) > 0 {
+				t.Errorf("Problems = %q", messages(got.Problems))
+			}
+		})
 	}
 }

@@ -20,6 +20,9 @@ type File struct {
 	Root *yaml.Node
 	// Rules holds only what this file writes; everything else is zero.
 	Rules Rules
+	// src is the file's text, for positions inside multi-line values
+	// such as welcome templates; nil when unknown.
+	src []byte
 }
 
 // Parse reads a contribot.yml strictly: an unknown key, a value of the wrong
@@ -31,11 +34,11 @@ func Parse(name string, data []byte) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &File{Name: name, Root: root}
+	f := &File{Name: name, Root: root, src: data}
 	if root == nil {
 		return f, nil
 	}
-	d := &decoder{file: name}
+	d := &decoder{file: name, src: data}
 	d.decode(root, reflect.ValueOf(&f.Rules).Elem(), "")
 	d.checkRules(root, &f.Rules)
 	if len(d.errs) > 0 {
@@ -63,6 +66,8 @@ func (d *decoder) checkRules(root *yaml.Node, r *Rules) {
 	d.checkModules(mods)
 	_, labels := lookup(root, "labels")
 	d.checkLabels(labels)
+	_, welcome := lookup(root, "welcome")
+	d.checkWelcome(welcome)
 	if _, val := lookup(root, "locked"); val != nil && val.Kind == yaml.SequenceNode {
 		known := Lockable()
 		for i, item := range val.Content {

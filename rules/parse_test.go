@@ -22,7 +22,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			in:   "dcoo:\n  enabled: true\n",
-			want: []string{`.github/contribot.yml:1:1: unknown key "dcoo" at the top level (known: extends, locked, dco, modules, labels)`},
+			want: []string{`.github/contribot.yml:1:1: unknown key "dcoo" at the top level (known: extends, locked, dco, modules, labels, welcome)`},
 		},
 		{
 			name: "recheck command intake would never see",
@@ -93,7 +93,7 @@ func TestParseErrors(t *testing.T) {
 			want: []string{
 				`.github/contribot.yml:2:13: dco.override: want a boolean (true or false), got "maybe"`,
 				`.github/contribot.yml:3:12: dco.enabled: want a boolean (true or false), got 1`,
-				`.github/contribot.yml:4:1: unknown key "label" at the top level (known: extends, locked, dco, modules, labels)`,
+				`.github/contribot.yml:4:1: unknown key "label" at the top level (known: extends, locked, dco, modules, labels, welcome)`,
 			},
 		},
 		{
@@ -124,12 +124,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown locked section",
 			in:   "locked: [dco, labels, label]\n",
-			want: []string{`.github/contribot.yml:1:23: locked[2]: "label" is not a section that can be locked (known: dco, modules, labels)`},
+			want: []string{`.github/contribot.yml:1:23: locked[2]: "label" is not a section that can be locked (known: dco, modules, labels, welcome)`},
 		},
 		{
 			name: "extends cannot be locked",
 			in:   "locked: [extends]\n",
-			want: []string{`.github/contribot.yml:1:10: locked[0]: "extends" is not a section that can be locked (known: dco, modules, labels)`},
+			want: []string{`.github/contribot.yml:1:10: locked[0]: "extends" is not a section that can be locked (known: dco, modules, labels, welcome)`},
 		},
 		{
 			name: "fraction where a whole number belongs",
@@ -261,6 +261,114 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`.github/contribot.yml:2:12: modules.storage: want a mapping, got "area/storage"`},
 		},
 		{
+			name: "unknown welcome scope",
+			in:   "welcome:\n  scope: team\n",
+			want: []string{`.github/contribot.yml:2:10: welcome.scope: want "org" or "repo", got "team"`},
+		},
+		{
+			name: "welcome links and label",
+			in: `welcome:
+  label: " "
+  links:
+    contributor-guide: https://scs.community/contribute/
+    2nd: https://example.org
+    dco: community/tools/github/dco-and-licenses
+    ftp: ftp://example.org/x
+    space: https://example.org/a b
+    ok_1: HTTPS://example.org
+`,
+			want: []string{
+				`.github/contribot.yml:2:10: welcome.label: empty label name`,
+				`.github/contribot.yml:4:5: welcome.links: "contributor-guide" cannot be written as {{.Links.name}}; use letters, digits and _, not starting with a digit`,
+				`.github/contribot.yml:5:5: welcome.links: "2nd" cannot be written as {{.Links.name}}; use letters, digits and _, not starting with a digit`,
+				`.github/contribot.yml:6:10: welcome.links.dco: want an absolute http(s) URL such as "https://example.org/contribute", got "community/tools/github/dco-and-licenses"`,
+				`.github/contribot.yml:7:10: welcome.links.ftp: want an absolute http(s) URL such as "https://example.org/contribute", got "ftp://example.org/x"`,
+				`.github/contribot.yml:8:12: welcome.links.space: want an absolute http(s) URL such as "https://example.org/contribute", got "https://example.org/a b"`,
+			},
+		},
+		{
+			name: "long welcome label",
+			in:   "welcome:\n  label: " + strings.Repeat("x", 51) + "\n",
+			want: []string{`.github/contribot.yml:2:10: welcome.label: 51 characters; GitHub label names have at most 50`},
+		},
+		{
+			name: "template syntax error on line 3 of a block",
+			in:   "welcome:\n  first_pr: |\n    Hello @{{.Login}},\n\n    see {{if}} here.\n",
+			want: []string{`.github/contribot.yml:5: welcome.first_pr: missing value for if`},
+		},
+		{
+			name: "template syntax error in a quoted template",
+			in:   "welcome:\n  first_issue: 'Hi {{.Login}'\n",
+			want: []string{`.github/contribot.yml:2: welcome.first_issue: bad character U+007D '}'`},
+		},
+		{
+			name: "unknown template fields, in every branch",
+			in: `welcome:
+  first_issue: "Hi @{{.Logn}}!"
+  first_pr: |
+    Hello
+    {{if .Modules}}{{.Login}}{{else}}{{$.Titel}}{{end}}
+    {{with .Title}}{{.}}{{end}}{{range .Modules}}{{.}}{{end}}
+`,
+			want: []string{
+				`.github/contribot.yml:2:23: welcome.first_issue: unknown field .Logn (known: .Login, .Repo, .Org, .Kind, .Number, .Title, .URL, .Modules, .Links)`,
+				`.github/contribot.yml:5:41: welcome.first_pr: unknown field .Titel (known: .Login, .Repo, .Org, .Kind, .Number, .Title, .URL, .Modules, .Links)`,
+			},
+		},
+		{
+			name: "templates that fail on sample data",
+			in: `welcome:
+  first_issue: Hi {{.Login.Name}}
+  first_pr: |
+    Hi
+      {{index .Modules 5}}
+  first_merged_pr: "{{with .Links}}{{.contribute}}{{end}}{{.Links.dco}}"
+`,
+			want: []string{
+				`.github/contribot.yml:2:27: welcome.first_issue: {{.Login.Name}}: can't evaluate field Name in type string`,
+				`.github/contribot.yml:5:9: welcome.first_pr: {{index .Modules 5}}: error calling index: index out of range: 5`,
+				`.github/contribot.yml:6:38: welcome.first_merged_pr: {{.contribute}}: map has no entry for key "contribute"`,
+			},
+		},
+		{
+			name: "an unknown function",
+			in:   "welcome:\n  first_pr: \"{{upper .Login}}\"\n",
+			want: []string{`.github/contribot.yml:2: welcome.first_pr: function "upper" not defined`},
+		},
+		{
+			name: "templates that could run away",
+			in: `welcome:
+  first_pr: |
+    {{range 1000000000}}{{end}}
+    {{range .Links}}{{range $.Modules}}{{end}}{{end}}
+    {{block "b" .}}{{end}}
+    {{printf "%s%999999s" .Login ""}}{{printf "%*s" 9 ""}}{{printf .Title}}
+  first_issue: "{{range .Links}}` + strings.Repeat("x", 20000) + `{{end}}{{.Links.a}}{{.Links.b}}{{.Links.c}}{{.Links.d}}"
+`,
+			want: []string{
+				`.github/contribot.yml:3:13: welcome.first_pr: range only over .Modules or .Links`,
+				`.github/contribot.yml:4:29: welcome.first_pr: a range inside a range is not supported`,
+				`.github/contribot.yml:5:13: welcome.first_pr: {{template}} is not supported in welcome messages; write the text out`,
+				`.github/contribot.yml:6:14: welcome.first_pr: printf: "%999999" is too wide; widths and precisions go up to 999`,
+				`.github/contribot.yml:6:47: welcome.first_pr: printf: "%*" is too wide; widths and precisions go up to 999`,
+				`.github/contribot.yml:6:68: welcome.first_pr: printf: write the format in quotes`,
+				`.github/contribot.yml:7:16: welcome.first_issue: renders more than 60000 bytes of sample data; GitHub comments hold at most 65536 characters`,
+			},
+		},
+		{
+			name: "a template that renders nothing",
+			in:   "welcome:\n  first_pr: \"{{if .Modules}}{{end}}\\n\"\n",
+			want: []string{`.github/contribot.yml:2:13: welcome.first_pr: renders as empty text; write "" to greet nobody on this occasion`},
+		},
+		{
+			name: "where folding or escapes move the text, the template's own line is named",
+			in:   "welcome:\n  first_pr: >\n    Hi\n    there {{.Logn}}\n  first_issue: \"Hi\\t{{.Logn}}\"\n",
+			want: []string{
+				`.github/contribot.yml:2:13: welcome.first_pr: line 1, column 12 of the template: unknown field .Logn (known: .Login, .Repo, .Org, .Kind, .Number, .Title, .URL, .Modules, .Links)`,
+				`.github/contribot.yml:5:16: welcome.first_issue: line 1, column 6 of the template: unknown field .Logn (known: .Login, .Repo, .Org, .Kind, .Number, .Title, .URL, .Modules, .Links)`,
+			},
+		},
+		{
 			name: "syntax error: unclosed flow list",
 			in:   "dco:\n  allow:\n    logins: [a, b\n",
 			want: []string{`.github/contribot.yml:3: YAML syntax error: did not find expected ',' or ']'`},
@@ -320,7 +428,7 @@ func TestParseErrors(t *testing.T) {
 				var w []string
 				for i := 1; i <= maxErrors; i++ {
 					if i == 1 {
-						w = append(w, `.github/contribot.yml:1:1: unknown key "x" at the top level (known: extends, locked, dco, modules, labels)`)
+						w = append(w, `.github/contribot.yml:1:1: unknown key "x" at the top level (known: extends, locked, dco, modules, labels, welcome)`)
 						continue
 					}
 					w = append(w, fmt.Sprintf(`.github/contribot.yml:%d:1: duplicate key "x" in the top level (first at line 1)`, i))
@@ -470,6 +578,30 @@ labels:
 			in:       "modules:\n  # storage: {}\nlabels:\n  # enabled: false\n",
 			sections: []string{"modules", "labels"},
 		},
+		{
+			name: "welcome",
+			in: `welcome:
+  enabled: true
+  scope: repo
+  label: first-contribution
+  links:
+    guide: https://example.org/guide
+    _chat2: http://chat.example.org
+  first_issue: ""
+  first_pr: |
+    Hi @{{.Login}}, see the [guide]({{.Links.guide}}) and {{index .Links "faq"}}{{.Links.elsewhere}}.
+    {{- if .Modules}} Modules: {{join .Modules ", "}}.{{end}}
+    {{range $name, $url := .Links}}{{$name}}{{end}}
+  first_merged_pr: Thanks, @{{$.Login}}!
+`,
+			want: Rules{Welcome: Welcome{
+				Enabled: true, Scope: ScopeRepo, Label: "first-contribution",
+				Links:       map[string]string{"guide": "https://example.org/guide", "_chat2": "http://chat.example.org"},
+				FirstPR:     "Hi @{{.Login}}, see the [guide]({{.Links.guide}}) and {{index .Links \"faq\"}}{{.Links.elsewhere}}.\n{{- if .Modules}} Modules: {{join .Modules \", \"}}.{{end}}\n{{range $name, $url := .Links}}{{$name}}{{end}}\n",
+				FirstMerged: "Thanks, @{{$.Login}}!",
+			}},
+			sections: []string{"welcome"},
+		},
 		{name: "locked in an org file", in: "locked: [dco]\n", want: Rules{Locked: []string{"dco"}}, sections: []string{"locked"}},
 		{name: "extends none", in: "extends: none\n", want: Rules{Extends: "none"}, sections: []string{"extends"}},
 	}
@@ -482,7 +614,7 @@ labels:
 			if !reflect.DeepEqual(f.Rules, tt.want) {
 				t.Errorf("Rules = %+v, want %+v", f.Rules, tt.want)
 			}
-			for _, s := range []string{"extends", "locked", "dco", "modules", "labels"} {
+			for _, s := range []string{"extends", "locked", "dco", "modules", "labels", "welcome"} {
 				want := false
 				for _, w := range tt.sections {
 					want = want || w == s
@@ -517,6 +649,9 @@ func TestBuiltin(t *testing.T) {
 	}
 	if f.Rules.Locked != nil {
 		t.Errorf("built-in locks %q; orgs must be free to change every section", f.Rules.Locked)
+	}
+	if w := f.Rules.Welcome; !w.Enabled || w.Scope != ScopeOrg || w.Label != "" {
+		t.Errorf("built-in welcome: enabled %v, scope %q, label %q; want on, org, no label", w.Enabled, w.Scope, w.Label)
 	}
 	labels := f.Rules.Labels
 	labels.Rules = nil
@@ -574,6 +709,8 @@ func TestBuiltin(t *testing.T) {
 		"labels.create_missing.enabled", "labels.create_missing.color", "labels.create_missing.description",
 		"labels.max_labels", "labels.max_files", "labels.fallback", "labels.rules",
 		"labels.size.enabled", "labels.size.thresholds.S", "labels.size.thresholds.XXL",
+		"welcome.enabled", "welcome.scope", "welcome.label", "welcome.links.dco", "welcome.links.issue_hub",
+		"welcome.first_issue", "welcome.first_pr", "welcome.first_merged_pr",
 	} {
 		if o, ok := got.Sources[path]; !ok || o.File != BuiltinName || o.Line == 0 {
 			t.Errorf("Sources[%q] = %+v, want a line of the built-in file", path, o)
@@ -720,5 +857,127 @@ func TestDecodeMap(t *testing.T) {
 				t.Errorf("Repos = %v, want %v", m.Repos, tt.want)
 			}
 		})
+	}
+}
+
+// TestBuiltinWelcome renders the built-in messages as contribot does, with
+// the built-in links, and checks that they say what a newcomer needs.
+func TestBuiltinWelcome(t *testing.T) {
+	w := builtinFile().Rules.Welcome
+	wantLinks := map[string]string{
+		"contribute":        "https://scs.community/contribute/",
+		"contributor_docs":  "https://docs.scs.community/contributor-docs",
+		"code_of_conduct":   "https://github.com/SovereignCloudStack/.github/blob/main/CODE_OF_CONDUCT.md",
+		"dco":               "https://docs.scs.community/community/tools/github/dco-and-licenses",
+		"community":         "https://docs.scs.community/community",
+		"onboarding":        "https://docs.scs.community/community/collaboration",
+		"calendar":          "https://sovereigncloudstack.github.io/calendar/scs.ics",
+		"matrix":            "https://matrix.to/#/#scs-community:matrix.org",
+		"good_first_issues": "https://github.com/search?q=org%3ASovereignCloudStack+label%3A%22good+first+issue%22+is%3Aopen&type=issues",
+		"issue_hub":         "https://github.com/SovereignCloudStack/issues/issues",
+	}
+	if !reflect.DeepEqual(w.Links, wantLinks) {
+		t.Errorf("built-in links = %v\nwant %v", w.Links, wantLinks)
+	}
+	l := wantLinks
+	meetings := []string{"every 4 weeks", "Friday", "11:05", "Europe/Berlin", "#scs-community:matrix.org", "(" + l["calendar"] + ")", "(" + l["matrix"] + ")"}
+	tests := []struct {
+		name, src string
+		data      WelcomeData
+		want      []string
+		not       []string
+	}{
+		{
+			name: "first issue",
+			src:  w.FirstIssue,
+			data: WelcomeData{Kind: "issue"},
+			want: append([]string{"@alice", "(" + l["contribute"] + ")", "(" + l["code_of_conduct"] + ")", "(" + l["community"] + ")", "(" + l["good_first_issues"] + ")"}, meetings...),
+		},
+		{
+			name: "first pull request with modules",
+			src:  w.FirstPR,
+			data: WelcomeData{Kind: "pull request", Modules: []string{"IaaS", "area/storage"}},
+			want: append([]string{
+				"@alice", "It touches IaaS, area/storage.", "`git commit -s`", "`git commit --amend --signoff`", "`git rebase --signoff",
+				"(" + l["dco"] + ")", "(" + l["contributor_docs"] + ")", "(" + l["code_of_conduct"] + ")", "(" + l["onboarding"] + ")",
+			}, meetings...),
+		},
+		{
+			name: "first pull request without modules",
+			src:  w.FirstPR,
+			data: WelcomeData{Kind: "pull request"},
+			want: []string{"pull request! 🎉\n\n", "`git commit -s`"},
+			not:  []string{"touches"},
+		},
+		{
+			name: "first merged pull request",
+			src:  w.FirstMerged,
+			data: WelcomeData{Kind: "pull request"},
+			want: []string{"@alice", "Congratulations", "(" + l["good_first_issues"] + ")"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmpl, err := ParseWelcomeTemplate(tt.name, tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.data.Login, tt.data.Repo, tt.data.Org, tt.data.Number, tt.data.Links = "alice", "SovereignCloudStack/standards", "SovereignCloudStack", 1, w.Links
+			var out strings.Builder
+			if err := tmpl.Execute(&out, tt.data); err != nil {
+				t.Fatal(err)
+			}
+			got := out.String()
+			for _, s := range tt.want {
+				if !strings.Contains(got, s) {
+					t.Errorf("message lacks %q:\n%s", s, got)
+				}
+			}
+			for _, s := range append(tt.not, "<no value>", "{{", "\n\n\n") {
+				if strings.Contains(got, s) {
+					t.Errorf("message contains %q:\n%s", s, got)
+				}
+			}
+			if n := strings.Count(strings.TrimSpace(got), "\n") + 1; n > 12 {
+				t.Errorf("message has %d lines, want at most 12:\n%s", n, got)
+			}
+		})
+	}
+}
+
+func TestCheckWelcomeTemplate(t *testing.T) {
+	tests := []struct {
+		src  string
+		want string
+	}{
+		{src: "Hi @{{.Login}} {{.Links.anything}}{{if .Modules}}{{join .Modules \", \"}}{{end}}"},
+		{src: "Hi\n  {{.Logn}}", want: "t:2:5: unknown field .Logn (known: .Login, .Repo, .Org, .Kind, .Number, .Title, .URL, .Modules, .Links)"},
+		{src: "Hi\n{{end}}", want: "t:2: unexpected {{end}}"},
+		{src: "{{.Logn}} {{.Titel}}", want: "t:1:3: unknown field .Logn (known: .Login, .Repo, .Org, .Kind, .Number, .Title, .URL, .Modules, .Links)\n" +
+			"t:1:13: unknown field .Titel (known: .Login, .Repo, .Org, .Kind, .Number, .Title, .URL, .Modules, .Links)"},
+		{src: " ", want: `t: renders as empty text; write "" to greet nobody on this occasion`},
+	}
+	for _, tt := range tests {
+		err := CheckWelcomeTemplate("t", tt.src)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("CheckWelcomeTemplate(%q) = %q, want %q", tt.src, got, tt.want)
+		}
+	}
+	var te *TemplateError
+	if err := CheckWelcomeTemplate("t", "a\nb {{.X}}"); !errors.As(err, &te) || te.Line != 2 || te.Column != 5 {
+		t.Errorf("CheckWelcomeTemplate error %#v, want a *TemplateError at 2:5", err)
+	}
+	// As contribot runs templates, a link that no layer defines is empty.
+	tmpl, err := ParseWelcomeTemplate("t", "[x]({{.Links.none}}) {{join .Modules \"+\"}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := tmpl.Execute(&out, WelcomeData{Modules: []string{"a", "b"}, Links: map[string]string{}}); err != nil || out.String() != "[x]() a+b" {
+		t.Errorf("rendered %q, %v; want \"[x]() a+b\"", out.String(), err)
 	}
 }

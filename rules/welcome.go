@@ -1,0 +1,500 @@
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+	"text/template/parse"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// welcomeTemplates are the keys of the welcome section that hold templates.
+var welcomeTemplates = []string{"first_issue", "first_pr", "first_merged_pr"}
+
+// WelcomeFuncs are the functions welcome templates may call besides
+// text/template's own: join (strings.Join), as in {{join .Modules ", "}}.
+func WelcomeFuncs() template.FuncMap {
+	return template.FuncMap{"join": strings.Join}
+}
+
+// ParseWelcomeTemplate parses a welcome template as contribot runs it: with
+// WelcomeFuncs, and a link that welcome.links lacks rendering as empty text
+// (Merge warns about such links).
+func ParseWelcomeTemplate(name, src string) (*template.Template, error) {
+	return template.New(name).Funcs(WelcomeFuncs()).Option("missingkey=zero").Parse(src)
+}
+
+// CheckWelcomeTemplate reports the problems of a welcome template that
+// Parse reports for the rules: syntax, unknown fields of WelcomeData, a
+// failure to render sample data, and constructs that could make rendering
+// run away. Each problem is a *TemplateError; several are joined.
+func CheckWelcomeTemplate(name, src string) error {
+	var errs []error
+	for _, e := range checkWelcomeTemplate(name, src) {
+		errs = append(errs, e)
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// TemplateError is a problem in a welcome template, positioned within the
+// template's own text.
+type TemplateError struct {
+	Name string
+	// Line and Column are 1-based; Column 0 means only the line is known
+	// (text/template reports syntax errors by line), Line 0 neither.
+	Line, Column int
+	Msg          string
+}
+
+func (e *TemplateError) Error() string {
+	switch {
+	case e.Line == 0:
+		return fmt.Sprintf("%s: %s", e.Name, e.Msg)
+	case e.Column == 0:
+		return fmt.Sprintf("%s:%d: %s", e.Name, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.Name, e.Line, e.Column, e.Msg)
+}
+
+// maxWelcomeBytes bounds a rendered greeting: GitHub comments hold at most
+// 65536 characters, and contribot adds its marker and the real data.
+const maxWelcomeBytes = 60000
+
+// linkRef is a use of {{.Links.name}} at a byte offset of the template.
+type linkRef struct {
+	name string
+	pos  int
+}
+
+func checkWelcomeTemplate(name, src string) []*TemplateError {
+	t, err := template.New(name).Funcs(WelcomeFuncs()).Option("missingkey=error").Parse(src)
+	if err != nil {
+		return []*TemplateError{parseError(name, err)}
+	}
+	w := &templateWalker{name: name, src: src}
+	if t.Tree != nil {
+		w.list(t.Tree.Root, true, false)
+	}
+	if len(w.errs) > 0 {
+		return w.errs
+	}
+	// Links may come from another layer, so every link the template names
+	// exists here; Merge warns about those that no layer defines.
+	links := map[string]string{}
+	for _, r := range w.refs {
+		links[r.name] = "https://example.org/" + r.name
+	}
+	samples := []WelcomeData{{
+		Login: "octocat", Repo: "octo-org/hello-world", Org: "octo-org", Kind: "pull request", Number: 42,
+		Title: "`Fix the typo`", URL: "https://github.com/octo-org/hello-world/pull/42",
+		Modules: []string{"IaaS", "area/storage"}, Links: links,
+	}, {
+		// Without modules, for the other branch of {{if .Modules}}.
+		Login: "octocat", Repo: "octo-org/hello-world", Org: "octo-org", Kind: "issue", Number: 7,
+		Title: "`Question`", URL: "https://github.com/octo-org/hello-world/issues/7", Links: links,
+	}}
+	for i, data := range samples {
+		var out strings.Builder
+		if err := t.Execute(&limitWriter{w: &out, n: maxWelcomeBytes}, data); err != nil {
+			return []*TemplateError{execError(name, src, err)}
+		}
+		if i == 0 && strings.TrimSpace(out.String()) == "" {
+			return []*TemplateError{{Name: name, Msg: `renders as empty text; write "" to greet nobody on this occasion`}}
+		}
+	}
+	return nil
+}
+
+// welcomeLinks lists the links a template names, in order; nil when it does
+// not parse.
+func welcomeLinks(name, src string) []linkRef {
+	t, err := template.New(name).Funcs(WelcomeFuncs()).Parse(src)
+	if err != nil || t.Tree == nil {
+		return nil
+	}
+	w := &templateWalker{name: name, src: src}
+	w.list(t.Tree.Root, true, false)
+	return w.refs
+}
+
+var (
+	templateParseError = regexp.MustCompile(`(?s)^(\d+): (.*)$`)
+	templateExecError  = regexp.MustCompile(`(?s)^(\d+):(\d+): executing ".*?" at <(.*?)>: (.*)$`)
+)
+
+// parseError drops Go's "template: name:line:" from a syntax error and
+// keeps the line.
+func parseError(name string, err error) *TemplateError {
+	msg := strings.TrimPrefix(err.Error(), "template: "+name+":")
+	if m := templateParseError.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &TemplateError{Name: name, Line: line, Msg: m[2]}
+	}
+	return &TemplateError{Name: name, Msg: strings.TrimSpace(msg)}
+}
+
+// execError drops Go's "template: name:line:col: executing name" from an
+// execution error and keeps the position; text/template reports the
+// column as a 0-based byte offset within the line.
+func execError(name, src string, err error) *TemplateError {
+	if errors.Is(err, errTooLong) {
+		return &TemplateError{Name: name, Msg: fmt.Sprintf("renders more than %d bytes of sample data; GitHub comments hold at most 65536 characters", maxWelcomeBytes)}
+	}
+	msg := strings.TrimPrefix(err.Error(), "template: "+name+":")
+	m := templateExecError.FindStringSubmatch(msg)
+	if m == nil {
+		return &TemplateError{Name: name, Msg: strings.TrimSpace(msg)}
+	}
+	line, _ := strconv.Atoi(m[1])
+	off, _ := strconv.Atoi(m[2])
+	e := &TemplateError{Name: name, Line: line, Msg: fmt.Sprintf("{{%s}}: %s", m[3], m[4])}
+	if lines := strings.Split(src, "\n"); line >= 1 && line <= len(lines) && off <= len(lines[line-1]) {
+		e.Column = utf8.RuneCountInString(lines[line-1][:off]) + 1
+	}
+	return e
+}
+
+var errTooLong = errors.New("too long")
+
+// limitWriter fails after n bytes, so that a template such as
+// {{range .Links}}{{printf "%999999s" ""}}{{end}} cannot fill memory.
+type limitWriter struct {
+	w io.Writer
+	n int
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if len(p) > l.n {
+		return 0, errTooLong
+	}
+	l.n -= len(p)
+	return l.w.Write(p)
+}
+
+// welcomeFields are the fields of WelcomeData, which templates name.
+var welcomeFields = func() []string {
+	t := reflect.TypeFor[WelcomeData]()
+	names := make([]string, t.NumField())
+	for i := range names {
+		names[i] = t.Field(i).Name
+	}
+	return names
+}()
+
+// templateWalker checks a template's parse tree: the fields it names on
+// WelcomeData in every branch (execution sees only the branches the sample
+// data takes), and that rendering stays bounded: no {{template}}, range
+// only over .Modules or .Links, not nested (text/template ranges over
+// integers, so {{range 1000000000}} would stall a worker), and no huge
+// printf widths.
+type templateWalker struct {
+	name string
+	src  string
+	errs []*TemplateError
+	refs []linkRef
+}
+
+func (w *templateWalker) errorAt(pos parse.Pos, format string, args ...any) {
+	line, col := offsetPos(w.src, int(pos))
+	w.errs = append(w.errs, &TemplateError{Name: w.name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// list walks a list of nodes; root says whether dot is the WelcomeData.
+func (w *templateWalker) list(l *parse.ListNode, root, inRange bool) {
+	if l == nil {
+		return
+	}
+	for _, n := range l.Nodes {
+		switch n := n.(type) {
+		case *parse.ActionNode:
+			w.pipe(n.Pipe, root)
+		case *parse.IfNode:
+			w.pipe(n.Pipe, root)
+			w.list(n.List, root, inRange)
+			w.list(n.ElseList, root, inRange)
+		case *parse.WithNode:
+			w.pipe(n.Pipe, root)
+			w.list(n.List, false, inRange)
+			w.list(n.ElseList, root, inRange)
+		case *parse.RangeNode:
+			switch {
+			case inRange:
+				w.errorAt(n.Pipe.Position(), "a range inside a range is not supported")
+			case !rangeable(n.Pipe, root):
+				w.errorAt(n.Pipe.Position(), "range only over .Modules or .Links")
+			}
+			w.pipe(n.Pipe, root)
+			w.list(n.List, false, true)
+			w.list(n.ElseList, root, inRange)
+		case *parse.TemplateNode:
+			w.errorAt(n.Position(), "{{template}} is not supported in welcome messages; write the text out")
+		}
+	}
+}
+
+// rangeable reports whether a range pipeline is .Modules or .Links.
+func rangeable(p *parse.PipeNode, root bool) bool {
+	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+		return false
+	}
+	var ident []string
+	switch a := p.Cmds[0].Args[0].(type) {
+	case *parse.FieldNode:
+		if !root {
+			return false
+		}
+		ident = a.Ident
+	case *parse.VariableNode:
+		if len(a.Ident) < 2 || a.Ident[0] != "$" {
+			return false
+		}
+		ident = a.Ident[1:]
+	}
+	return len(ident) == 1 && (ident[0] == "Modules" || ident[0] == "Links")
+}
+
+func (w *templateWalker) pipe(p *parse.PipeNode, root bool) {
+	if p == nil {
+		return
+	}
+	for _, c := range p.Cmds {
+		if isIdent(c.Args[0], "printf") {
+			w.printf(c)
+		}
+		// {{index .Links "name"}} names a link too.
+		if len(c.Args) == 3 && isIdent(c.Args[0], "index") && w.isLinks(c.Args[1], root) {
+			if s, ok := c.Args[2].(*parse.StringNode); ok {
+				w.refs = append(w.refs, linkRef{name: s.Text, pos: int(s.Position())})
+			}
+		}
+		for _, a := range c.Args {
+			w.arg(a, root)
+		}
+	}
+}
+
+// printfSpec is a verb's flags, width and precision.
+var printfSpec = regexp.MustCompile(`%[-+# 0-9.*\[\]]*`)
+
+// printf allows only a quoted format whose widths stay below 1000: fmt
+// builds each verb in memory first, up to a million bytes wide, so
+// {{printf "%999999s%999999s…"}} could take gigabytes before any limit on
+// the output sees it.
+func (w *templateWalker) printf(c *parse.CommandNode) {
+	if len(c.Args) < 2 {
+		return
+	}
+	format, ok := c.Args[1].(*parse.StringNode)
+	if !ok {
+		w.errorAt(c.Args[1].Position(), "printf: write the format in quotes")
+		return
+	}
+	for _, spec := range printfSpec.FindAllString(format.Text, -1) {
+		if strings.Contains(spec, "*") || wideNumber.MatchString(spec) {
+			w.errorAt(format.Position(), "printf: %q is too wide; widths and precisions go up to 999", spec)
+			return
+		}
+	}
+}
+
+var wideNumber = regexp.MustCompile(`[0-9]{4}`)
+
+func isIdent(n parse.Node, name string) bool {
+	id, ok := n.(*parse.IdentifierNode)
+	return ok && id.Ident == name
+}
+
+func (w *templateWalker) isLinks(n parse.Node, root bool) bool {
+	switch a := n.(type) {
+	case *parse.FieldNode:
+		return root && len(a.Ident) == 1 && a.Ident[0] == "Links"
+	case *parse.VariableNode:
+		return len(a.Ident) == 2 && a.Ident[0] == "$" && a.Ident[1] == "Links"
+	}
+	return false
+}
+
+func (w *templateWalker) arg(n parse.Node, root bool) {
+	switch a := n.(type) {
+	case *parse.FieldNode:
+		if !root {
+			return
+		}
+		// A chain's position is that of its second field.
+		start := int(a.Position())
+		if len(a.Ident) > 1 {
+			start -= 1 + len(a.Ident[0])
+		}
+		w.field(a.Ident, start, int(a.Position()))
+	case *parse.VariableNode:
+		// $ is the WelcomeData everywhere; the position is that of the
+		// field after it.
+		if len(a.Ident) > 1 && a.Ident[0] == "$" {
+			w.field(a.Ident[1:], int(a.Position()), int(a.Position())+1+len(a.Ident[1]))
+		}
+	case *parse.PipeNode:
+		w.pipe(a, root)
+	case *parse.ChainNode:
+		w.arg(a.Node, root)
+	}
+}
+
+// field checks .A.B… at start; next is where .B begins.
+func (w *templateWalker) field(ident []string, start, next int) {
+	switch {
+	case !slices.Contains(welcomeFields, ident[0]):
+		w.errorAt(parse.Pos(start), "unknown field .%s (known: .%s)", ident[0], strings.Join(welcomeFields, ", ."))
+	case ident[0] == "Links" && len(ident) > 1:
+		w.refs = append(w.refs, linkRef{name: ident[1], pos: next})
+	}
+}
+
+// offsetPos is the 1-based line and column (in runes) of a byte offset.
+func offsetPos(src string, off int) (line, col int) {
+	off = min(max(off, 0), len(src))
+	before := src[:off]
+	line = strings.Count(before, "\n") + 1
+	col = utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:]) + 1
+	return line, col
+}
+
+// templatePos maps a line and column of a template to the rules file whose
+// node n holds the template; src is the file's text. A literal block
+// scalar (|) starts on the line after n, any other scalar on n's line. The
+// position is verified against src, because folding and escapes move text;
+// ok is false when it cannot be (then the caller cites n and the template's
+// own line).
+func templatePos(src []byte, n *yaml.Node, line, col int) (fileLine, fileCol int, ok bool) {
+	if line < 1 || src == nil {
+		return 0, 0, false
+	}
+	tmplLines := strings.Split(n.Value, "\n")
+	if line > len(tmplLines) {
+		return 0, 0, false
+	}
+	text := tmplLines[line-1]
+	off := len(text)
+	if col > 0 {
+		off = runeOffset(text, col)
+	}
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		fileLine = n.Line + line
+		s, found := sourceLine(src, fileLine)
+		indent, found2 := strings.CutSuffix(s, text)
+		if !found || !found2 || strings.Trim(indent, " ") != "" {
+			return 0, 0, false
+		}
+		if col == 0 {
+			return fileLine, 0, true
+		}
+		return fileLine, utf8.RuneCountInString(indent) + col, true
+	}
+	if line != 1 {
+		return 0, 0, false
+	}
+	s, found := sourceLine(src, n.Line)
+	start := runeOffset(s, n.Column)
+	if !found || start > len(s) {
+		return 0, 0, false
+	}
+	quote := 0
+	if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
+		quote = 1
+	}
+	if start+quote > len(s) || !strings.HasPrefix(s[start+quote:], text[:off]) {
+		return 0, 0, false
+	}
+	if col == 0 {
+		return n.Line, 0, true
+	}
+	return n.Line, n.Column + quote + col - 1, true
+}
+
+// runeOffset is the byte offset of the col-th (1-based) rune of s.
+func runeOffset(s string, col int) int {
+	off := 0
+	for i := 1; i < col && off < len(s); i++ {
+		_, size := utf8.DecodeRuneInString(s[off:])
+		off += size
+	}
+	return off
+}
+
+// sourceLine is the 1-based line of src without its line break.
+func sourceLine(src []byte, line int) (string, bool) {
+	for i := 1; i < line; i++ {
+		j := bytes.IndexByte(src, '\n')
+		if j < 0 {
+			return "", false
+		}
+		src = src[j+1:]
+	}
+	s, _, _ := bytes.Cut(src, []byte("\n"))
+	return strings.TrimSuffix(string(s), "\r"), true
+}
+
+// templateError positions a template problem in the rules file.
+func templateError(file string, src []byte, n *yaml.Node, path string, e *TemplateError) *Error {
+	out := &Error{File: file, Line: n.Line, Column: n.Column, Msg: path + ": " + e.Msg}
+	if line, col, ok := templatePos(src, n, e.Line, e.Column); ok {
+		out.Line, out.Column = line, col
+	} else if e.Line > 0 {
+		where := fmt.Sprintf("line %d", e.Line)
+		if e.Column > 0 {
+			where += fmt.Sprintf(", column %d", e.Column)
+		}
+		out.Msg = fmt.Sprintf("%s: %s of the template: %s", path, where, e.Msg)
+	}
+	return out
+}
+
+// checkWelcomeLinks warns about links that templates name but no layer
+// defines: a file may name a link that another layer defines, so only the
+// merged rules can tell.
+func (res *Result) checkWelcomeLinks(merged *yaml.Node, layers []Layer) {
+	links := res.Rules.Welcome.Links
+	known := "(no links are defined)"
+	if len(links) > 0 {
+		known = "(known: " + strings.Join(slices.Sorted(maps.Keys(links)), ", ") + ")"
+	}
+	_, section := lookup(merged, "welcome")
+	for _, key := range welcomeTemplates {
+		n := stringAt(section, key)
+		if n == nil || n.Value == "" {
+			continue
+		}
+		path := "welcome." + key
+		o := res.Sources[path]
+		var src []byte
+		for _, l := range layers {
+			if l.File != nil && l.File.Name == o.File && l.Kind == o.Layer {
+				src = l.File.src
+			}
+		}
+		seen := map[string]bool{}
+		for _, r := range welcomeLinks(path, n.Value) {
+			if _, ok := links[r.name]; ok || seen[r.name] {
+				continue
+			}
+			seen[r.name] = true
+			line, col := offsetPos(n.Value, r.pos)
+			e := templateError(o.File, src, n, path, &TemplateError{Line: line, Column: col,
+				Msg: fmt.Sprintf("link %q is not in welcome.links %s; it renders as empty text", r.name, known)})
+			e.Section = "welcome"
+			res.Warnings = append(res.Warnings, e)
+		}
+	}
+}
