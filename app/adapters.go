@@ -10,6 +10,7 @@ import (
 	"github.com/SovereignCloudStack/contribot/app/dco"
 	"github.com/SovereignCloudStack/contribot/app/labels"
 	"github.com/SovereignCloudStack/contribot/app/rulesload"
+	"github.com/SovereignCloudStack/contribot/app/welcome"
 	"github.com/SovereignCloudStack/contribot/rules"
 )
 
@@ -53,6 +54,25 @@ func (a rulesAdapter) LabelRules(ctx context.Context, c labels.Client, owner, re
 		}
 	}
 	return &loaded.Rules, loaded.Sources["labels.rules"].File, warnings, nil
+}
+
+// WelcomeRules gives the welcome feature the effective rules (it reads the
+// welcome section and the modules) and the warnings about them.
+func (a rulesAdapter) WelcomeRules(ctx context.Context, c welcome.Client, owner, repo string) (*rules.Rules, []string, error) {
+	loaded, err := a.l.Load(ctx, c, owner, repo)
+	if err != nil {
+		return nil, nil, err
+	}
+	var warnings []string
+	for _, p := range loaded.Problems {
+		warnings = append(warnings, p.Error())
+	}
+	for _, w := range loaded.Warnings {
+		if w.Concerns("welcome") {
+			warnings = append(warnings, w.Error())
+		}
+	}
+	return &loaded.Rules, warnings, nil
 }
 
 // dryRunClient stands in for GitHub when no App credentials are set: each
@@ -123,4 +143,16 @@ func (d dryRunClient) AddLabels(_ context.Context, owner, repo string, n int, na
 
 func (d dryRunClient) RemoveLabel(_ context.Context, owner, repo string, n int, name string) error {
 	return d.would(fmt.Sprintf("remove label %q from %s/%s#%d", name, owner, repo, n))
+}
+
+func (d dryRunClient) SearchIssues(_ context.Context, query string) (int, []welcome.Item, error) {
+	return 0, nil, d.would(fmt.Sprintf("search %q", query))
+}
+
+func (d dryRunClient) HasComment(_ context.Context, owner, repo string, n int, _ string) (bool, error) {
+	return false, d.would(fmt.Sprintf("look for an earlier greeting on %s/%s#%d", owner, repo, n))
+}
+
+func (d dryRunClient) CreateComment(_ context.Context, owner, repo string, n int, body string) error {
+	return d.would(fmt.Sprintf("comment on %s/%s#%d: %q", owner, repo, n, body))
 }

@@ -14,8 +14,9 @@ import (
 
 // Feature names, also the job's "feature" field.
 const (
-	FeatureDCO    = "dco"
-	FeatureLabels = "labels"
+	FeatureDCO     = "dco"
+	FeatureLabels  = "labels"
+	FeatureWelcome = "welcome"
 )
 
 // Route decides from the payload alone which features want a delivery. It
@@ -35,7 +36,37 @@ func Route(event string, payload []byte) ([]queue.Route, error) {
 	if wantsLabels(event, payload) {
 		routes = append(routes, queue.Route{Feature: FeatureLabels, Queue: queue.QueueDefault})
 	}
+	if wantsWelcome(event, payload) {
+		routes = append(routes, queue.Route{Feature: FeatureWelcome, Queue: queue.QueueDefault})
+	}
 	return routes, nil
+}
+
+// wantsWelcome takes new issues and pull requests and merged pull
+// requests, except those whose author the payload already rules out: most
+// events of an active org come from members, and they cost no job at all.
+func wantsWelcome(event string, payload []byte) bool {
+	var item string
+	switch event {
+	case "issues":
+		item = "issue"
+		if gjson.GetBytes(payload, "action").String() != "opened" || gjson.GetBytes(payload, "issue.pull_request").Exists() {
+			return false
+		}
+	case "pull_request":
+		item = "pull_request"
+		f := gjson.GetManyBytes(payload, "action", "pull_request.merged")
+		if f[0].String() != "opened" && (f[0].String() != "closed" || !f[1].Bool()) {
+			return false
+		}
+	default:
+		return false
+	}
+	switch strings.ToUpper(gjson.GetBytes(payload, item+".author_association").String()) {
+	case "OWNER", "MEMBER", "COLLABORATOR":
+		return false
+	}
+	return gjson.GetBytes(payload, item+".user.type").String() != "Bot"
 }
 
 func wantsLabels(event string, payload []byte) bool {

@@ -51,7 +51,14 @@ func TestRoute(t *testing.T) {
 		{"PR unlabeled", "pull_request", read("pull_request/unlabeled.json", nil), "labels"},
 		{"PR title edited", "pull_request", read("pull_request/opened.json", map[string]any{"action": "edited", "changes": map[string]any{"title": map[string]any{"from": "x"}}}), ""},
 		{"PR base changed", "pull_request", read("pull_request/opened.json", map[string]any{"action": "edited", "changes": map[string]any{"base": map[string]any{"ref": map[string]any{"from": "develop"}}}}), "labels"},
-		{"PR closed", "pull_request", read("pull_request/closed.json", nil), ""},
+		{"PR closed unmerged", "pull_request", read("pull_request/closed.json", map[string]any{"pull_request.merged": false}), ""},
+		{"PR merged by a newcomer", "pull_request", read("pull_request/closed.json", map[string]any{"pull_request.merged": true, "pull_request.author_association": "CONTRIBUTOR"}), "welcome"},
+		{"PR merged by a member", "pull_request", read("pull_request/closed.json", map[string]any{"pull_request.merged": true, "pull_request.author_association": "MEMBER"}), ""},
+		{"PR opened by a newcomer", "pull_request", read("pull_request/opened.json", map[string]any{"pull_request.author_association": "NONE"}), "dco,labels,welcome"},
+		{"PR opened by a bot", "pull_request", read("pull_request/opened.json", map[string]any{"pull_request.author_association": "NONE", "pull_request.user.type": "Bot"}), "dco,labels"},
+		{"issue opened by its repo's owner", "issues", read("issues/opened.json", nil), ""},
+		{"issue opened by a newcomer", "issues", read("issues/opened.json", map[string]any{"issue.author_association": "NONE"}), "welcome"},
+		{"issue edited", "issues", read("issues/opened.json", map[string]any{"action": "edited", "issue.author_association": "NONE"}), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

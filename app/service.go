@@ -22,6 +22,7 @@ import (
 	"github.com/SovereignCloudStack/contribot/app/queue"
 	"github.com/SovereignCloudStack/contribot/app/rulesload"
 	"github.com/SovereignCloudStack/contribot/app/server"
+	"github.com/SovereignCloudStack/contribot/app/welcome"
 )
 
 // Service is one running contribot process.
@@ -34,6 +35,7 @@ type Service struct {
 	rules     *rulesload.Loader
 	dco       *dco.Handler
 	labels    *labels.Handler
+	welcome   *welcome.Handler
 	github    *githubapp.App // nil in dry-run
 	self      selfLogin
 	stopPrune context.CancelFunc
@@ -80,7 +82,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 
 	qopts := opts.Queue
 	qopts.Logger = log
-	qopts.Schema = append(qopts.Schema, labels.Schema...)
+	qopts.Schema = append(append(qopts.Schema, labels.Schema...), welcome.Schema...)
 	qopts.Handler = queue.HandlerFunc(s.work)
 	qopts.RetryAfter = githubapp.RetryAfter
 	if qopts.JobTimeout == 0 {
@@ -101,6 +103,13 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Log:       log.With(slog.String("feature", FeatureLabels)),
 		LabelsTTL: cfg.RulesTTL,
 		Metrics:   labels.NewMetrics(reg),
+	}
+	s.welcome = &welcome.Handler{
+		Client:  clients.welcome,
+		Rules:   rulesAdapter{s.rules},
+		Store:   &welcome.Store{DB: q.DB()},
+		Log:     log.With(slog.String("feature", FeatureWelcome)),
+		Metrics: welcome.NewMetrics(reg),
 	}
 	if s.github != nil {
 		s.self.app = s.github
@@ -125,8 +134,9 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 
 // clients are the per-installation GitHub clients of each feature.
 type clients struct {
-	dco    func(installation int64) dco.Client
-	labels func(installation int64) labels.Client
+	dco     func(installation int64) dco.Client
+	labels  func(installation int64) labels.Client
+	welcome func(installation int64) welcome.Client
 }
 
 // githubClients returns the per-installation client factories: the real
@@ -140,6 +150,9 @@ func (s *Service) githubClients(opts Options) (clients, error) {
 			},
 			labels: func(inst int64) labels.Client {
 				return dryRunClient{log: s.log, installation: inst, stop: labels.ErrDryRun}
+			},
+			welcome: func(inst int64) welcome.Client {
+				return dryRunClient{log: s.log, installation: inst, stop: welcome.ErrDryRun}
 			},
 		}, nil
 	}
@@ -166,8 +179,9 @@ func (s *Service) githubClients(opts Options) (clients, error) {
 	}
 	s.github = ghApp
 	return clients{
-		dco:    func(inst int64) dco.Client { return dco.GitHub{C: ghApp.Installation(inst)} },
-		labels: func(inst int64) labels.Client { return labels.GitHub{C: ghApp.Installation(inst)} },
+		dco:     func(inst int64) dco.Client { return dco.GitHub{C: ghApp.Installation(inst)} },
+		labels:  func(inst int64) labels.Client { return labels.GitHub{C: ghApp.Installation(inst)} },
+		welcome: func(inst int64) welcome.Client { return welcome.GitHub{C: ghApp.Installation(inst)} },
 	}, nil
 }
 
@@ -185,6 +199,8 @@ func (s *Service) work(ctx context.Context, job queue.Job) error {
 		return s.dco.Handle(ctx, job, event)
 	case FeatureLabels:
 		return s.labels.Handle(ctx, job, event)
+	case FeatureWelcome:
+		return s.welcome.Handle(ctx, job, event)
 	}
 	s.log.Warn("job for an unknown feature dropped", slog.String("feature", job.Feature), slog.String("delivery", job.Delivery))
 	return nil

@@ -1,0 +1,137 @@
+// Package welcome greets newcomers on their first issue, first pull request
+// and first merged pull request. The decisions are pure functions over
+// what the payload and one search say; Handler gathers those, makes sure a
+// person is greeted once even across replicas, and posts the comment.
+package welcome
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/SovereignCloudStack/contribot/rules"
+)
+
+// Kinds of greeting. Issue and PullRequest are a person's first contact;
+// Merged congratulates on the first merged pull request.
+const (
+	KindIssue       = "issue"
+	KindPullRequest = "pr"
+	KindMerged      = "merged"
+)
+
+// Template returns the rules' template for a kind; empty means no greeting.
+func Template(w rules.Welcome, kind string) string {
+	switch kind {
+	case KindIssue:
+		return w.FirstIssue
+	case KindPullRequest:
+		return w.FirstPR
+	case KindMerged:
+		return w.FirstMerged
+	}
+	return ""
+}
+
+// RuledOut says why the author cannot be a newcomer from the payload alone,
+// or "" when only a search can tell. It costs no API call.
+//
+// author_association FIRST_TIMER and FIRST_TIME_CONTRIBUTOR are about
+// commits, not issues or pull requests (a person whose pull requests were
+// all closed unmerged is still a first-time contributor), so they do not
+// spare the search. CONTRIBUTOR means the person has commits in the
+// repository: no newcomer, except that a merged pull request makes its
+// author one, so it does not rule out the first-merged greeting.
+func RuledOut(kind, association, userType, login string) string {
+	switch strings.ToUpper(association) {
+	case "OWNER", "MEMBER", "COLLABORATOR":
+		return fmt.Sprintf("author association %s", strings.ToUpper(association))
+	case "CONTRIBUTOR":
+		if kind != KindMerged {
+			return "author association CONTRIBUTOR: has commits in this repository"
+		}
+	}
+	if userType == "Bot" || strings.HasSuffix(login, "[bot]") {
+		return "a bot"
+	}
+	if login == "" {
+		return "no author"
+	}
+	return ""
+}
+
+// Query is the search that tells whether the item is the person's first of
+// its kind in the scope ("org:X" or "repo:X/Y").
+func Query(kind, login, scope string) string {
+	is := "is:issue"
+	switch kind {
+	case KindPullRequest:
+		is = "is:pr"
+	case KindMerged:
+		is = "is:pr is:merged"
+	}
+	return fmt.Sprintf("%s author:%s %s", is, login, scope)
+}
+
+// Scope is the search qualifier, which also keys the memory of greetings.
+func Scope(w rules.Welcome, owner, repo string) string {
+	if w.Scope == rules.ScopeRepo {
+		return "repo:" + strings.ToLower(owner+"/"+repo)
+	}
+	return "org:" + strings.ToLower(owner)
+}
+
+// Item is an issue or pull request in a search result.
+type Item struct {
+	Repo   string // "owner/name"
+	Number int
+}
+
+// IsFirst reads a search result: the item is the person's first when the
+// search finds nothing (the index lags a few seconds behind a new item) or
+// finds only the item itself.
+func IsFirst(total int, items []Item, current Item) bool {
+	switch {
+	case total == 0:
+		return true
+	case total == 1 && len(items) == 1:
+		return strings.EqualFold(items[0].Repo, current.Repo) && items[0].Number == current.Number
+	}
+	return false
+}
+
+var loginPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+
+// SafeLogin returns a login that is safe to write after "@": GitHub's
+// logins are letters, digits and hyphens; anything else is shown as code.
+func SafeLogin(login string) string {
+	if loginPattern.MatchString(login) {
+		return login
+	}
+	return CodeSpan(login)
+}
+
+// CodeSpan renders contributor-controlled text as Markdown inline code,
+// where GitHub makes no mention, link, autolink or HTML: the fence is one
+// backtick longer than any run inside, and line breaks become spaces.
+func CodeSpan(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if s == "" {
+		return "`(empty)`"
+	}
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+			continue
+		}
+		run = 0
+	}
+	fence := strings.Repeat("`", longest+1)
+	pad := ""
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		pad = " " // CommonMark strips one space on each side
+	}
+	return fence + pad + s + pad + fence
+}
