@@ -126,7 +126,9 @@ func (d dryRunClient) GetFile(_ context.Context, owner, repo, path string) ([]by
 }
 
 func (d dryRunClient) ListFiles(_ context.Context, owner, repo string, n int) ([]labels.File, error) {
-	return nil, d.would(fmt.Sprintf("list the files of %s/%s#%d", owner, repo, n))
+	// No files: the log then shows what the repository's rules alone give.
+	d.log.Info(fmt.Sprintf("dry-run: would list the files of %s/%s#%d; deciding without them", owner, repo, n), slog.Int64("installation", d.installation))
+	return nil, nil
 }
 
 func (d dryRunClient) RepoLabels(_ context.Context, owner, repo string) ([]string, error) {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-github/v60/github"
@@ -80,7 +81,12 @@ func startLabels(t *testing.T, s labelSetup, files ...string) *env {
 	return e
 }
 
+// changedFiles remembers each test's file count for the payloads it sends,
+// which carry it as pull_request.changed_files, as GitHub's do.
+var changedFiles sync.Map // *env → int
+
 func (e *env) setFiles(paths ...string) {
+	changedFiles.Store(e, len(paths))
 	files := make([]*github.CommitFile, len(paths))
 	for i, p := range paths {
 		files[i] = &github.CommitFile{Filename: github.String(p)}
@@ -97,25 +103,31 @@ func (e *env) deliver(event string, body []byte, jobs int64) {
 	e.waitJobs(before + jobs)
 }
 
-// labelCalls are the calls the labels feature makes, without the DCO
-// job's and the rules reads.
+// labelCalls are the calls made besides the DCO job's (its commits and
+// check runs) and the rules reads: everything the labels feature asks.
 func (e *env) labelCalls() []string {
 	var out []string
 	for _, c := range e.fake.Calls() {
-		if strings.Contains(c, "/labels") || strings.Contains(c, "/files") || c == callGetApp {
+		if !strings.Contains(c, "/commits") && !strings.Contains(c, "/check-runs") && !strings.Contains(c, "/contents/") {
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// prPayload is a real pull_request payload with the PR's current labels.
-func prPayload(t *testing.T, action string, labels ...string) []byte {
+// prPayload is a real pull_request payload with the PR's current labels
+// and the number of files the test set.
+func (e *env) prPayload(action string, labels ...string) []byte {
 	objs := make([]map[string]any, len(labels))
 	for i, l := range labels {
 		objs[i] = map[string]any{"name": l, "color": "ededed"}
 	}
-	return payload(t, "pull_request/"+action+".json", map[string]any{"pull_request.labels": objs})
+	n, _ := changedFiles.Load(e)
+	set := map[string]any{"pull_request.labels": objs}
+	if n != nil {
+		set["pull_request.changed_files"] = n
+	}
+	return payload(e.t, "pull_request/"+action+".json", set)
 }
 
 // labelEvent is the real unlabeled payload, as someone's change.
@@ -129,7 +141,7 @@ func TestLabelsAppliedInOneWriteThenNothing(t *testing.T) {
 	e := startLabels(t, labelSetup{createMissing: true}, "README.md", "site/index.html")
 	e.fake.SetLabels(owner, repo, prNumber, []string{"bug"})
 
-	e.deliver("pull_request", prPayload(t, "opened", "bug"), 2)
+	e.deliver("pull_request", e.prPayload("opened", "bug"), 2)
 	want := []string{callListFiles, callRepoLabels, callCreateLabel, callAddLabels}
 	if got := e.labelCalls(); !slices.Equal(got, want) {
 		t.Fatalf("labels calls = %q, want %q", got, want)
@@ -155,7 +167,7 @@ func TestLabelsAppliedInOneWriteThenNothing(t *testing.T) {
 
 	// A push that changes nothing for labels: one list call, no write.
 	e.fake.Reset()
-	e.deliver("pull_request", prPayload(t, "synchronize", "bug", "documentation", "area/web"), 2)
+	e.deliver("pull_request", e.prPayload("synchronize", "bug", "documentation", "area/web"), 2)
 	if got := e.labelCalls(); !slices.Equal(got, []string{callListFiles}) {
 		t.Errorf("unchanged PR: labels calls = %q, want only %q", got, callListFiles)
 	}
@@ -165,7 +177,7 @@ func TestLabelsAppliedInOneWriteThenNothing(t *testing.T) {
 	e.setFiles("README.md", "site/index.html", "api/v1.yaml")
 	e.deliver("pull_request", payload(t, "pull_request/opened.json", map[string]any{
 		"action": "edited", "changes": map[string]any{"base": map[string]any{"ref": map[string]any{"from": "develop"}}},
-		"pull_request.labels": []map[string]any{{"name": "documentation"}, {"name": "area/web"}},
+		"pull_request.labels": []map[string]any{{"name": "documentation"}, {"name": "area/web"}}, "pull_request.changed_files": 3,
 	}), 1)
 	want = []string{callListFiles, callCreateLabel, callAddLabels}
 	if got := e.labelCalls(); !slices.Equal(got, want) {
@@ -176,18 +188,27 @@ func TestLabelsAppliedInOneWriteThenNothing(t *testing.T) {
 	}
 }
 
-func TestManagedSyncRemovesOnlyOwnedLabels(t *testing.T) {
-	e := startLabels(t, labelSetup{createMissing: true}, "README.md")
-	current := []string{"bug", "e2e-test", "area/api", "documentation"}
-	e.fake.SetLabels(owner, repo, prNumber, current)
+func TestManagedSyncRemovesOnlyWhatContribotAdded(t *testing.T) {
+	e := startLabels(t, labelSetup{createMissing: true}, "api/v1.yaml")
+	before := []string{"bug", "e2e-test", "area/legacy"} // area/legacy is owned, but from before contribot
+	e.fake.SetLabels(owner, repo, prNumber, before)
+	e.deliver("pull_request", e.prPayload("opened", before...), 2)
+	if !e.posted(callAddLabels, `["area/api"]`) {
+		t.Fatalf("area/api not added: %q", e.labelCalls())
+	}
 
-	e.deliver("pull_request", prPayload(t, "synchronize", current...), 2)
-	want := []string{callListFiles, "DELETE /repos/Codertocat/Hello-World/issues/2/labels/area/api"}
+	// The API change is dropped and a website change pushed: one add and
+	// one removal, of contribot's own label only.
+	e.fake.Reset()
+	e.setFiles("site/index.html")
+	current := append(before, "area/api")
+	e.deliver("pull_request", e.prPayload("synchronize", current...), 2)
+	want := []string{callListFiles, callCreateLabel, callAddLabels, "DELETE /repos/Codertocat/Hello-World/issues/2/labels/area/api"}
 	if got := e.labelCalls(); !slices.Equal(got, want) {
 		t.Errorf("labels calls = %q, want %q", got, want)
 	}
-	if got := e.fake.Labels(owner, repo, prNumber); !slices.Equal(got, []string{"bug", "e2e-test", "documentation"}) {
-		t.Errorf("PR labels = %q: e2e-test and bug must stay, area/api must go", got)
+	if got := e.fake.Labels(owner, repo, prNumber); !slices.Equal(got, []string{"bug", "e2e-test", "area/legacy", "documentation", "area/web"}) {
+		t.Errorf("PR labels = %q: bug, e2e-test and area/legacy must stay, area/api must go", got)
 	}
 }
 
@@ -200,7 +221,7 @@ func TestOthersLabelChangesAreRespected(t *testing.T) {
 				s.databaseURL = dbtest.FreshPostgres(t)
 			}
 			e := startLabels(t, s, "site/index.html")
-			e.deliver("pull_request", prPayload(t, "opened"), 2)
+			e.deliver("pull_request", e.prPayload("opened"), 2)
 			if !e.posted(callAddLabels, `["documentation","area/web"]`) {
 				t.Fatalf("first labels not added: %q", e.labelCalls())
 			}
@@ -218,7 +239,7 @@ func TestOthersLabelChangesAreRespected(t *testing.T) {
 
 			// Same files: area/web stays off.
 			e.fake.Reset()
-			e.deliver("pull_request", prPayload(t, "synchronize", "documentation"), 2)
+			e.deliver("pull_request", e.prPayload("synchronize", "documentation"), 2)
 			if got := e.labelCalls(); !slices.Equal(got, []string{callListFiles}) {
 				t.Errorf("same files after a removal: calls = %q, want only %q", got, callListFiles)
 			}
@@ -227,7 +248,7 @@ func TestOthersLabelChangesAreRespected(t *testing.T) {
 			// Bob adds area/api by hand: managed sync leaves it alone.
 			e.deliver("pull_request", labelEvent(t, "labeled", "area/api", "bob", "User"), 1)
 			e.fake.Reset()
-			e.deliver("pull_request", prPayload(t, "synchronize", "documentation", "area/api"), 2)
+			e.deliver("pull_request", e.prPayload("synchronize", "documentation", "area/api"), 2)
 			if got := e.labelCalls(); !slices.Equal(got, []string{callListFiles}) {
 				t.Errorf("a label bob added: calls = %q, want only %q (no removal)", got, callListFiles)
 			}
@@ -239,7 +260,7 @@ func TestOthersLabelChangesAreRespected(t *testing.T) {
 			}
 			e.fake.Reset()
 			e.setFiles("site/index.html", "site/about.html")
-			e.deliver("pull_request", prPayload(t, "synchronize", "documentation", "area/api"), 2)
+			e.deliver("pull_request", e.prPayload("synchronize", "documentation", "area/api"), 2)
 			if got, want := e.labelCalls(), []string{callListFiles, callRepoLabels, callAddLabels}; !slices.Equal(got, want) {
 				t.Errorf("files changed: calls = %q, want %q", got, want)
 			}
@@ -247,6 +268,20 @@ func TestOthersLabelChangesAreRespected(t *testing.T) {
 				t.Errorf("area/web not added back after the files changed")
 			}
 		})
+	}
+}
+
+func TestOutdatedEventIsSkipped(t *testing.T) {
+	e := startLabels(t, labelSetup{createMissing: true}, "site/index.html")
+	newer := payload(t, "pull_request/synchronize.json", map[string]any{"pull_request.updated_at": "2030-01-02T00:00:00Z"})
+	e.deliver("pull_request", newer, 2)
+	e.fake.Reset()
+	// A retry of an older event, run late: its labels are no longer news.
+	older := payload(t, "pull_request/opened.json", map[string]any{"pull_request.updated_at": "2030-01-01T00:00:00Z", "pull_request.labels": []any{}})
+	e.deliver("pull_request", older, 2)
+	e.waitLogged("a newer event of this PR was already labelled; this one is outdated")
+	if got := e.labelCalls(); !slices.Equal(got, []string{callListFiles}) {
+		t.Errorf("outdated event: calls = %q, want only the listing before the check", got)
 	}
 }
 
@@ -290,7 +325,7 @@ func TestPRsOverGitHubsFileCap(t *testing.T) {
 func TestMissingLabelIsSkippedAndCounted(t *testing.T) {
 	e := startLabels(t, labelSetup{createMissing: false}, "README.md", "site/index.html", "api/v1.yaml")
 	e.fake.SetRepoLabels(owner, repo, &github.Label{Name: github.String("bug"), Color: github.String("d73a4a")})
-	e.deliver("pull_request", prPayload(t, "opened", "bug"), 2)
+	e.deliver("pull_request", e.prPayload("opened", "bug"), 2)
 	if got, want := e.labelCalls(), []string{callListFiles, callRepoLabels}; !slices.Equal(got, want) {
 		t.Errorf("calls = %q, want %q: nothing to add, and no label created", got, want)
 	}
@@ -314,17 +349,34 @@ func metric(t *testing.T, e *env, name string) string {
 	return ""
 }
 
-func TestLabelGitHubRefusesIsNotRetried(t *testing.T) {
-	e := startLabels(t, labelSetup{createMissing: true}, "site/index.html")
-	e.fake.Fault(func(r *http.Request, _ int) *fakegithub.Fault {
-		if r.Method == http.MethodPost && r.URL.Path == "/repos/Codertocat/Hello-World/labels" {
-			return &fakegithub.Fault{Status: http.StatusUnprocessableEntity, Body: `{"message":"Validation Failed","errors":[{"resource":"Label","code":"custom","field":"description","message":"description is too long (maximum is 100 characters)"}],"documentation_url":"https://docs.github.com/rest/issues/labels#create-a-label"}`}
+func TestLabelsGitHubRefuses(t *testing.T) {
+	refuse := func(method, path string) func(r *http.Request, _ int) *fakegithub.Fault {
+		return func(r *http.Request, _ int) *fakegithub.Fault {
+			if r.Method == method && r.URL.Path == path {
+				return &fakegithub.Fault{Status: http.StatusUnprocessableEntity, Body: `{"message":"Validation Failed","errors":[{"resource":"Label","code":"custom","field":"description","message":"description is too long (maximum is 100 characters)"}],"documentation_url":"https://docs.github.com/rest/issues/labels"}`}
+			}
+			return nil
 		}
-		return nil
-	})
-	e.send("pull_request", prPayload(t, "opened"))
-	e.waitLogged("job gave up; it will not run again", "fix the label in the rules", "description is too long")
-	if n := e.countCalls(func(c string) bool { return c == callCreateLabel }); n != 1 {
-		t.Errorf("%d attempts to create the label, want 1: a 422 is not retried", n)
 	}
+	t.Run("a label it cannot create is skipped, the others are added", func(t *testing.T) {
+		e := startLabels(t, labelSetup{createMissing: true}, "README.md", "site/index.html")
+		e.fake.Fault(refuse(http.MethodPost, "/repos/Codertocat/Hello-World/labels"))
+		e.deliver("pull_request", e.prPayload("opened"), 2)
+		if !e.posted(callAddLabels, `["documentation"]`) {
+			t.Errorf("documentation not added after area/web was refused: %q", e.labelCalls())
+		}
+		e.waitLogged("GitHub refused to create the label; not added", "description is too long")
+		if got := metric(t, e, `contribot_labels_total{action="refused"}`); got != "1" {
+			t.Errorf("refused labels counted %q, want 1", got)
+		}
+	})
+	t.Run("a refused write ends the job at once", func(t *testing.T) {
+		e := startLabels(t, labelSetup{createMissing: true}, "README.md")
+		e.fake.Fault(refuse(http.MethodPost, "/repos/Codertocat/Hello-World/issues/2/labels"))
+		e.send("pull_request", e.prPayload("opened"))
+		e.waitLogged("job gave up; it will not run again", "check the label names in the rules")
+		if n := e.countCalls(func(c string) bool { return c == callAddLabels }); n != 1 {
+			t.Errorf("%d attempts to add labels, want 1: a 422 is not retried", n)
+		}
+	})
 }

@@ -103,6 +103,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Log:       log.With(slog.String("feature", FeatureLabels)),
 		LabelsTTL: cfg.RulesTTL,
 		Metrics:   labels.NewMetrics(reg),
+		RateLimited: func(err error) bool {
+			_, ok := githubapp.RetryAfter(err)
+			return ok
+		},
 	}
 	s.welcome = &welcome.Handler{
 		Client:  clients.welcome,

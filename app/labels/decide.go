@@ -49,6 +49,10 @@ type Input struct {
 	// since.
 	AddedBy   map[string]string
 	RemovedBy map[string]string
+	// Ours are the labels contribot added itself, the only ones sync:
+	// managed removes: a label from before contribot, or one whose history
+	// is lost, is somebody's.
+	Ours map[string]bool
 }
 
 // Cause kinds, in the order explanations list them.
@@ -76,6 +80,19 @@ type Cause struct {
 	ImpliedBy string `json:"implied_by,omitempty"`
 	// Detail says the rest in words, e.g. the guard that tripped.
 	Detail string `json:"detail,omitempty"`
+	// Source is the rule's file:line, set by Cite.
+	Source string `json:"source,omitempty"`
+}
+
+// Cite sets each cause's Source from the file that wrote labels.rules.
+func (d *Decision) Cite(rulesFile string) {
+	for i := range d.Want {
+		for j, c := range d.Want[i].Causes {
+			if rulesFile != "" && c.Pos.Line > 0 {
+				d.Want[i].Causes[j].Source = fmt.Sprintf("%s:%d", rulesFile, c.Pos.Line)
+			}
+		}
+	}
 }
 
 // Want is a label the rules give, with every cause.
@@ -185,8 +202,15 @@ func Decide(r *rules.Rules, in Input) *Decision {
 	}
 	// Only labels that paths and titles give can be too many: the ones a
 	// repository always gets are the admin's own choice.
-	if treeWide == "" && cfg.MaxLabels > 0 && len(varied) > 0 {
-		if n := len(moduleLabels(r.Modules, fixed, varied)); n > cfg.MaxLabels {
+	if treeWide == "" && cfg.MaxLabels > 0 {
+		fixedLabels := moduleLabels(r.Modules, fixed)
+		n := 0
+		for l := range moduleLabels(r.Modules, varied) {
+			if !fixedLabels[l] {
+				n++
+			}
+		}
+		if n > cfg.MaxLabels {
 			treeWide = fmt.Sprintf("the paths give %d module labels, more than max_labels (%d)", n, cfg.MaxLabels)
 		}
 	}
@@ -216,31 +240,40 @@ func Decide(r *rules.Rules, in Input) *Decision {
 	for _, l := range in.Current {
 		current[strings.ToLower(l)] = true
 	}
-	for _, key := range order {
-		w := want[key]
-		if current[key] {
-			continue
-		}
-		if by, ok := in.RemovedBy[key]; ok {
-			d.Held = append(d.Held, Held{Label: w.Label, Reason: fmt.Sprintf("removed by @%s; added again only when the changed files change", by)})
-			continue
-		}
-		d.Add = append(d.Add, w.Label)
-	}
+	// Removals first: whether a new size label may be added depends on
+	// whether the old one goes.
+	keptSize := ""
 	for _, l := range in.Current {
 		key := strings.ToLower(l)
-		if want[key] != nil {
-			continue
+		if want[key] != nil || !Owns(cfg.Owned, l) {
+			continue // contribot never touches a label it does not own
 		}
-		sizeLabel := cfg.Size.Enabled && isSizeLabel(l)
-		if !sizeLabel && (cfg.Sync != rules.SyncManaged || !Owns(cfg.Owned, l)) {
-			continue
-		}
-		if by, ok := in.AddedBy[key]; ok {
+		switch by, ok := in.AddedBy[key]; {
+		case cfg.Sync != rules.SyncManaged:
+		case ok:
 			d.Held = append(d.Held, Held{Label: l, Reason: fmt.Sprintf("added by @%s; contribot never removes a label someone else added", by)})
+		case !in.Ours[key]:
+			d.Held = append(d.Held, Held{Label: l, Reason: "not added by contribot; sync: managed removes only labels contribot added"})
+		default:
+			d.Remove = append(d.Remove, l)
 			continue
 		}
-		d.Remove = append(d.Remove, l)
+		if cfg.Size.Enabled && isSizeLabel(l) {
+			keptSize = l
+		}
+	}
+	for _, key := range order {
+		w := want[key]
+		switch by, removed := in.RemovedBy[key]; {
+		case current[key]:
+		case removed:
+			d.Held = append(d.Held, Held{Label: w.Label, Reason: fmt.Sprintf("removed by @%s; added again only when the changed files change", by)})
+		case keptSize != "" && isSizeLabel(w.Label):
+			// Two size labels would contradict each other.
+			d.Held = append(d.Held, Held{Label: w.Label, Reason: fmt.Sprintf("the PR keeps %s, which contribot may not remove (sync: %s)", keptSize, cfg.Sync)})
+		default:
+			d.Add = append(d.Add, w.Label)
+		}
 	}
 	return d
 }

@@ -130,10 +130,17 @@ func TestDecide(t *testing.T) {
 			want: []string{"Container"},
 		},
 		{
-			name:  "managed removes owned labels only; e2e-test and IaaS are not owned",
+			name:  "managed removes owned labels contribot added; e2e-test and IaaS are not owned",
 			rules: func(r *rules.Rules) { r.Labels.Sync = rules.SyncManaged },
-			in:    Input{Repo: "SovereignCloudStack/cluster-stacks", Current: []string{"e2e-test", "IaaS", "area/storage", "OPS", "Container"}},
-			want:  []string{"Container"}, remove: []string{"area/storage", "OPS"},
+			in: Input{Repo: "SovereignCloudStack/cluster-stacks", Current: []string{"e2e-test", "IaaS", "area/storage", "OPS", "Container"},
+				Ours: map[string]bool{"area/storage": true, "ops": true, "iaas": true, "e2e-test": true}},
+			want: []string{"Container"}, remove: []string{"area/storage", "OPS"},
+		},
+		{
+			name:  "managed leaves an owned label alone that contribot did not add",
+			rules: func(r *rules.Rules) { r.Labels.Sync = rules.SyncManaged },
+			in:    Input{Repo: "SovereignCloudStack/cluster-stacks", Current: []string{"area/storage", "Container"}},
+			want:  []string{"Container"}, held: []string{"area/storage"},
 		},
 		{
 			name:  "managed never removes what someone else added",
@@ -171,7 +178,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name:  "max_labels: too many path labels give the fallback",
-			rules: func(r *rules.Rules) { r.Labels.MaxLabels = 2 },
+			rules: func(r *rules.Rules) { r.Labels.MaxLabels = 1 },
 			in:    Input{Repo: "SovereignCloudStack/standards", FilesListed: true, Files: files("Standards/scs-0110-v1-x.md")},
 			want:  []string{"standards", "area/tree-wide"}, add: []string{"standards", "area/tree-wide"}, tree: true,
 		},
@@ -182,12 +189,41 @@ func TestDecide(t *testing.T) {
 			want:  []string{"Container"}, add: []string{"Container"},
 		},
 		{
-			name: "size label; a stale one is replaced even under add-only",
+			name:  "max_labels counts only what the paths add to the repository's labels",
+			rules: func(r *rules.Rules) { r.Labels.MaxLabels = 2 },
+			in:    Input{Repo: "SovereignCloudStack/standards", FilesListed: true, Files: files("Standards/scs-0110-v1-x.md")},
+			want:  []string{"standards", "IaaS", "area/storage"}, add: []string{"standards", "IaaS", "area/storage"},
+		},
+		{
+			name:  "size label",
+			rules: func(r *rules.Rules) { r.Labels.Size = sizeOn },
+			in:    Input{Repo: "SovereignCloudStack/cluster-stacks", Additions: 2, Deletions: 1, Current: []string{"Container"}},
+			want:  []string{"Container", "size/XS"}, add: []string{"size/XS"},
+		},
+		{
+			name: "managed: contribot's stale size label is replaced",
 			rules: func(r *rules.Rules) {
-				r.Labels.Size = rules.Size{Enabled: true, Thresholds: rules.SizeThresholds{S: 10, M: 30, L: 100, XL: 500, XXL: 1000}}
+				r.Labels.Size, r.Labels.Sync = sizeOn, rules.SyncManaged
 			},
-			in:   Input{Repo: "SovereignCloudStack/cluster-stacks", Additions: 25, Deletions: 5, Current: []string{"Container", "size/S"}},
+			in: Input{Repo: "SovereignCloudStack/cluster-stacks", Additions: 25, Deletions: 5, Current: []string{"Container", "size/S"},
+				Ours: map[string]bool{"size/s": true}},
 			want: []string{"Container", "size/M"}, add: []string{"size/M"}, remove: []string{"size/S"},
+		},
+		{
+			name:  "add-only: a size label already there stays, and no second one is added",
+			rules: func(r *rules.Rules) { r.Labels.Size = sizeOn },
+			in: Input{Repo: "SovereignCloudStack/cluster-stacks", Additions: 25, Deletions: 5, Current: []string{"Container", "size/S"},
+				Ours: map[string]bool{"size/s": true}},
+			want: []string{"Container", "size/M"}, held: []string{"size/M"},
+		},
+		{
+			name: "managed: a size label someone else set stays, and no second one is added",
+			rules: func(r *rules.Rules) {
+				r.Labels.Size, r.Labels.Sync = sizeOn, rules.SyncManaged
+			},
+			in: Input{Repo: "SovereignCloudStack/cluster-stacks", Additions: 25, Deletions: 5, Current: []string{"Container", "size/S"},
+				AddedBy: map[string]string{"size/s": "erin"}},
+			want: []string{"Container", "size/M"}, held: []string{"size/S", "size/M"},
 		},
 		{
 			name:  "disabled: nothing at all",
@@ -224,6 +260,8 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+var sizeOn = rules.Size{Enabled: true, Thresholds: rules.SizeThresholds{S: 10, M: 30, L: 100, XL: 500, XXL: 1000}}
 
 func manyFiles(n int) []File {
 	out := make([]File, n)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/google/go-github/v60/github"
 
@@ -106,7 +107,9 @@ func (g GitHub) AddLabels(ctx context.Context, owner, repo string, number int, n
 func (g GitHub) RemoveLabel(ctx context.Context, owner, repo string, number int, name string) error {
 	// go-github puts the name into the path as it is; "area/storage" would
 	// become two path segments.
-	resp, err := g.C.Issues.RemoveLabelForIssue(ctx, owner, repo, number, url.PathEscape(name))
+	// "." and ".." would be dropped as path segments.
+	escaped := strings.ReplaceAll(url.PathEscape(name), ".", "%2E")
+	resp, err := g.C.Issues.RemoveLabelForIssue(ctx, owner, repo, number, escaped)
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
 			// Someone removed it first; a retry after a crash lands here too.

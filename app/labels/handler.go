@@ -36,6 +36,9 @@ type Handler struct {
 	// label events contribot causes are not taken for someone else's.
 	Self func(ctx context.Context) (string, error)
 	Log  *slog.Logger
+	// RateLimited tells a rate limit, which the queue snoozes, from a
+	// refusal (githubapp.RetryAfter).
+	RateLimited func(error) bool
 	// LabelsTTL bounds how long a repository's label list is reused; a
 	// `label` event drops it at once (InvalidateRepo).
 	LabelsTTL time.Duration
@@ -92,7 +95,7 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, event any) error {
 	default:
 		return nil
 	}
-	return h.label(ctx, log, ev.GetInstallation().GetID(), repo, pr)
+	return h.label(ctx, log, job, ev.GetInstallation().GetID(), repo, pr)
 }
 
 // record keeps a label change made by someone other than contribot.
@@ -114,16 +117,20 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, ev *github.PullR
 	}
 	key := PR{RepoID: ev.GetRepo().GetID(), Number: ev.GetPullRequest().GetNumber()}
 	added := ev.GetAction() == "labeled"
+	if by == "" {
+		return nil // contribot's own changes are recorded as empty logins
+	}
 	if err := h.Store.Record(ctx, key, Change{Label: name, Added: added, By: by}); err != nil {
 		return err
 	}
-	log.Info("label change by someone else recorded; contribot will not undo it", slog.String("label", name), slog.Bool("added", added), slog.String("by", by))
+	log.Debug("label change by someone else recorded", slog.String("label", name), slog.Bool("added", added), slog.String("by", by))
 	return nil
 }
 
-func (h *Handler) label(ctx context.Context, log *slog.Logger, inst int64, repo *github.Repository, pr *github.PullRequest) error {
+func (h *Handler) label(ctx context.Context, log *slog.Logger, job queue.Job, inst int64, repo *github.Repository, pr *github.PullRequest) error {
 	owner, name := repo.GetOwner().GetLogin(), repo.GetName()
 	full := owner + "/" + name
+	key := PR{RepoID: repo.GetID(), Number: pr.GetNumber()}
 	c := h.Client(inst)
 	r, rulesFile, warnings, err := h.Rules.LabelRules(ctx, c, owner, name)
 	if err != nil {
@@ -150,6 +157,11 @@ func (h *Handler) label(ctx context.Context, log *slog.Logger, inst int64, repo 
 			if in.Files, err = c.ListFiles(ctx, owner, name, pr.GetNumber()); err != nil {
 				return h.dryRunOr(log, err)
 			}
+			if n := len(in.Files); job.Attempt <= 1 && in.ChangedFiles > 0 && n < GitHubFileCap && n != in.ChangedFiles {
+				// Right after a push GitHub may still list the previous
+				// diff; one retry gives it time.
+				return fmt.Errorf("GitHub lists %d files for %s#%d, the event says %d; retrying once", n, full, pr.GetNumber(), in.ChangedFiles)
+			}
 			in.FilesListed = true
 			fingerprint = Fingerprint(in.Files)
 			why = tooManyFiles(r.Labels, in)
@@ -158,48 +170,70 @@ func (h *Handler) label(ctx context.Context, log *slog.Logger, inst int64, repo 
 			fingerprint = fmt.Sprintf("many:%d", in.ChangedFiles)
 		}
 		if why != "" {
-			log.Warn("the changed files cannot decide the modules; the fallback label applies instead of a guess", slog.String("why", why), slog.String("fallback", r.Labels.Fallback))
+			log.Info("the changed files cannot decide the modules; the fallback label applies instead of a guess", slog.String("why", why), slog.String("fallback", r.Labels.Fallback))
 		}
 	}
-	key := PR{RepoID: repo.GetID(), Number: pr.GetNumber()}
-	if in.AddedBy, in.RemovedBy, err = h.Store.Changes(ctx, key, fingerprint); err != nil {
+	st, err := h.Store.State(ctx, key, fingerprint)
+	if err != nil {
 		return err
 	}
+	if updated := pr.GetUpdatedAt().Time; !updated.IsZero() && updated.Before(st.PRUpdated) {
+		log.Info("a newer event of this PR was already labelled; this one is outdated", slog.Time("event", updated), slog.Time("newer", st.PRUpdated))
+		return nil
+	}
+	in.AddedBy, in.RemovedBy, in.Ours = st.AddedBy, st.RemovedBy, st.Ours
 	d := Decide(r, in)
 	h.Metrics.add("held", len(d.Held))
 	for _, held := range d.Held {
-		log.Info("label left as someone else set it", slog.String("label", held.Label), slog.String("reason", held.Reason))
+		log.Debug("label left alone", slog.String("label", held.Label), slog.String("reason", held.Reason))
+	}
+	if err := h.Store.Decided(ctx, key, fingerprint, pr.GetUpdatedAt().Time); err != nil {
+		return err
 	}
 	if d.Unchanged() {
 		log.Debug("labels up to date", slog.Any("labels", d.Labels()))
-		return h.Store.Decided(ctx, key, fingerprint)
+		return nil
 	}
 	log.Info("labels decided", slog.Any("add", d.Add), slog.Any("remove", d.Remove), slog.String("why", Explain(d, rulesFile)))
-	if err := h.apply(ctx, log, c, r, full, pr.GetNumber(), d); err != nil {
-		var ge *github.ErrorResponse
-		if errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusUnprocessableEntity {
-			// GitHub refused the label itself (a name or description too
-			// long): the same request will fail every time.
-			return queue.Permanent(fmt.Errorf("%w; fix the label in the rules", err))
-		}
+	err = h.apply(ctx, log, c, r, full, key, d)
+	var ge *github.ErrorResponse
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &ge) || ge.Response == nil || (h.RateLimited != nil && h.RateLimited(err)):
 		return h.dryRunOr(log, err)
+	case ge.Response.StatusCode == http.StatusUnprocessableEntity:
+		// GitHub refused the request itself: it fails the same way every time.
+		return queue.Permanent(fmt.Errorf("%w; check the label names in the rules", err))
+	case ge.Response.StatusCode == http.StatusForbidden:
+		return queue.Permanent(fmt.Errorf("%w; the App needs the Pull requests permission, read and write", err))
 	}
-	return h.Store.Decided(ctx, key, fingerprint)
+	return err
 }
 
 // apply makes the decision's writes: a label the repository lacks is
 // created (create_missing) or skipped, because adding it to the PR would
 // make GitHub create it with a grey colour and no description; then one
 // call adds every label, and one call removes each unwanted owned label.
-func (h *Handler) apply(ctx context.Context, log *slog.Logger, c Client, r *rules.Rules, full string, number int, d *Decision) error {
+func (h *Handler) apply(ctx context.Context, log *slog.Logger, c Client, r *rules.Rules, full string, key PR, d *Decision) error {
 	owner, name, _ := strings.Cut(full, "/")
+	number := key.Number
 	var add []string
 	if len(d.Add) > 0 {
 		set, err := h.labelsOf(ctx, c, owner, name)
 		if err != nil {
 			return err
 		}
+		// A person may have removed a label while this job ran.
+		st, err := h.Store.State(ctx, key, "")
+		if err != nil {
+			return err
+		}
 		for _, l := range d.Add {
+			if by, ok := st.RemovedBy[strings.ToLower(l)]; ok && by != "" {
+				log.Info("label removed by someone else meanwhile; not added", slog.String("label", l), slog.String("by", by))
+				continue
+			}
 			if set.has(l) {
 				add = append(add, l)
 				continue
@@ -211,6 +245,13 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, c Client, r *rule
 			}
 			color, desc := labelLook(r, l)
 			created, err := c.CreateLabel(ctx, owner, name, l, color, desc)
+			var ge *github.ErrorResponse
+			if errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusUnprocessableEntity {
+				// One refused label must not block the others.
+				h.Metrics.add("refused", 1)
+				log.Warn("GitHub refused to create the label; not added. Check its name, colour and description in the rules", slog.String("label", l), slog.String("error", err.Error()))
+				continue
+			}
 			if err != nil {
 				return err
 			}
@@ -227,12 +268,22 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, c Client, r *rule
 			return err
 		}
 		h.Metrics.add("added", len(add))
+		ours := make([]Change, len(add))
+		for i, l := range add {
+			ours[i] = Change{Label: l, Added: true}
+		}
+		if err := h.Store.Record(ctx, key, ours...); err != nil {
+			return err
+		}
 	}
 	for _, l := range d.Remove {
 		if err := c.RemoveLabel(ctx, owner, name, number, l); err != nil {
 			return err
 		}
 		h.Metrics.add("removed", 1)
+		if err := h.Store.Record(ctx, key, Change{Label: l}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -241,7 +292,8 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, c Client, r *rule
 // its module's, else create_missing's.
 func labelLook(r *rules.Rules, label string) (color, desc string) {
 	color, desc = r.Labels.CreateMissing.Color, r.Labels.CreateMissing.Description
-	for mod, m := range r.Modules {
+	for _, mod := range sortedKeys(r.Modules) {
+		m := r.Modules[mod]
 		if strings.EqualFold(moduleLabel(r.Modules, mod), label) {
 			if m.Color != "" {
 				color = m.Color

@@ -51,14 +51,18 @@ func TestStore(t *testing.T) {
 			s := &Store{DB: db, Now: func() time.Time { return now }}
 			pr := PR{RepoID: 42, Number: 7}
 			other := PR{RepoID: 42, Number: 8}
-			check := func(step, fp string, wantAdded, wantRemoved map[string]string) {
+			check := func(step, fp string, wantAdded, wantRemoved map[string]string, wantOurs ...string) {
 				t.Helper()
-				added, removed, err := s.Changes(ctx, pr, fp)
+				st, err := s.State(ctx, pr, fp)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !maps.Equal(added, wantAdded) || !maps.Equal(removed, wantRemoved) {
-					t.Errorf("%s: added %v removed %v, want added %v removed %v", step, added, removed, wantAdded, wantRemoved)
+				ours := map[string]bool{}
+				for _, l := range wantOurs {
+					ours[l] = true
+				}
+				if !maps.Equal(st.AddedBy, wantAdded) || !maps.Equal(st.RemovedBy, wantRemoved) || !maps.Equal(st.Ours, ours) {
+					t.Errorf("%s: added %v removed %v ours %v, want added %v removed %v ours %v", step, st.AddedBy, st.RemovedBy, st.Ours, wantAdded, wantRemoved, ours)
 				}
 			}
 			none := map[string]string{}
@@ -70,25 +74,36 @@ func TestStore(t *testing.T) {
 			check("same files: still held back", "fp1", none, map[string]string{"area/storage": "bob"})
 			check("other files: released", "fp2", none, none)
 
-			must(t, s.Decided(ctx, pr, "fp2"))
+			must(t, s.Decided(ctx, pr, "fp2", now))
 			must(t, s.Record(ctx, pr, Change{Label: "IaaS", By: "carol"}))
 			must(t, s.Record(ctx, pr, Change{Label: "e2e-test", Added: true, By: "zuul[bot]"}))
-			check("removal under fp2", "fp2", map[string]string{"e2e-test": "zuul[bot]"}, map[string]string{"iaas": "carol"})
-			check("files changed again", "fp3", map[string]string{"e2e-test": "zuul[bot]"}, none)
+			must(t, s.Record(ctx, pr, Change{Label: "area/web", Added: true}, Change{Label: "area/old"}))
+			check("removal under fp2; contribot's own add and removal", "fp2", map[string]string{"e2e-test": "zuul[bot]"}, map[string]string{"iaas": "carol"}, "area/web")
+			check("files changed again", "fp3", map[string]string{"e2e-test": "zuul[bot]"}, none, "area/web")
 
-			// The last change of a label wins: re-adding ends a removal.
+			// The last change of a label wins: re-adding ends a removal,
+			// and a person's removal ends contribot's ownership.
 			must(t, s.Record(ctx, pr, Change{Label: "iaas", Added: true, By: "carol"}))
-			check("re-added", "fp2", map[string]string{"e2e-test": "zuul[bot]", "iaas": "carol"}, none)
+			must(t, s.Record(ctx, pr, Change{Label: "area/web", By: "dave"}))
+			check("re-added; removed by a person", "fp2", map[string]string{"e2e-test": "zuul[bot]", "iaas": "carol"}, map[string]string{"area/web": "dave"})
 
 			// Another PR's history is its own.
-			a, r, err := s.Changes(ctx, other, "fp2")
-			if err != nil || len(a)+len(r) != 0 {
-				t.Errorf("other PR sees %v %v (%v)", a, r, err)
+			if st, err := s.State(ctx, other, "fp2"); err != nil || len(st.AddedBy)+len(st.RemovedBy)+len(st.Ours) != 0 {
+				t.Errorf("other PR sees %+v (%v)", st, err)
 			}
 
+			// A PR still decided on keeps its history however old; a
+			// quiet one is forgotten.
+			now = now.Add(100 * 24 * time.Hour)
+			must(t, s.Decided(ctx, pr, "fp2", now))
+			must(t, s.Prune(ctx, now.Add(-90*24*time.Hour)))
+			check("active PR kept", "fp2", map[string]string{"e2e-test": "zuul[bot]", "iaas": "carol"}, map[string]string{"area/web": "dave"})
+			if st, err := s.State(ctx, pr, "fp2"); err != nil || !st.PRUpdated.Equal(now) {
+				t.Errorf("PRUpdated = %v (%v), want %v", st.PRUpdated, err, now)
+			}
 			now = now.Add(100 * 24 * time.Hour)
 			must(t, s.Prune(ctx, now.Add(-90*24*time.Hour)))
-			check("pruned", "fp2", none, none)
+			check("quiet PR pruned", "fp2", none, none)
 		})
 	}
 }

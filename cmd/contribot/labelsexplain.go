@@ -13,7 +13,7 @@ import (
 
 const labelsExplainUsage = `usage:
   contribot labels explain --repo OWNER/NAME (--files A,B,… | --pr-files FILE.json)
-                           [--rules FILE] [--org FILE] [--title TEXT] [--labels A,B,…]
+                           [--rules FILE] [--org FILE] [--title TEXT] [--labels A,B,…] [--ours A,B,…]
                            [--additions N] [--deletions N] [--json]
 
 Prints the labels the rules give a pull request, with the rule (file:line)
@@ -28,6 +28,8 @@ and the changed file behind each, and what contribot would add and remove.
                       .github repository), between the two
   --title TEXT        the pull request's title, for title rules
   --labels A,B,…      the labels the pull request has now
+  --ours A,B,…        which of them contribot added itself; sync: managed
+                      removes only those
   --additions N, --deletions N
                       changed lines, for size labels (default: the sums
                       of --pr-files)
@@ -48,6 +50,7 @@ func runLabelsExplain(args []string, stdout, stderr io.Writer) int {
 	orgFile := fs.String("org", "", "")
 	title := fs.String("title", "", "")
 	current := fs.String("labels", "", "")
+	ours := fs.String("ours", "", "")
 	additions := fs.Int("additions", -1, "")
 	deletions := fs.Int("deletions", -1, "")
 	asJSON := fs.Bool("json", false, "")
@@ -97,6 +100,12 @@ func runLabelsExplain(args []string, stdout, stderr io.Writer) int {
 			in.Current = append(in.Current, l)
 		}
 	}
+	in.Ours = map[string]bool{}
+	for _, l := range strings.Split(*ours, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			in.Ours[strings.ToLower(l)] = true
+		}
+	}
 
 	res, err := loadRules(*orgFile, *rulesFile, stderr)
 	if err != nil {
@@ -113,6 +122,7 @@ func runLabelsExplain(args []string, stdout, stderr io.Writer) int {
 		res.Rules.Labels.Enabled = true
 	}
 	d := labels.Decide(&res.Rules, in)
+	d.Cite(res.Sources["labels.rules"].File)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -122,7 +132,11 @@ func runLabelsExplain(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	fmt.Fprintf(stdout, "%s, %d changed files:\n%s\n", *repo, len(in.Files), labels.Explain(d, res.Sources["labels.rules"].File))
+	files := "files"
+	if len(in.Files) == 1 {
+		files = "file"
+	}
+	fmt.Fprintf(stdout, "%s, %d changed %s:\n%s\n", *repo, len(in.Files), files, labels.Explain(d, res.Sources["labels.rules"].File))
 	return 0
 }
 

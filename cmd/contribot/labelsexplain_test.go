@@ -43,9 +43,9 @@ func TestLabelsExplain(t *testing.T) {
 	}{
 		{
 			name: "GitHub's list of PR files, with sizes from it",
-			args: []string{"--repo", "octocat/Hello-World", "--pr-files", prFiles, "--rules", rulesPath, "--labels", "area/old,bug"},
+			args: []string{"--repo", "octocat/Hello-World", "--pr-files", prFiles, "--rules", rulesPath, "--labels", "area/old,bug", "--ours", "area/old"},
 			stdout: []string{
-				"octocat/Hello-World, 1 changed files:",
+				"octocat/Hello-World, 1 changed file:",
 				`documentation  module docs, implied by module web, which labels.rules[0] "website sources" (` + rulesPath + `:15) matched file1.txt`,
 				`area/web       module web: labels.rules[0] "website sources" (` + rulesPath + `:15) matched file1.txt`,
 				"size/L         size: 124 lines changed (+103 −21)",
@@ -110,6 +110,7 @@ func TestLabelsExplainJSON(t *testing.T) {
 			Causes []struct {
 				Kind   string `json:"kind"`
 				Module string `json:"module"`
+				Source string `json:"source"`
 			} `json:"causes"`
 		} `json:"want"`
 		Add    []string `json:"add"`
@@ -118,7 +119,7 @@ func TestLabelsExplainJSON(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &d); err != nil {
 		t.Fatalf("%v\n%s", err, stdout.String())
 	}
-	if len(d.Want) != 1 || d.Want[0].Label != "Container" || d.Want[0].Causes[0].Kind != "repository" || len(d.Add) != 0 {
+	if len(d.Want) != 1 || d.Want[0].Label != "Container" || d.Want[0].Causes[0].Kind != "repository" || !strings.HasPrefix(d.Want[0].Causes[0].Source, "built-in:") || len(d.Add) != 0 {
 		t.Errorf("decision = %+v", d)
 	}
 }
