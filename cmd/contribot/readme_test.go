@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/SovereignCloudStack/contribot/app/welcome"
 	"github.com/SovereignCloudStack/contribot/rules"
 )
 
@@ -56,5 +57,20 @@ func TestREADMEExplainRunIsCurrent(t *testing.T) {
 	}
 	if got, want := stdout.String(), m[2]; got != want {
 		t.Errorf("README shows:\n%s\nthe command prints:\n%s", want, got)
+	}
+}
+
+func TestREADMEWelcomeExampleIsCurrent(t *testing.T) {
+	m := regexp.MustCompile("(?s)```markdown\n(Welcome to Sovereign Cloud Stack, @alice.*?)\n```").FindStringSubmatch(readme(t))
+	if m == nil {
+		t.Fatal("README.md has no rendered first_pr greeting")
+	}
+	w := rules.Merge(rules.BuiltinLayer()).Rules.Welcome
+	got, err := welcome.Render(w.FirstPR, welcome.Data(w, welcome.KindPullRequest, "SovereignCloudStack", "standards", 512, "alice", "Add a storage standard", "https://github.com/SovereignCloudStack/standards/pull/512", nil), welcome.KindPullRequest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != m[1] {
+		t.Errorf("README shows:\n%s\nthe built-in rules render:\n%s", m[1], got)
 	}
 }
