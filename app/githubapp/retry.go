@@ -217,9 +217,9 @@ func parseReset(v string) (time.Time, bool) {
 // (no body, or GetBody set; go-github always sets it), including POST and
 // PATCH. That is a deliberate choice for contribot's writes: a second DCO
 // check run for the same head SHA is harmless (GitHub shows the newest),
-// adding labels is idempotent, and features that post comments are
-// expected to look for their own marked comment before creating one, so a
-// rare duplicate is the accepted cost of not losing a verdict to a blip.
+// adding labels is idempotent. Features that post comments send them with
+// WithoutReplay and look for their own marked comment before a retry, so
+// a comment GitHub applied but answered 502 for is not posted twice.
 // A write that failed with a plain 500 may have been applied, so writes are
 // replayed only on the gateway statuses 502/503/504 and on connection
 // errors; idempotent methods also on other 5xx (not 501/505).
@@ -233,9 +233,23 @@ type retryTransport struct {
 	base   string // API base path, stripped from logged routes
 }
 
+// noReplayKey marks a request context: see WithoutReplay.
+type noReplayKey struct{}
+
+// WithoutReplay marks the writes made with ctx as ones the transport must
+// send once: a failed attempt goes back to the caller, whose retry can
+// look first whether GitHub applied it (a comment, found by its marker).
+// Idempotent methods are still retried.
+func WithoutReplay(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noReplayKey{}, true)
+}
+
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	_, replayable := replayBody(req)
+	if ctx.Value(noReplayKey{}) != nil && !idempotent(req.Method) {
+		replayable = false
+	}
 	cur := req
 	for attempt := 1; ; attempt++ {
 		resp, err := t.next.RoundTrip(cur)

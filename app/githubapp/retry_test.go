@@ -79,11 +79,16 @@ func TestRetryTransientFailures(t *testing.T) {
 	tests := []struct {
 		name       string
 		method     string
+		noReplay   bool
 		replies    []reply
 		wantCalls  int32
 		wantWaits  []time.Duration
 		wantStatus int // 0: success
 	}{
+		{name: "POST without replay: 502 goes back to the caller", method: "POST", noReplay: true, replies: []reply{ok(502), ok(201)},
+			wantCalls: 1, wantStatus: 502},
+		{name: "GET without replay is still retried", method: "GET", noReplay: true, replies: []reply{ok(502), ok(200)},
+			wantCalls: 2, wantWaits: []time.Duration{125 * time.Millisecond}},
 		{name: "GET 502 then 200", method: "GET", replies: []reply{ok(502), ok(200)},
 			wantCalls: 2, wantWaits: []time.Duration{125 * time.Millisecond}},
 		{name: "GET 500, 504 then 200", method: "GET", replies: []reply{ok(500), ok(504), ok(200)},
@@ -111,7 +116,11 @@ func TestRetryTransientFailures(t *testing.T) {
 			s := &scripted{t: t, replies: tt.replies}
 			env.gh.setAPI(s.serve)
 
-			err := call(context.Background(), env.app.Installation(1), tt.method)
+			ctx := context.Background()
+			if tt.noReplay {
+				ctx = WithoutReplay(ctx)
+			}
+			err := call(ctx, env.app.Installation(1), tt.method)
 
 			if tt.wantStatus == 0 && err != nil {
 				t.Fatalf("want success, got %v", err)

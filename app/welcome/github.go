@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/SovereignCloudStack/contribot/app/githubapp"
 	"github.com/SovereignCloudStack/contribot/app/rulesload"
 )
 
@@ -73,7 +74,9 @@ func (g GitHub) HasComment(ctx context.Context, owner, repo string, number int, 
 
 // CreateComment posts one comment.
 func (g GitHub) CreateComment(ctx context.Context, owner, repo string, number int, body string) error {
-	if _, _, err := g.C.Issues.CreateComment(ctx, owner, repo, number, &github.IssueComment{Body: &body}); err != nil {
+	// Sent once: after a failure the job's retry looks for the greeting's
+	// marker before posting again, which a replay here would skip.
+	if _, _, err := g.C.Issues.CreateComment(githubapp.WithoutReplay(ctx), owner, repo, number, &github.IssueComment{Body: &body}); err != nil {
 		return fmt.Errorf("comment on %s/%s#%d: %w", owner, repo, number, err)
 	}
 	return nil
