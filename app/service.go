@@ -198,6 +198,11 @@ func (s *Service) work(ctx context.Context, job queue.Job) error {
 		// retry either.
 		return queue.Permanent(fmt.Errorf("decode %s delivery %s: %w", job.Event, job.Delivery, err))
 	}
+	if gjson.GetBytes(job.Payload, "installation.id").Int() == 0 {
+		// A GitHub App's deliveries always name the installation; without
+		// one there is no token to act with, now or on a retry.
+		return queue.Permanent(fmt.Errorf("%s delivery %s names no installation; only a GitHub App's webhooks can be acted on", job.Event, job.Delivery))
+	}
 	switch job.Feature {
 	case FeatureDCO:
 		return s.dco.Handle(ctx, job, event)
