@@ -110,7 +110,7 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, payload any) error 
 	}
 	log := h.Log.With(slog.String("delivery", job.Delivery), slog.Int64("installation", ev.installation),
 		slog.String("repo", ev.owner+"/"+ev.repo), slog.Int("number", ev.number), slog.String("kind", ev.kind), slog.String("login", ev.login))
-	err := h.greet(ctx, log, ev)
+	err := h.greet(ctx, log, ev, job.ID)
 	if errors.Is(err, ErrDryRun) {
 		log.Info("dry-run: no GitHub call made; with App credentials contribot would make this call and greet a newcomer", slog.String("would", err.Error()))
 		return nil
@@ -118,7 +118,7 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, payload any) error 
 	return err
 }
 
-func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event) error {
+func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID int64) error {
 	if why := RuledOut(ev.kind, ev.association, ev.userType, ev.login); why != "" {
 		log.Debug("not a newcomer", slog.String("why", why))
 		h.Metrics.count(ev.kind, "ruled_out")
@@ -138,7 +138,7 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event) error {
 	for _, msg := range warnings {
 		log.Warn("rules setting not applied", slog.String("warning", msg))
 	}
-	g := Greeting{Scope: Scope(w, ev.owner, ev.repo), Login: ev.login, Kind: ev.kind, Repo: ev.owner + "/" + ev.repo, Number: ev.number}
+	g := Greeting{Scope: Scope(w, ev.owner, ev.repo), Login: ev.login, Kind: ev.kind, Repo: ev.owner + "/" + ev.repo, Number: ev.number, Job: jobID}
 	known, resume, err := h.Store.Known(ctx, g)
 	switch {
 	case err != nil:

@@ -28,10 +28,16 @@ var Schema = []string{
 	repo TEXT NOT NULL,
 	number INTEGER NOT NULL,
 	posted BOOLEAN NOT NULL,
+	claimer BIGINT NOT NULL,
 	at BIGINT NOT NULL,
 	PRIMARY KEY (scope, login, kind)
 )`,
 }
+
+// StaleClaim is when an unposted claim is taken to be abandoned: its job
+// died and was not retried. River retries a job killed mid-run within
+// twice the job timeout, so a claim this old is nobody's.
+const StaleClaim = 10 * time.Minute
 
 // TogetherWindow is how close a first issue and a first pull request may
 // come and still count as arriving together: the person gets one greeting,
@@ -56,6 +62,15 @@ type Greeting struct {
 	Scope, Login, Kind string
 	Repo               string // "owner/name" of the item greeted
 	Number             int
+	// Job is the queue job that greets: its retries may resume its claim,
+	// a concurrent copy of the same event may not.
+	Job int64
+}
+
+// resumes reports whether g may take over an unposted claim: it is the
+// claiming job's own retry, or the claim was abandoned.
+func (g Greeting) resumes(repo string, number int, posted bool, claimer int64, at, now time.Time) bool {
+	return !posted && repo == g.Repo && number == g.Number && (claimer == g.Job || now.Sub(at) > StaleClaim)
 }
 
 func (g Greeting) key() (string, string) { return g.Scope, strings.ToLower(g.Login) }
@@ -69,14 +84,15 @@ func (s *Store) Known(ctx context.Context, g Greeting) (known, resume bool, err 
 	var repo string
 	var number int
 	var posted bool
-	err = s.DB.QueryRowContext(ctx, `SELECT repo, number, posted FROM contribot_welcome WHERE scope = $1 AND login = $2 AND kind = $3`, scope, login, g.Kind).Scan(&repo, &number, &posted)
+	var claimer, at int64
+	err = s.DB.QueryRowContext(ctx, `SELECT repo, number, posted, claimer, at FROM contribot_welcome WHERE scope = $1 AND login = $2 AND kind = $3`, scope, login, g.Kind).Scan(&repo, &number, &posted, &claimer, &at)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return false, false, nil
 	case err != nil:
 		return false, false, fmt.Errorf("read greetings of %s in %s: %w", g.Login, g.Scope, err)
 	}
-	return true, !posted && repo == g.Repo && number == g.Number, nil
+	return true, g.resumes(repo, number, posted, claimer, time.Unix(at, 0), s.now()), nil
 }
 
 // Claim makes this job the one that greets: it returns ok when the
@@ -94,7 +110,7 @@ func (s *Store) Claim(ctx context.Context, g Greeting) (ok bool, why string, err
 ON CONFLICT (scope, login) DO UPDATE SET touched = excluded.touched`, scope, login, now.Unix()); err != nil {
 		return false, "", fmt.Errorf("lock the greetings of %s: %w", g.Login, err)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT kind, repo, number, posted, at FROM contribot_welcome WHERE scope = $1 AND login = $2`, scope, login)
+	rows, err := tx.QueryContext(ctx, `SELECT kind, repo, number, posted, claimer, at FROM contribot_welcome WHERE scope = $1 AND login = $2`, scope, login)
 	if err != nil {
 		return false, "", fmt.Errorf("read the greetings of %s: %w", g.Login, err)
 	}
@@ -102,15 +118,26 @@ ON CONFLICT (scope, login) DO UPDATE SET touched = excluded.touched`, scope, log
 		var kind, repo string
 		var number int
 		var posted bool
-		var at int64
-		if err := rows.Scan(&kind, &repo, &number, &posted, &at); err != nil {
+		var claimer, at int64
+		if err := rows.Scan(&kind, &repo, &number, &posted, &claimer, &at); err != nil {
 			rows.Close()
 			return false, "", fmt.Errorf("read the greetings of %s: %w", g.Login, err)
 		}
 		switch {
-		case kind == g.Kind && repo == g.Repo && number == g.Number && !posted:
+		case kind == g.Kind && g.resumes(repo, number, posted, claimer, time.Unix(at, 0), now):
 			rows.Close()
-			return true, "", nil // an earlier attempt claimed it and stopped
+			// This job's earlier attempt (or a dead one) claimed it and
+			// stopped; the claim is this attempt's now.
+			_, err := tx.ExecContext(ctx, `UPDATE contribot_welcome SET claimer = $4, at = $5 WHERE scope = $1 AND login = $2 AND kind = $3`, scope, login, g.Kind, g.Job, now.Unix())
+			if err == nil {
+				err = tx.Commit()
+			}
+			if err != nil {
+				return false, "", fmt.Errorf("resume the greeting of %s: %w", g.Login, err)
+			}
+			return true, "", nil
+		case kind == g.Kind && !posted && repo == g.Repo && number == g.Number:
+			why = fmt.Sprintf("being greeted by job %d", claimer)
 		case kind == g.Kind:
 			why = fmt.Sprintf("already greeted on %s#%d", repo, number)
 		case g.Kind != KindMerged && kind != KindMerged && now.Sub(time.Unix(at, 0)) < TogetherWindow:
@@ -124,8 +151,8 @@ ON CONFLICT (scope, login) DO UPDATE SET touched = excluded.touched`, scope, log
 	if why != "" {
 		return false, why, nil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_welcome (scope, login, kind, repo, number, posted, at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		scope, login, g.Kind, g.Repo, g.Number, false, now.Unix()); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_welcome (scope, login, kind, repo, number, posted, claimer, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		scope, login, g.Kind, g.Repo, g.Number, false, g.Job, now.Unix()); err != nil {
 		return false, "", fmt.Errorf("claim the greeting of %s: %w", g.Login, err)
 	}
 	if err := tx.Commit(); err != nil {

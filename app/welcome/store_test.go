@@ -48,9 +48,13 @@ func TestClaim(t *testing.T) {
 			ctx := context.Background()
 			now := time.Unix(1_800_000_000, 0)
 			s := &Store{DB: openDB(t, backend), Now: func() time.Time { return now }}
-			issue := Greeting{Scope: "org:scs", Login: "Alice", Kind: KindIssue, Repo: "scs/docs", Number: 1}
-			pr := Greeting{Scope: "org:scs", Login: "alice", Kind: KindPullRequest, Repo: "scs/standards", Number: 9}
-			merged := Greeting{Scope: "org:scs", Login: "alice", Kind: KindMerged, Repo: "scs/standards", Number: 9}
+			issue := Greeting{Scope: "org:scs", Login: "Alice", Kind: KindIssue, Repo: "scs/docs", Number: 1, Job: 1}
+			issueCopy := issue
+			issueCopy.Job = 2 // the same event, delivered again, run by another job
+			pr := Greeting{Scope: "org:scs", Login: "alice", Kind: KindPullRequest, Repo: "scs/standards", Number: 9, Job: 3}
+			merged := Greeting{Scope: "org:scs", Login: "alice", Kind: KindMerged, Repo: "scs/standards", Number: 9, Job: 4}
+			mergedCopy := merged
+			mergedCopy.Job = 5
 
 			steps := []struct {
 				name   string
@@ -61,12 +65,15 @@ func TestClaim(t *testing.T) {
 				after  time.Duration
 			}{
 				{name: "first issue", g: issue, ok: true},
-				{name: "the same item again, before posting: resumed", g: issue, ok: true, posted: true},
+				{name: "a copy of the event while the first job greets", g: issueCopy, why: "being greeted by job 1"},
+				{name: "the claiming job's retry resumes", g: issue, ok: true, posted: true},
 				{name: "the same item after posting", g: issue, why: "already greeted on scs/docs#1"},
 				{name: "another issue", g: Greeting{Scope: "org:scs", Login: "ALICE", Kind: KindIssue, Repo: "scs/docs", Number: 2}, why: "already greeted on scs/docs#1"},
 				{name: "first PR together with the first issue", g: pr, why: "greeted on scs/docs#1 0s ago; one greeting for a first issue and pull request that arrive together"},
-				{name: "first merge is its own greeting", g: merged, ok: true, posted: true},
+				{name: "first merge is its own greeting", g: merged, ok: true},
+				{name: "its job died: a copy takes over once the claim is stale", g: mergedCopy, ok: true, posted: true, after: StaleClaim + time.Second},
 				{name: "first PR a day later", g: pr, ok: true, after: 24 * time.Hour},
+				{name: "another job for that PR, before it is posted", g: Greeting{Scope: "org:scs", Login: "alice", Kind: KindPullRequest, Repo: "scs/standards", Number: 9, Job: 6}, why: "being greeted by job 3"},
 				{name: "another scope", g: Greeting{Scope: "org:other", Login: "alice", Kind: KindIssue, Repo: "other/x", Number: 1}, ok: true},
 			}
 			for _, st := range steps {
