@@ -45,6 +45,9 @@ func (d *decoder) checkModules(mods *yaml.Node) {
 			} else {
 				d.checkLabelName(v, path+".label")
 			}
+		} else if n := utf8.RuneCountInString(key.Value); n > maxLabelName {
+			// Without a label the name is the label.
+			d.errorf(key, "%s: the module's name is its label, and has %d characters; GitHub label names have at most %d: set label", path, n, maxLabelName)
 		}
 		d.checkDescription(stringAt(val, "description"), path+".description")
 		d.checkColor(stringAt(val, "color"), path+".color")

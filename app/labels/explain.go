@@ -64,8 +64,8 @@ func Explain(d *Decision, rulesFile string) string {
 			fmt.Fprintf(&b, "%-*s  %s\n", width, label, c.Describe(rulesFile))
 		}
 	}
-	if d.TreeWide != "" {
-		fmt.Fprintf(&b, "path labels replaced by the fallback: %s\n", d.TreeWide)
+	if d.TreeWide != "" && !d.hasFallback() {
+		fmt.Fprintf(&b, "path labels left out, no fallback label set: %s\n", d.TreeWide)
 	}
 	for _, h := range d.Held {
 		fmt.Fprintf(&b, "left alone: %s (%s)\n", h.Label, h.Reason)
@@ -77,4 +77,15 @@ func Explain(d *Decision, rulesFile string) string {
 		fmt.Fprintf(&b, "remove: %s\n", strings.Join(d.Remove, ", "))
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+func (d *Decision) hasFallback() bool {
+	for _, w := range d.Want {
+		for _, c := range w.Causes {
+			if c.Kind == CauseFallback {
+				return true
+			}
+		}
+	}
+	return false
 }
