@@ -101,6 +101,9 @@ func (e *env) waitJobs(n int64) {
 
 type setup struct {
 	databaseURL string
+	// fake, when set, is another service's fake GitHub: the new service is
+	// a second replica of the same deployment.
+	fake *fakegithub.Server
 	configure   func(*app.Config)
 	// intakeOnly leaves the workers stopped, to measure intake alone.
 	intakeOnly bool
@@ -110,8 +113,11 @@ type setup struct {
 
 func start(t testing.TB, s setup) *env {
 	t.Helper()
-	fake := fakegithub.New(t)
-	fake.SetAppPublicKey(&testKey.PublicKey)
+	fake := s.fake
+	if fake == nil {
+		fake = fakegithub.New(t)
+		fake.SetAppPublicKey(&testKey.PublicKey)
+	}
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(testKey)})
 	dbURL := s.databaseURL
 	if dbURL == "" {

@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/x509"
@@ -11,10 +10,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -24,7 +21,6 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/riverqueue/river"
 
 	"github.com/SovereignCloudStack/contribot/app"
 	"github.com/SovereignCloudStack/contribot/app/dbtest"
@@ -619,56 +615,11 @@ func TestWelcomeGreetedOnceWhenGitHubAppliedAFailedComment(t *testing.T) {
 	}
 }
 
-// startReplica starts another service on the same fake and database, as a
-// second replica of the deployment (see start).
-func startReplica(t *testing.T, fake *fakegithub.Server, dbURL string) *env {
-	t.Helper()
-	cfg := app.Config{
-		AppID:           1,
-		PrivateKey:      string(pemOf(t)),
-		WebhookSecret:   secret,
-		APIURL:          fake.URL(),
-		DatabaseURL:     dbURL,
-		Port:            3000,
-		LogLevel:        "debug",
-		RulesTTL:        time.Hour,
-		ShutdownTimeout: 5 * time.Second,
-	}
-	logs := &lockedBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx := context.Background()
-	svc, err := app.New(ctx, cfg, app.Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, fake: fake, svc: svc, logs: logs}
-	events, cancel := svc.Queue().Subscribe(river.EventKindJobCompleted)
-	go func() {
-		for range events {
-			e.done.Add(1)
-		}
-	}()
-	if err := svc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(svc.Handler())
-	e.url = srv.URL
-	t.Cleanup(func() {
-		srv.Close()
-		_ = svc.Stop(context.Background())
-		cancel()
-		if t.Failed() {
-			t.Logf("replica logs:\n%s", logs.String())
-		}
-	})
-	return e
-}
-
 func TestWelcomeGreetedOnceAcrossReplicasOnPostgres(t *testing.T) {
 	t.Parallel()
 	db := dbtest.FreshPostgres(t)
 	a := start(t, setup{databaseURL: db})
-	b := startReplica(t, a.fake, db)
+	b := start(t, setup{databaseURL: db, fake: a.fake})
 	issues := []int{101, 102, 103, 104, 105, 106, 107, 108}
 	prs := []int{201, 202}
 	a.preparePR(prs...)
