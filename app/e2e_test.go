@@ -103,8 +103,8 @@ type setup struct {
 	databaseURL string
 	// fake, when set, is another service's fake GitHub: the new service is
 	// a second replica of the same deployment.
-	fake *fakegithub.Server
-	configure   func(*app.Config)
+	fake      *fakegithub.Server
+	configure func(*app.Config)
 	// intakeOnly leaves the workers stopped, to measure intake alone.
 	intakeOnly bool
 	// logLevel defaults to debug, so a failing test shows everything.
