@@ -307,3 +307,19 @@ func TestFingerprintIgnoresOrder(t *testing.T) {
 		t.Error("a rename's old path is not in the fingerprint")
 	}
 }
+
+// Repositories whose modules do not depend on paths cost no file listing.
+func TestNeedsFiles(t *testing.T) {
+	r := rules.Merge(rules.BuiltinLayer()).Rules
+	for repo, want := range map[string]bool{
+		"SovereignCloudStack/standards":      true,
+		"SovereignCloudStack/docs":           true,
+		"SovereignCloudStack/cluster-stacks": false,
+		"SovereignCloudStack/rookify":        false,
+		"someone/else":                       false,
+	} {
+		if got := NeedsFiles(r.Labels, repo); got != want {
+			t.Errorf("NeedsFiles(%s) = %v, want %v", repo, got, want)
+		}
+	}
+}
