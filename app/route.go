@@ -50,7 +50,9 @@ func wantsWelcome(event string, payload []byte) bool {
 	switch event {
 	case "issues":
 		item = "issue"
-		if gjson.GetBytes(payload, "action").String() != "opened" || gjson.GetBytes(payload, "issue.pull_request").Exists() {
+		// A transferred issue arrives as opened, with its old self in changes.
+		f := gjson.GetManyBytes(payload, "action", "issue.pull_request", "changes.old_issue")
+		if f[0].String() != "opened" || f[1].Exists() || f[2].Exists() {
 			return false
 		}
 	case "pull_request":

@@ -58,6 +58,7 @@ func TestRoute(t *testing.T) {
 		{"PR opened by a bot", "pull_request", read("pull_request/opened.json", map[string]any{"pull_request.author_association": "NONE", "pull_request.user.type": "Bot"}), "dco,labels"},
 		{"issue opened by its repo's owner", "issues", read("issues/opened.json", nil), ""},
 		{"issue opened by a newcomer", "issues", read("issues/opened.json", map[string]any{"issue.author_association": "NONE"}), "welcome"},
+		{"issue transferred in (opened, with its old self)", "issues", read("issues/opened.json", map[string]any{"issue.author_association": "NONE", "changes.old_issue": map[string]any{"number": 9}}), ""},
 		{"issue edited", "issues", read("issues/opened.json", map[string]any{"action": "edited", "issue.author_association": "NONE"}), ""},
 	}
 	for _, tt := range tests {

@@ -61,12 +61,16 @@ func createCommentCall(n int) string {
 func (e *env) welcomeCalls() []string {
 	var out []string
 	for _, c := range e.fake.Calls() {
-		if strings.Contains(c, " /search/issues") || strings.Contains(c, "/comments") {
+		if strings.Contains(c, " /search/issues") || strings.Contains(c, "/comments") || strings.Contains(c, "/members/") {
 			out = append(out, c)
 		}
 	}
 	return out
 }
+
+// memberCall is the membership check a newcomer candidate costs, since
+// payloads do not show private org membership.
+const memberCall = "GET /orgs/Codertocat/members/" + newcomer
 
 func (e *env) searches() int {
 	return e.countCalls(func(c string) bool { return strings.HasPrefix(c, "GET /search/issues") })
@@ -306,7 +310,7 @@ func TestWelcomeNewcomerFirstPR(t *testing.T) {
 			if !slices.Contains(queued, app.FeatureWelcome) {
 				t.Fatalf("a newcomer's pull request was queued for %q, not for welcome", queued)
 			}
-			want := []string{searchCall("is:pr author:" + newcomer + " org:codertocat"), listCommentsCall(prNumber), createCommentCall(prNumber)}
+			want := []string{searchCall("is:pr author:" + newcomer + " org:codertocat"), memberCall, listCommentsCall(prNumber), createCommentCall(prNumber)}
 			if got := e.welcomeCalls(); !slices.Equal(got, want) {
 				t.Fatalf("welcome calls = %q, want exactly %q", got, want)
 			}
@@ -334,7 +338,7 @@ func TestWelcomeNewcomerFirstIssue(t *testing.T) {
 	if !slices.Equal(queued, []string{app.FeatureWelcome}) {
 		t.Fatalf("a newcomer's issue was queued for %q, want only welcome", queued)
 	}
-	want := []string{searchCall("is:issue author:" + newcomer + " org:codertocat"), listCommentsCall(issueNumber), createCommentCall(issueNumber)}
+	want := []string{searchCall("is:issue author:" + newcomer + " org:codertocat"), memberCall, listCommentsCall(issueNumber), createCommentCall(issueNumber)}
 	if got := e.welcomeCalls(); !slices.Equal(got, want) {
 		t.Fatalf("welcome calls = %q, want exactly %q", got, want)
 	}
@@ -344,7 +348,7 @@ func TestWelcomeNewcomerFirstIssue(t *testing.T) {
 		"https://github.com/Codertocat/Hello-World/issues/1", nil); body != want {
 		t.Errorf("greeting:\n%s\nwant the built-in first_issue:\n%s", body, want)
 	}
-	if strings.Contains(body, "git commit -s") {
+	if strings.Contains(body, "thank you for your first pull request") || !strings.Contains(body, "thank you for opening your first issue") {
 		t.Errorf("an issue got the pull request's greeting:\n%s", body)
 	}
 }
@@ -372,12 +376,6 @@ func TestWelcomeNotGreetedWithoutSearch(t *testing.T) {
 		{"bot's issue known by its login only", "issues", func(t *testing.T) []byte {
 			return issueOpened(t, issueNumber, "helper-app[bot]", "NONE", nil)
 		}, true, "issue"},
-		{"contributor's issue (has commits here)", "issues", func(t *testing.T) []byte {
-			return issueOpened(t, issueNumber, newcomer, "CONTRIBUTOR", nil)
-		}, true, "issue"},
-		{"contributor's pull request", "pull_request", func(t *testing.T) []byte {
-			return prEvent(t, "opened", prNumber, newcomer, "CONTRIBUTOR", nil)
-		}, true, "pr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -471,7 +469,7 @@ func TestWelcomeSearchIndexLagStillGreets(t *testing.T) {
 			// Someone else's issues are in the index too.
 			e.fake.AddSearchItem(owner, repo, fakegithub.SearchItem{Number: 3, Author: "someone-else"})
 			e.deliverOne("issues", issueOpened(t, issueNumber, newcomer, "NONE", nil))
-			want := []string{searchCall("is:issue author:" + newcomer + " org:codertocat"), listCommentsCall(issueNumber), createCommentCall(issueNumber)}
+			want := []string{searchCall("is:issue author:" + newcomer + " org:codertocat"), memberCall, listCommentsCall(issueNumber), createCommentCall(issueNumber)}
 			if got := e.welcomeCalls(); !slices.Equal(got, want) {
 				t.Fatalf("welcome calls = %q, want %q", got, want)
 			}
@@ -580,7 +578,7 @@ func TestWelcomeGreetedOnceAcrossJobRetry(t *testing.T) {
 	})
 	e.deliverOne("pull_request", prEvent(t, "opened", prNumber, newcomer, "NONE", nil))
 	checkBuiltin(t, welcome.KindPullRequest, onlyComment(t, e.fake, prNumber))
-	want := []string{searchCall("is:pr author:" + newcomer + " org:codertocat"), listCommentsCall(prNumber), createCommentCall(prNumber),
+	want := []string{searchCall("is:pr author:" + newcomer + " org:codertocat"), memberCall, listCommentsCall(prNumber), createCommentCall(prNumber),
 		listCommentsCall(prNumber), createCommentCall(prNumber)}
 	if got := e.welcomeCalls(); !slices.Equal(got, want) {
 		t.Errorf("welcome calls = %q, want %q: one search, then each attempt looks for the marker before it comments", got, want)
@@ -727,7 +725,7 @@ func TestWelcomeFirstMergedPR(t *testing.T) {
 		if !slices.Equal(queued, []string{app.FeatureWelcome}) {
 			t.Fatalf("a merged pull request was queued for %q, want only welcome", queued)
 		}
-		want := []string{mergedQuery, listCommentsCall(prNumber), createCommentCall(prNumber)}
+		want := []string{mergedQuery, memberCall, listCommentsCall(prNumber), createCommentCall(prNumber)}
 		if got := e.welcomeCalls(); !slices.Equal(got, want) {
 			t.Fatalf("welcome calls = %q, want %q", got, want)
 		}
@@ -787,7 +785,7 @@ func TestWelcomeGreetingAlreadyOnItemNotPostedAgain(t *testing.T) {
 	e.fake.AddComment(owner, repo, prNumber, "contribot[bot]", "Welcome to Sovereign Cloud Stack, @"+newcomer+"!\n\n"+markerPR)
 	body := prEvent(t, "opened", prNumber, newcomer, "NONE", nil)
 	e.deliverOne("pull_request", body)
-	want := []string{searchCall("is:pr author:" + newcomer + " org:codertocat"), listCommentsCall(prNumber)}
+	want := []string{searchCall("is:pr author:" + newcomer + " org:codertocat"), memberCall, listCommentsCall(prNumber)}
 	if got := e.welcomeCalls(); !slices.Equal(got, want) {
 		t.Fatalf("welcome calls = %q, want %q (no comment)", got, want)
 	}
@@ -883,4 +881,57 @@ func TestWelcomeFirstContributionLabel(t *testing.T) {
 func pemOf(t *testing.T) []byte {
 	t.Helper()
 	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(testKey)})
+}
+
+// The payload alone cannot tell these people apart; the search and the
+// membership check can.
+func TestWelcomeDecidedBeyondThePayload(t *testing.T) {
+	t.Parallel()
+	unsearchable := func(r *http.Request, _ int) *fakegithub.Fault {
+		if r.URL.Path == "/search/issues" {
+			return &fakegithub.Fault{Status: http.StatusUnprocessableEntity, Body: `{"message":"Validation Failed","errors":[{"message":"The listed users cannot be searched either because the users do not exist or you do not have permission to view the users.","resource":"Search","field":"q","code":"invalid"}],"documentation_url":"https://docs.github.com/v3/search/"}`}
+		}
+		return nil
+	}
+	tests := []struct {
+		name    string
+		event   string
+		body    func(t *testing.T) []byte
+		member  bool
+		fault   func(*http.Request, int) *fakegithub.Fault
+		greeted bool
+		outcome string
+	}{
+		{name: "CONTRIBUTOR (upstream commits imported) on a first pull request", event: "pull_request",
+			body: func(t *testing.T) []byte { return prEvent(t, "opened", prNumber, newcomer, "CONTRIBUTOR", nil) }, greeted: true, outcome: "greeted"},
+		{name: "a member whose membership is private", event: "pull_request",
+			body: func(t *testing.T) []byte { return prEvent(t, "opened", prNumber, newcomer, "NONE", nil) }, member: true, outcome: "ruled_out"},
+		{name: "unsearchable, first-time contributor's pull request", event: "pull_request", fault: unsearchable,
+			body: func(t *testing.T) []byte {
+				return prEvent(t, "opened", prNumber, newcomer, "FIRST_TIME_CONTRIBUTOR", nil)
+			}, greeted: true, outcome: "greeted"},
+		{name: "unsearchable, an issue cannot be told first", event: "issues", fault: unsearchable,
+			body: func(t *testing.T) []byte { return issueOpened(t, issueNumber, newcomer, "NONE", nil) }, outcome: "not_first"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := startWelcome(t)
+			e.fake.SetMember(owner, newcomer, tt.member)
+			if tt.fault != nil {
+				e.fake.Fault(tt.fault)
+			}
+			e.deliverOne(tt.event, tt.body(t))
+			if n := len(greetings(e.fake, issueNumber, prNumber)); (n == 1) != tt.greeted || n > 1 {
+				t.Errorf("%d greetings, want greeted = %v; calls %q", n, tt.greeted, e.welcomeCalls())
+			}
+			kind := "pr"
+			if tt.event == "issues" {
+				kind = "issue"
+			}
+			if got := metric(t, e, fmt.Sprintf(`contribot_welcome_total{kind=%q,outcome=%q}`, kind, tt.outcome)); got != "1" {
+				t.Errorf("outcome %s counted %q, want 1", tt.outcome, got)
+			}
+		})
+	}
 }

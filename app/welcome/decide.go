@@ -36,20 +36,15 @@ func Template(w rules.Welcome, kind string) string {
 // RuledOut says why the author cannot be a newcomer from the payload alone,
 // or "" when only a search can tell. It costs no API call.
 //
-// author_association FIRST_TIMER and FIRST_TIME_CONTRIBUTOR are about
-// commits, not issues or pull requests (a person whose pull requests were
-// all closed unmerged is still a first-time contributor), so they do not
-// spare the search. CONTRIBUTOR means the person has commits in the
-// repository: no newcomer, except that a merged pull request makes its
-// author one, so it does not rule out the first-merged greeting.
+// Only OWNER, MEMBER and COLLABORATOR rule a person out. CONTRIBUTOR (has
+// commits in the repository) does not: SCS imports upstream code, whose
+// authors may still open their first SCS issue or pull request. And
+// FIRST_TIMER and FIRST_TIME_CONTRIBUTOR are about commits, not issues or
+// pull requests, so they do not spare the search either.
 func RuledOut(kind, association, userType, login string) string {
 	switch strings.ToUpper(association) {
 	case "OWNER", "MEMBER", "COLLABORATOR":
 		return fmt.Sprintf("author association %s", strings.ToUpper(association))
-	case "CONTRIBUTOR":
-		if kind != KindMerged {
-			return "author association CONTRIBUTOR: has commits in this repository"
-		}
 	}
 	if userType == "Bot" || strings.HasSuffix(login, "[bot]") {
 		return "a bot"
@@ -100,10 +95,24 @@ func IsFirst(total int, items []Item, current Item) bool {
 	return false
 }
 
-var loginPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+// FirstByAssociation is the fallback when a person cannot be searched
+// (GitHub refuses searches for some accounts): only a pull request whose
+// author has never committed to the repository counts as a first one.
+func FirstByAssociation(kind, association string) bool {
+	switch strings.ToUpper(association) {
+	case "FIRST_TIMER", "FIRST_TIME_CONTRIBUTOR":
+		return kind == KindPullRequest
+	}
+	return false
+}
+
+// loginPattern is GitHub's login syntax; "_" appears in the logins of
+// enterprise managed users and is no Markdown inside a word.
+var loginPattern = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,38})$`)
 
 // SafeLogin returns a login that is safe to write after "@": GitHub's
-// logins are letters, digits and hyphens; anything else is shown as code.
+// logins are letters, digits, hyphens and underscores; anything else is
+// shown as code.
 func SafeLogin(login string) string {
 	if loginPattern.MatchString(login) {
 		return login

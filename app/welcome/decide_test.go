@@ -14,8 +14,8 @@ func TestRuledOut(t *testing.T) {
 		{KindPullRequest, "OWNER", "User", "alice", true},
 		{KindIssue, "member", "User", "alice", true},
 		{KindPullRequest, "COLLABORATOR", "User", "alice", true},
-		{KindPullRequest, "CONTRIBUTOR", "User", "alice", true},
-		{KindMerged, "CONTRIBUTOR", "User", "alice", false}, // merging made them one
+		{KindPullRequest, "CONTRIBUTOR", "User", "alice", false}, // upstream commits imported: still searched
+		{KindMerged, "CONTRIBUTOR", "User", "alice", false},
 		{KindMerged, "MEMBER", "User", "alice", true},
 		{KindPullRequest, "NONE", "Bot", "dependabot[bot]", true},
 		{KindPullRequest, "NONE", "User", "renovate[bot]", true},
@@ -82,7 +82,7 @@ func TestEscaping(t *testing.T) {
 		}
 	}
 	for _, tt := range []struct{ in, want string }{
-		{"alice", "alice"}, {"a-b-9", "a-b-9"}, {"x](https://evil)", "`x](https://evil)`"}, {"-bad", "`-bad`"},
+		{"alice", "alice"}, {"a-b-9", "a-b-9"}, {"alice_acme", "alice_acme"}, {"x](https://evil)", "`x](https://evil)`"}, {"-bad", "`-bad`"},
 	} {
 		if got := SafeLogin(tt.in); got != tt.want {
 			t.Errorf("SafeLogin(%q) = %q, want %q", tt.in, got, tt.want)

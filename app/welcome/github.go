@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
@@ -21,20 +22,34 @@ type Client interface {
 	HasComment(ctx context.Context, owner, repo string, number int, marker string) (bool, error)
 	CreateComment(ctx context.Context, owner, repo string, number int, body string) error
 	AddLabels(ctx context.Context, owner, repo string, number int, names []string) error
+	// IsMember reports org membership, private memberships included,
+	// which webhook payloads do not show.
+	IsMember(ctx context.Context, org, login string) (bool, error)
 	GetFile(ctx context.Context, owner, repo, path string) ([]byte, bool, error)
 }
 
 // ErrDryRun is returned by a dry-run client in place of every GitHub call.
 var ErrDryRun = errors.New("dry-run: no GitHub App credentials")
 
+// ErrUnsearchable is GitHub refusing to search a person's items (422 "The
+// listed users cannot be searched": private, flagged or renamed accounts).
+var ErrUnsearchable = errors.New("GitHub cannot search this person's issues and pull requests")
+
 // GitHub implements Client with go-github.
 type GitHub struct{ C *github.Client }
 
 // SearchIssues asks for two items: IsFirst needs no more.
 func (g GitHub) SearchIssues(ctx context.Context, query string) (int, []Item, error) {
-	res, _, err := g.C.Search.Issues(ctx, query, &github.SearchOptions{ListOptions: github.ListOptions{PerPage: 2}})
+	res, resp, err := g.C.Search.Issues(ctx, query, &github.SearchOptions{ListOptions: github.ListOptions{PerPage: 2}})
 	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnprocessableEntity {
+			return 0, nil, fmt.Errorf("search %q: %w: %w", query, ErrUnsearchable, err)
+		}
 		return 0, nil, fmt.Errorf("search %q: %w", query, err)
+	}
+	if res.GetIncompleteResults() {
+		// A timed-out search may have missed the items that matter.
+		return 0, nil, fmt.Errorf("search %q: GitHub returned incomplete results; retrying", query)
 	}
 	var items []Item
 	for _, is := range res.Issues {
@@ -93,4 +108,13 @@ func (g GitHub) AddLabels(ctx context.Context, owner, repo string, number int, n
 // GetFile reads a rules file from the default branch.
 func (g GitHub) GetFile(ctx context.Context, owner, repo, path string) ([]byte, bool, error) {
 	return rulesload.GitHubFile(ctx, g.C, owner, repo, path)
+}
+
+// IsMember asks GitHub about org membership.
+func (g GitHub) IsMember(ctx context.Context, org, login string) (bool, error) {
+	member, _, err := g.C.Organizations.IsMember(ctx, org, login)
+	if err != nil {
+		return false, fmt.Errorf("check whether %s is a member of %s: %w", login, org, err)
+	}
+	return member, nil
 }

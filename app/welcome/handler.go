@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tidwall/gjson"
 
 	"github.com/SovereignCloudStack/contribot/app/queue"
 	"github.com/SovereignCloudStack/contribot/rules"
@@ -33,15 +34,17 @@ type Handler struct {
 	Store   *Store
 	Log     *slog.Logger
 	Metrics *Metrics
-	Now     func() time.Time
+	// RateLimited tells a rate limit, which the queue snoozes, from a
+	// refusal (githubapp.RetryAfter).
+	RateLimited func(error) bool
+	Now         func() time.Time
 
 	mu       sync.Mutex
 	searches map[string]searchResult // by query
 }
 
+// searchResult is a cached "not the first": until when it holds.
 type searchResult struct {
-	total int
-	items []Item
 	until time.Time
 }
 
@@ -52,7 +55,7 @@ type Metrics struct{ outcomes *prometheus.CounterVec }
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "contribot_welcome_total",
-		Help: "Welcome decisions by kind (issue, pr, merged) and outcome (greeted, ruled_out, known, not_first, claimed_elsewhere, already_on_item).",
+		Help: "Welcome decisions by kind (issue, pr, merged) and outcome (greeted, ruled_out, known, not_first, unsearchable, claimed_elsewhere, already_on_item).",
 	}, []string{"kind", "outcome"})}
 	reg.MustRegister(m.outcomes)
 	return m
@@ -84,6 +87,9 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, payload any) error 
 	case *github.IssuesEvent:
 		if p.GetAction() != "opened" || p.GetIssue().IsPullRequest() {
 			return nil
+		}
+		if gjson.GetBytes(job.Payload, "changes.old_issue").Exists() {
+			return nil // a transferred issue: old, and not its author's first
 		}
 		is := p.GetIssue()
 		ev = event{installation: p.GetInstallation().GetID(), owner: p.GetRepo().GetOwner().GetLogin(), repo: p.GetRepo().GetName(),
@@ -138,6 +144,16 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID i
 	for _, msg := range warnings {
 		log.Warn("rules setting not applied", slog.String("warning", msg))
 	}
+	// Rendered before anything is claimed: a template that fails or says
+	// nothing for this item must not hold the person's greeting.
+	body, err := Render(tmpl, Data(w, ev.kind, ev.owner, ev.repo, ev.number, ev.login, ev.title, ev.url, moduleLabels(r, ev.labels)), ev.kind)
+	if err != nil {
+		return queue.Permanent(fmt.Errorf("%w; fix welcome in the rules", err))
+	}
+	if body == "" {
+		log.Info("the greeting template renders nothing for this item; no greeting")
+		return nil
+	}
 	g := Greeting{Scope: Scope(w, ev.owner, ev.repo), Login: ev.login, Kind: ev.kind, Repo: ev.owner + "/" + ev.repo, Number: ev.number, Job: jobID}
 	known, resume, err := h.Store.Known(ctx, g)
 	switch {
@@ -149,7 +165,12 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID i
 		return nil
 	case !known:
 		first, err := h.isFirst(ctx, c, g)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrUnsearchable):
+			first = FirstByAssociation(ev.kind, ev.association)
+			log.Info("GitHub cannot search this person's items; deciding from the author association", slog.String("association", ev.association), slog.Bool("first", first))
+			h.Metrics.count(ev.kind, "unsearchable")
+		case err != nil:
 			return err
 		}
 		if !first {
@@ -157,9 +178,22 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID i
 			h.Metrics.count(ev.kind, "not_first")
 			return nil
 		}
+		// Payloads show only public org membership; a member who keeps it
+		// private is no newcomer. Only real candidates pay this call.
+		member, err := c.IsMember(ctx, ev.owner, ev.login)
+		switch {
+		case err != nil && h.refused(err):
+			log.Debug("org membership unknown (no Members permission); greeting", slog.String("error", err.Error()))
+		case err != nil:
+			return err
+		case member:
+			log.Debug("not a newcomer: a member of the org (privately)")
+			h.Metrics.count(ev.kind, "ruled_out")
+			return nil
+		}
 	}
-	// resume: an earlier attempt claimed this item's greeting and stopped;
-	// Claim hands it back, and the marker check below avoids a repeat.
+	// resume: an earlier attempt of this job claimed the greeting and
+	// stopped; Claim hands it back, and the marker check avoids a repeat.
 	ok, why, err := h.Store.Claim(ctx, g)
 	if err != nil {
 		return err
@@ -169,14 +203,9 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID i
 		h.Metrics.count(ev.kind, "claimed_elsewhere")
 		return nil
 	}
-	body, err := Render(tmpl, Data(w, ev.kind, ev.owner, ev.repo, ev.number, ev.login, ev.title, ev.url, moduleLabels(r, ev.labels)), ev.kind)
-	if err != nil {
-		// The rules checked the template; an error here will not pass on a retry.
-		return queue.Permanent(err)
-	}
 	on, err := c.HasComment(ctx, ev.owner, ev.repo, ev.number, Marker(ev.kind))
 	if err != nil {
-		return err
+		return h.final(err)
 	}
 	if on {
 		log.Info("greeting already on the item; not posted again")
@@ -184,7 +213,7 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID i
 		return h.Store.Posted(ctx, g)
 	}
 	if err := c.CreateComment(ctx, ev.owner, ev.repo, ev.number, body); err != nil {
-		return err
+		return h.final(err)
 	}
 	if w.Label != "" && ev.kind != KindMerged {
 		if err := c.AddLabels(ctx, ev.owner, ev.repo, ev.number, []string{w.Label}); err != nil {
@@ -197,6 +226,25 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID i
 	return h.Store.Posted(ctx, g)
 }
 
+// refused reports a 4xx answer that is no rate limit: asking again gives
+// the same answer.
+func (h *Handler) refused(err error) bool {
+	var ge *github.ErrorResponse
+	if !errors.As(err, &ge) || ge.Response == nil || (h.RateLimited != nil && h.RateLimited(err)) {
+		return false
+	}
+	return ge.Response.StatusCode >= 400 && ge.Response.StatusCode < 500
+}
+
+// final makes a refused comment call end the job: an item that is gone,
+// locked or refuses comments will refuse them on every retry.
+func (h *Handler) final(err error) error {
+	if h.refused(err) {
+		return queue.Permanent(fmt.Errorf("%w; the greeting cannot be posted", err))
+	}
+	return err
+}
+
 // isFirst searches once per person, kind and scope in a burst.
 func (h *Handler) isFirst(ctx context.Context, c Client, g Greeting) (bool, error) {
 	q := Query(g.Kind, g.Login, g.Scope)
@@ -204,20 +252,26 @@ func (h *Handler) isFirst(ctx context.Context, c Client, g Greeting) (bool, erro
 	h.mu.Lock()
 	r, ok := h.searches[q]
 	h.mu.Unlock()
-	if !ok || !now.Before(r.until) {
-		total, items, err := c.SearchIssues(ctx, q)
-		if err != nil {
-			return false, err
-		}
-		r = searchResult{total: total, items: items, until: now.Add(BurstTTL)}
+	if ok && now.Before(r.until) {
+		return false, nil // only "not first" is cached
+	}
+	total, items, err := c.SearchIssues(ctx, q)
+	if err != nil {
+		return false, err
+	}
+	first := IsFirst(total, items, Item{Repo: g.Repo, Number: g.Number})
+	if !first {
+		// A "first" is not cached: it leads to a claim, which the
+		// database remembers; a cached one could outlive that and call a
+		// second item the first.
 		h.mu.Lock()
 		if h.searches == nil || len(h.searches) > 10000 {
 			h.searches = map[string]searchResult{} // bursts are short; start over
 		}
-		h.searches[q] = r
+		h.searches[q] = searchResult{until: now.Add(BurstTTL)}
 		h.mu.Unlock()
 	}
-	return IsFirst(r.total, r.items, Item{Repo: g.Repo, Number: g.Number}), nil
+	return first, nil
 }
 
 // moduleLabels are the PR's labels that mark modules in the rules: what is

@@ -48,6 +48,11 @@ const TogetherWindow = time.Hour
 type Store struct {
 	DB  *sql.DB
 	Now func() time.Time
+
+	// afterRead runs between reading a person's greetings and claiming,
+	// where a second claim would slip in without the lock; tests widen
+	// that window with it.
+	afterRead func()
 }
 
 func (s *Store) now() time.Time {
@@ -150,6 +155,9 @@ ON CONFLICT (scope, login) DO UPDATE SET touched = excluded.touched`, scope, log
 	}
 	if why != "" {
 		return false, why, nil
+	}
+	if s.afterRead != nil {
+		s.afterRead()
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_welcome (scope, login, kind, repo, number, posted, claimer, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		scope, login, g.Kind, g.Repo, g.Number, false, g.Job, now.Unix()); err != nil {

@@ -109,6 +109,14 @@ func TestClaimIsExclusiveUnderConcurrency(t *testing.T) {
 				db.SetMaxOpenConns(16)
 			}
 			s := &Store{DB: db}
+			// The person has been greeted before (a first merged PR), so
+			// their row exists: only its lock, not the unique index,
+			// serialises the claims below.
+			old := Greeting{Scope: "org:scs", Login: "bob", Kind: KindMerged, Repo: "scs/docs", Number: 1, Job: 99}
+			if ok, _, err := s.Claim(context.Background(), old); err != nil || !ok {
+				t.Fatalf("earlier greeting: %v %v", ok, err)
+			}
+			s.afterRead = func() { time.Sleep(20 * time.Millisecond) }
 			var wins atomic.Int32
 			var wg sync.WaitGroup
 			for i := range 32 {
