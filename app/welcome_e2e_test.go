@@ -935,3 +935,32 @@ func TestWelcomeDecidedBeyondThePayload(t *testing.T) {
 		})
 	}
 }
+
+// A template that passes the load check but fails for one item ends that
+// job and claims nothing: the person's next item is still greeted.
+func TestWelcomeRuntimeTemplateErrorHoldsNothing(t *testing.T) {
+	t.Parallel()
+	e := startWelcome(t)
+	e.fake.SetFile(owner, repo, ".github/contribot.yml", []byte("welcome:\n  first_pr: \"Hi @{{.Login}}{{if .Modules}} {{index .Modules 1}}{{end}}\"\n"))
+	e.send("pull_request", prEvent(t, "opened", prNumber, newcomer, "NONE", map[string]any{"pull_request.labels": []map[string]any{{"name": "IaaS"}}}))
+	e.waitLogged("job gave up; it will not run again", "fix welcome in the rules", "index out of range")
+	if n := e.searches(); n != 0 {
+		t.Errorf("%d searches before the template failed, want 0", n)
+	}
+	e.preparePR(3)
+	e.deliverOne("pull_request", prEvent(t, "opened", 3, newcomer, "NONE", nil))
+	if got := greetings(e.fake, prNumber, 3); len(got) != 1 || !strings.HasPrefix(got[0].GetBody(), "Hi @"+newcomer+"\n") {
+		t.Errorf("greetings = %d, want the second PR greeted: %q", len(got), e.welcomeCalls())
+	}
+}
+
+func TestWelcomeRepoScopeSearchesTheRepository(t *testing.T) {
+	t.Parallel()
+	e := startWelcome(t)
+	e.fake.SetFile(owner, repo, ".github/contribot.yml", []byte("welcome:\n  scope: repo\n"))
+	e.deliverOne("pull_request", prEvent(t, "opened", prNumber, newcomer, "NONE", nil))
+	want := []string{searchCall("is:pr author:" + newcomer + " repo:codertocat/hello-world"), memberCall, listCommentsCall(prNumber), createCommentCall(prNumber)}
+	if got := e.welcomeCalls(); !slices.Equal(got, want) {
+		t.Errorf("welcome calls = %q, want %q", got, want)
+	}
+}
