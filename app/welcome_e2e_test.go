@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"maps"
@@ -875,12 +873,6 @@ func TestWelcomeFirstContributionLabel(t *testing.T) {
 			}
 		})
 	}
-}
-
-// pemOf is the App's private key in PEM, as start configures it.
-func pemOf(t *testing.T) []byte {
-	t.Helper()
-	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(testKey)})
 }
 
 // The payload alone cannot tell these people apart; the search and the
