@@ -172,7 +172,7 @@ func TestLabelsAppliedInOneWriteThenNothing(t *testing.T) {
 		t.Errorf("unchanged PR: labels calls = %q, want only %q", got, callListFiles)
 	}
 
-	// A new base branch is looked at again; a title edit is not even queued.
+	// A new base branch is looked at again (a title edit is not queued at all: TestRoute).
 	e.fake.Reset()
 	e.setFiles("README.md", "site/index.html", "api/v1.yaml")
 	e.deliver("pull_request", payload(t, "pull_request/opened.json", map[string]any{
