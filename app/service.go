@@ -103,10 +103,6 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Log:       log.With(slog.String("feature", FeatureLabels)),
 		LabelsTTL: cfg.RulesTTL,
 		Metrics:   labels.NewMetrics(reg),
-		RateLimited: func(err error) bool {
-			_, ok := githubapp.RetryAfter(err)
-			return ok
-		},
 	}
 	s.welcome = &welcome.Handler{
 		Client:  clients.welcome,
@@ -114,10 +110,6 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Store:   &welcome.Store{DB: q.DB()},
 		Log:     log.With(slog.String("feature", FeatureWelcome)),
 		Metrics: welcome.NewMetrics(reg),
-		RateLimited: func(err error) bool {
-			_, ok := githubapp.RetryAfter(err)
-			return ok
-		},
 	}
 	if s.github != nil {
 		s.self.app = s.github

@@ -102,6 +102,20 @@ func RetryAfter(err error) (time.Duration, bool) {
 	return retryAfterAt(err, time.Now())
 }
 
+// Refused reports GitHub answering a request with a 4xx that is no rate
+// limit (a missing permission, a locked or deleted item, a validation
+// error): asking again gives the same answer, so a job should stop.
+func Refused(err error) (status int, ok bool) {
+	if _, limited := RetryAfter(err); limited {
+		return 0, false
+	}
+	var ge *github.ErrorResponse
+	if !errors.As(err, &ge) || ge.Response == nil || ge.Response.StatusCode < 400 || ge.Response.StatusCode >= 500 {
+		return 0, false
+	}
+	return ge.Response.StatusCode, true
+}
+
 func retryAfterAt(err error, now time.Time) (time.Duration, bool) {
 	var (
 		ours    *RateLimitError

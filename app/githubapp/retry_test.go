@@ -397,3 +397,32 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestRefused(t *testing.T) {
+	answer := func(status int) error {
+		return &github.ErrorResponse{Response: &http.Response{StatusCode: status, Request: &http.Request{Method: "POST", URL: &url.URL{Path: "/x"}}}}
+	}
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		ok     bool
+	}{
+		{"none", nil, 0, false},
+		{"not GitHub's", errors.New("connection reset"), 0, false},
+		{"403 permission", fmt.Errorf("wrapped: %w", answer(403)), 403, true},
+		{"404", answer(404), 404, true},
+		{"422", answer(422), 422, true},
+		{"500 is transient", answer(500), 0, false},
+		{"primary rate limit", &github.RateLimitError{Response: &http.Response{StatusCode: 403}, Rate: github.Rate{Reset: github.Timestamp{Time: time.Now().Add(time.Minute)}}}, 0, false},
+		{"secondary rate limit", &github.AbuseRateLimitError{Response: &http.Response{StatusCode: 403}, RetryAfter: ptr(time.Minute)}, 0, false},
+	}
+	for _, tt := range tests {
+		status, ok := Refused(tt.err)
+		if status != tt.status || ok != tt.ok {
+			t.Errorf("%s: Refused = %d %v, want %d %v", tt.name, status, ok, tt.status, tt.ok)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

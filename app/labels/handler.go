@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/SovereignCloudStack/contribot/app/githubapp"
 	"github.com/SovereignCloudStack/contribot/app/queue"
 	"github.com/SovereignCloudStack/contribot/rules"
 )
@@ -36,9 +37,6 @@ type Handler struct {
 	// label events contribot causes are not taken for someone else's.
 	Self func(ctx context.Context) (string, error)
 	Log  *slog.Logger
-	// RateLimited tells a rate limit, which the queue snoozes, from a
-	// refusal (githubapp.RetryAfter).
-	RateLimited func(error) bool
 	// LabelsTTL bounds how long a repository's label list is reused; a
 	// `label` event drops it at once (InvalidateRepo).
 	LabelsTTL time.Duration
@@ -196,19 +194,15 @@ func (h *Handler) label(ctx context.Context, log *slog.Logger, job queue.Job, in
 	}
 	log.Info("labels decided", slog.Any("add", d.Add), slog.Any("remove", d.Remove), slog.String("why", Explain(d, rulesFile)))
 	err = h.apply(ctx, log, c, r, full, key, d)
-	var ge *github.ErrorResponse
-	switch {
-	case err == nil:
-		return nil
-	case !errors.As(err, &ge) || ge.Response == nil || (h.RateLimited != nil && h.RateLimited(err)):
+	switch status, refused := githubapp.Refused(err); {
+	case !refused:
 		return h.dryRunOr(log, err)
-	case ge.Response.StatusCode == http.StatusUnprocessableEntity:
+	case status == http.StatusForbidden:
+		return queue.Permanent(fmt.Errorf("%w; the App needs the Pull requests permission, read and write", err))
+	default:
 		// GitHub refused the request itself: it fails the same way every time.
 		return queue.Permanent(fmt.Errorf("%w; check the label names in the rules", err))
-	case ge.Response.StatusCode == http.StatusForbidden:
-		return queue.Permanent(fmt.Errorf("%w; the App needs the Pull requests permission, read and write", err))
 	}
-	return err
 }
 
 // apply makes the decision's writes: a label the repository lacks is

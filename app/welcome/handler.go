@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tidwall/gjson"
 
+	"github.com/SovereignCloudStack/contribot/app/githubapp"
 	"github.com/SovereignCloudStack/contribot/app/queue"
 	"github.com/SovereignCloudStack/contribot/rules"
 )
@@ -34,10 +35,7 @@ type Handler struct {
 	Store   *Store
 	Log     *slog.Logger
 	Metrics *Metrics
-	// RateLimited tells a rate limit, which the queue snoozes, from a
-	// refusal (githubapp.RetryAfter).
-	RateLimited func(error) bool
-	Now         func() time.Time
+	Now     func() time.Time
 
 	mu       sync.Mutex
 	searches map[string]searchResult // by query
@@ -182,7 +180,7 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID i
 		// private is no newcomer. Only real candidates pay this call.
 		member, err := c.IsMember(ctx, ev.owner, ev.login)
 		switch {
-		case err != nil && h.refused(err):
+		case err != nil && refused(err):
 			log.Debug("org membership unknown (no Members permission); greeting", slog.String("error", err.Error()))
 		case err != nil:
 			return err
@@ -226,20 +224,10 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID i
 	return h.Store.Posted(ctx, g)
 }
 
-// refused reports a 4xx answer that is no rate limit: asking again gives
-// the same answer.
-func (h *Handler) refused(err error) bool {
-	var ge *github.ErrorResponse
-	if !errors.As(err, &ge) || ge.Response == nil || (h.RateLimited != nil && h.RateLimited(err)) {
-		return false
-	}
-	return ge.Response.StatusCode >= 400 && ge.Response.StatusCode < 500
-}
-
 // final makes a refused comment call end the job: an item that is gone,
 // locked or refuses comments will refuse them on every retry.
 func (h *Handler) final(err error) error {
-	if h.refused(err) {
+	if refused(err) {
 		return queue.Permanent(fmt.Errorf("%w; the greeting cannot be posted", err))
 	}
 	return err
@@ -298,4 +286,9 @@ func (h *Handler) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
+}
+
+func refused(err error) bool {
+	_, ok := githubapp.Refused(err)
+	return ok
 }
