@@ -151,7 +151,7 @@ func (d dryRunClient) SearchIssues(_ context.Context, query string) (int, []welc
 	return 0, nil, d.would(fmt.Sprintf("search %q", query))
 }
 
-func (d dryRunClient) HasComment(_ context.Context, owner, repo string, n int, _ string) (bool, error) {
+func (d dryRunClient) HasComment(_ context.Context, owner, repo string, n int, _, _ string) (bool, error) {
 	return false, d.would(fmt.Sprintf("look for an earlier greeting on %s/%s#%d", owner, repo, n))
 }
 

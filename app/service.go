@@ -114,6 +114,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 	if s.github != nil {
 		s.self.app = s.github
 		s.labels.Self = s.self.botLogin
+		s.welcome.Self = s.self.botLogin
 	}
 
 	secrets := [][]byte{[]byte(cfg.WebhookSecret)}

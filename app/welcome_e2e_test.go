@@ -957,3 +957,14 @@ func TestWelcomeRepoScopeSearchesTheRepository(t *testing.T) {
 		t.Errorf("welcome calls = %q, want %q", got, want)
 	}
 }
+
+// Anyone can paste the marker; only contribot's own comment means greeted.
+func TestWelcomeMarkerInSomeoneElsesCommentDoesNotCount(t *testing.T) {
+	t.Parallel()
+	e := startWelcome(t)
+	e.fake.AddComment(owner, repo, prNumber, "mallory", "quoting: "+markerPR)
+	e.deliverOne("pull_request", prEvent(t, "opened", prNumber, newcomer, "NONE", nil))
+	if n := len(greetings(e.fake, prNumber)); n != 2 {
+		t.Errorf("%d comments with the marker, want mallory's and the greeting; calls %q", n, e.welcomeCalls())
+	}
+}

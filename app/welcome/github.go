@@ -18,8 +18,9 @@ type Client interface {
 	// SearchIssues runs an issue search and returns the total and the
 	// first two items: enough to tell "none", "only this one" and "more".
 	SearchIssues(ctx context.Context, query string) (total int, items []Item, err error)
-	// HasComment reports whether a comment on the item contains marker.
-	HasComment(ctx context.Context, owner, repo string, number int, marker string) (bool, error)
+	// HasComment reports whether a comment on the item by author (any
+	// author when empty) contains marker.
+	HasComment(ctx context.Context, owner, repo string, number int, marker, author string) (bool, error)
 	CreateComment(ctx context.Context, owner, repo string, number int, body string) error
 	AddLabels(ctx context.Context, owner, repo string, number int, names []string) error
 	// IsMember reports org membership, private memberships included,
@@ -68,7 +69,7 @@ func repoOf(url string) string {
 }
 
 // HasComment reads the item's comments, 100 a page.
-func (g GitHub) HasComment(ctx context.Context, owner, repo string, number int, marker string) (bool, error) {
+func (g GitHub) HasComment(ctx context.Context, owner, repo string, number int, marker, author string) (bool, error) {
 	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
 	for {
 		page, resp, err := g.C.Issues.ListComments(ctx, owner, repo, number, opts)
@@ -76,7 +77,7 @@ func (g GitHub) HasComment(ctx context.Context, owner, repo string, number int, 
 			return false, fmt.Errorf("list comments of %s/%s#%d: %w", owner, repo, number, err)
 		}
 		for _, c := range page {
-			if strings.Contains(c.GetBody(), marker) {
+			if strings.Contains(c.GetBody(), marker) && (author == "" || strings.EqualFold(c.GetUser().GetLogin(), author)) {
 				return true, nil
 			}
 		}

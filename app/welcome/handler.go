@@ -35,7 +35,10 @@ type Handler struct {
 	Store   *Store
 	Log     *slog.Logger
 	Metrics *Metrics
-	Now     func() time.Time
+	// Self returns the App's own login ("contribot[bot]"); nil (dry-run)
+	// takes a marker in any comment as a greeting.
+	Self func(ctx context.Context) (string, error)
+	Now  func() time.Time
 
 	mu       sync.Mutex
 	searches map[string]searchResult // by query
@@ -201,7 +204,14 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID i
 		h.Metrics.count(ev.kind, "claimed_elsewhere")
 		return nil
 	}
-	on, err := c.HasComment(ctx, ev.owner, ev.repo, ev.number, Marker(ev.kind))
+	// Only contribot's own comment counts: anyone can paste the marker.
+	self := ""
+	if h.Self != nil {
+		if self, err = h.Self(ctx); err != nil {
+			return fmt.Errorf("learn the App's own login: %w", err)
+		}
+	}
+	on, err := c.HasComment(ctx, ev.owner, ev.repo, ev.number, Marker(ev.kind), self)
 	if err != nil {
 		return h.final(err)
 	}
