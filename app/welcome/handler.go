@@ -119,7 +119,7 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, payload any) error 
 		slog.String("repo", ev.owner+"/"+ev.repo), slog.Int("number", ev.number), slog.String("kind", ev.kind), slog.String("login", ev.login))
 	err := h.greet(ctx, log, ev, job.ID)
 	if errors.Is(err, ErrDryRun) {
-		log.Info("dry-run: no GitHub call made; with App credentials contribot would make this call and greet a newcomer", slog.String("would", err.Error()))
+		log.Info("dry-run: no GitHub call made; with App credentials contribot would make this call and greet the author if this is their first", slog.String("would", err.Error()))
 		return nil
 	}
 	return err
