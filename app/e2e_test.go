@@ -561,19 +561,33 @@ func (e *env) posted(call, fragment string) bool {
 // waitLogged waits until every fragment appears in the logs.
 func (e *env) waitLogged(fragments ...string) {
 	e.t.Helper()
+	e.waitLogs(fragments, func(logs string) []string { return []string{logs} })
+}
+
+// waitLogLine waits until one log line holds every fragment.
+func (e *env) waitLogLine(fragments ...string) {
+	e.t.Helper()
+	e.waitLogs(fragments, func(logs string) []string { return strings.Split(logs, "\n") })
+}
+
+// waitLogs waits until one of the pieces the logs are split into holds
+// every fragment.
+func (e *env) waitLogs(fragments []string, split func(string) []string) {
+	e.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		logs := e.logs.String()
-		ok := true
-		for _, f := range fragments {
-			ok = ok && strings.Contains(logs, f)
-		}
-		if ok {
-			return
+		for _, piece := range split(e.logs.String()) {
+			all := true
+			for _, f := range fragments {
+				all = all && strings.Contains(piece, f)
+			}
+			if all {
+				return
+			}
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	e.t.Fatalf("logs never contained %q", fragments)
+	e.t.Fatalf("logs never held all of %q together", fragments)
 }
 
 func TestRateLimitsDelayButDoNotLoseTheVerdict(t *testing.T) {

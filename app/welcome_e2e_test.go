@@ -110,25 +110,6 @@ func (e *env) preparePR(numbers ...int) {
 	}
 }
 
-// waitLogLine waits until one log line holds every fragment.
-func (e *env) waitLogLine(fragments ...string) {
-	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, line := range strings.Split(e.logs.String(), "\n") {
-			all := true
-			for _, f := range fragments {
-				all = all && strings.Contains(line, f)
-			}
-			if all {
-				return
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	e.t.Fatalf("no log line holds all of %q", fragments)
-}
-
 // startWelcome starts the service with Codertocat/Hello-World known to
 // the fake: issue #1 carries the real payload's label, and pull request #2
 // has what the DCO and labels jobs read.
