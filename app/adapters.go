@@ -22,16 +22,7 @@ func (a rulesAdapter) DCORules(ctx context.Context, c dco.Client, owner, repo st
 	if err != nil {
 		return rules.DCO{}, dco.RulesReport{}, err
 	}
-	var report dco.RulesReport
-	for _, p := range loaded.Problems {
-		report.Problems = append(report.Problems, p.Error())
-	}
-	for _, w := range loaded.Warnings {
-		if w.Concerns("dco") {
-			report.Warnings = append(report.Warnings, w.Error())
-		}
-	}
-	return loaded.Rules.DCO, report, nil
+	return loaded.Rules.DCO, dco.RulesReport{Problems: messages(loaded.Problems), Warnings: messages(concerning(loaded.Warnings, "dco"))}, nil
 }
 
 // LabelRules gives the labels feature the whole effective rules (it reads
@@ -42,18 +33,7 @@ func (a rulesAdapter) LabelRules(ctx context.Context, c labels.Client, owner, re
 	if err != nil {
 		return nil, "", nil, err
 	}
-	// A skipped file matters to every feature; other warnings only to
-	// the feature whose settings they name.
-	var warnings []string
-	for _, p := range loaded.Problems {
-		warnings = append(warnings, p.Error())
-	}
-	for _, w := range loaded.Warnings {
-		if w.Concerns("labels", "modules") {
-			warnings = append(warnings, w.Error())
-		}
-	}
-	return &loaded.Rules, loaded.Sources["labels.rules"].File, warnings, nil
+	return &loaded.Rules, loaded.Sources["labels.rules"].File, notApplied(loaded, "labels", "modules"), nil
 }
 
 // WelcomeRules gives the welcome feature the effective rules (it reads the
@@ -63,16 +43,32 @@ func (a rulesAdapter) WelcomeRules(ctx context.Context, c welcome.Client, owner,
 	if err != nil {
 		return nil, nil, err
 	}
-	var warnings []string
-	for _, p := range loaded.Problems {
-		warnings = append(warnings, p.Error())
-	}
-	for _, w := range loaded.Warnings {
-		if w.Concerns("welcome") {
-			warnings = append(warnings, w.Error())
+	return &loaded.Rules, notApplied(loaded, "welcome"), nil
+}
+
+// notApplied lists what a feature should report of its rules: every file
+// that was skipped, which matters to all features, and the warnings about
+// the feature's own sections.
+func notApplied(loaded *rulesload.Loaded, sections ...string) []string {
+	return append(messages(loaded.Problems), messages(concerning(loaded.Warnings, sections...))...)
+}
+
+func concerning(es rules.Errors, sections ...string) rules.Errors {
+	var out rules.Errors
+	for _, e := range es {
+		if e.Concerns(sections...) {
+			out = append(out, e)
 		}
 	}
-	return &loaded.Rules, warnings, nil
+	return out
+}
+
+func messages(es rules.Errors) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Error())
+	}
+	return out
 }
 
 // dryRunClient stands in for GitHub when no App credentials are set: each

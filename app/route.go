@@ -10,6 +10,7 @@ import (
 
 	"github.com/SovereignCloudStack/contribot/app/dco"
 	"github.com/SovereignCloudStack/contribot/app/queue"
+	"github.com/SovereignCloudStack/contribot/app/welcome"
 )
 
 // Feature names, also the job's "feature" field.
@@ -64,11 +65,8 @@ func wantsWelcome(event string, payload []byte) bool {
 	default:
 		return false
 	}
-	switch strings.ToUpper(gjson.GetBytes(payload, item+".author_association").String()) {
-	case "OWNER", "MEMBER", "COLLABORATOR":
-		return false
-	}
-	return gjson.GetBytes(payload, item+".user.type").String() != "Bot"
+	f := gjson.GetManyBytes(payload, item+".author_association", item+".user.type")
+	return !welcome.Insider(f[0].String()) && f[1].String() != "Bot"
 }
 
 func wantsLabels(event string, payload []byte) bool {

@@ -3,6 +3,8 @@
 // merge of built-in ⊕ org ⊕ repo layers, and the built-in SCS default.
 package rules
 
+import "strings"
+
 // Rules is the effective configuration of one repository after merging.
 // Every feature reads only its own section.
 type Rules struct {
@@ -85,6 +87,15 @@ type Module struct {
 	// Implies names modules that a PR touching this one touches too, e.g.
 	// storage implies IaaS.
 	Implies []string `yaml:"implies" json:"implies,omitempty"`
+}
+
+// LabelOf returns the label of the module called name: its Label, or the
+// name itself when Label is empty.
+func (m Module) LabelOf(name string) string {
+	if l := strings.TrimSpace(m.Label); l != "" {
+		return l
+	}
+	return name
 }
 
 // Sync policies for labels.sync.

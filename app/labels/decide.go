@@ -117,9 +117,6 @@ type Decision struct {
 	Held []Held `json:"held,omitempty"`
 	// TreeWide is set when a guard replaced the path labels by the fallback.
 	TreeWide string `json:"tree_wide,omitempty"`
-	// NeedsFiles reports whether any rule for this repository reads paths;
-	// Decide sets it whether or not the files were listed.
-	NeedsFiles bool `json:"-"`
 }
 
 // Unchanged reports whether the decision writes nothing.
@@ -151,7 +148,7 @@ func NeedsFiles(cfg rules.Labels, repo string) bool {
 // Decide computes the labels a pull request should carry under the rules.
 func Decide(r *rules.Rules, in Input) *Decision {
 	cfg := r.Labels
-	d := &Decision{NeedsFiles: NeedsFiles(cfg, in.Repo)}
+	d := &Decision{}
 	if !cfg.Enabled {
 		return d
 	}
@@ -170,7 +167,7 @@ func Decide(r *rules.Rules, in Input) *Decision {
 
 	paths := changedPaths(in.Files)
 	treeWide := ""
-	if d.NeedsFiles {
+	if NeedsFiles(cfg, in.Repo) {
 		// Where the modules do not depend on paths, a big PR is big, but
 		// not tree-wide.
 		treeWide = tooManyFiles(cfg, in)
@@ -200,7 +197,7 @@ func Decide(r *rules.Rules, in Input) *Decision {
 	for m := range fixed {
 		delete(varied, m)
 	}
-	// Only labels that paths and titles give can be too many: the ones a
+	// Only labels that paths and titles add can be too many: the ones a
 	// repository always gets are the admin's own choice.
 	if treeWide == "" && cfg.MaxLabels > 0 {
 		fixedLabels := moduleLabels(r.Modules, fixed)
@@ -423,10 +420,7 @@ func implied(modules map[string]rules.Module, found map[string][]Cause) {
 }
 
 func moduleLabel(modules map[string]rules.Module, m string) string {
-	if l := strings.TrimSpace(modules[m].Label); l != "" {
-		return l
-	}
-	return m
+	return modules[m].LabelOf(m)
 }
 
 func moduleLabels(modules map[string]rules.Module, sets ...map[string][]Cause) map[string]bool {

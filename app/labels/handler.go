@@ -110,14 +110,12 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, ev *github.PullR
 		}
 	}
 	name := ev.GetLabel().GetName()
-	if name == "" {
+	if name == "" || by == "" {
+		// An empty login would read as contribot's own change in the store.
 		return nil
 	}
 	key := PR{RepoID: ev.GetRepo().GetID(), Number: ev.GetPullRequest().GetNumber()}
 	added := ev.GetAction() == "labeled"
-	if by == "" {
-		return nil // contribot's own changes are recorded as empty logins
-	}
 	if err := h.Store.Record(ctx, key, Change{Label: name, Added: added, By: by}); err != nil {
 		return err
 	}

@@ -41,9 +41,8 @@ func Template(w rules.Welcome, kind string) string {
 // authors may still open their first SCS issue or pull request. And
 // FIRST_TIMER and FIRST_TIME_CONTRIBUTOR are about commits, not issues or
 // pull requests, so they do not spare the search either.
-func RuledOut(kind, association, userType, login string) string {
-	switch strings.ToUpper(association) {
-	case "OWNER", "MEMBER", "COLLABORATOR":
+func RuledOut(association, userType, login string) string {
+	if Insider(association) {
 		return fmt.Sprintf("author association %s", strings.ToUpper(association))
 	}
 	if userType == "Bot" || strings.HasSuffix(login, "[bot]") {
@@ -91,6 +90,16 @@ func IsFirst(total int, items []Item, current Item) bool {
 		return true
 	case total == 1 && len(items) == 1:
 		return strings.EqualFold(items[0].Repo, current.Repo) && items[0].Number == current.Number
+	}
+	return false
+}
+
+// Insider reports an author_association that is never a newcomer. Intake
+// uses it too, so that members' events queue no welcome job at all.
+func Insider(association string) bool {
+	switch strings.ToUpper(association) {
+	case "OWNER", "MEMBER", "COLLABORATOR":
+		return true
 	}
 	return false
 }

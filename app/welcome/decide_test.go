@@ -25,8 +25,8 @@ func TestRuledOut(t *testing.T) {
 		{KindIssue, "NONE", "User", "", true},
 	}
 	for _, tt := range tests {
-		if got := RuledOut(tt.kind, tt.association, tt.userType, tt.login) != ""; got != tt.out {
-			t.Errorf("RuledOut(%s, %s, %s, %s) = %v, want %v", tt.kind, tt.association, tt.userType, tt.login, got, tt.out)
+		if got := RuledOut(tt.association, tt.userType, tt.login) != ""; got != tt.out {
+			t.Errorf("RuledOut(%s, %s, %s) for a %s = %v, want %v", tt.association, tt.userType, tt.login, tt.kind, got, tt.out)
 		}
 	}
 }

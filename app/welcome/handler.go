@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/tidwall/gjson"
 
 	"github.com/SovereignCloudStack/contribot/app/githubapp"
 	"github.com/SovereignCloudStack/contribot/app/queue"
@@ -41,12 +40,7 @@ type Handler struct {
 	Now  func() time.Time
 
 	mu       sync.Mutex
-	searches map[string]searchResult // by query
-}
-
-// searchResult is a cached "not the first": until when it holds.
-type searchResult struct {
-	until time.Time
+	notFirst map[string]time.Time // query → until when its "not the first" holds
 }
 
 // Metrics counts greetings and why people were not greeted.
@@ -89,9 +83,6 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, payload any) error 
 		if p.GetAction() != "opened" || p.GetIssue().IsPullRequest() {
 			return nil
 		}
-		if gjson.GetBytes(job.Payload, "changes.old_issue").Exists() {
-			return nil // a transferred issue: old, and not its author's first
-		}
 		is := p.GetIssue()
 		ev = event{installation: p.GetInstallation().GetID(), owner: p.GetRepo().GetOwner().GetLogin(), repo: p.GetRepo().GetName(),
 			number: is.GetNumber(), login: is.GetUser().GetLogin(), userType: is.GetUser().GetType(),
@@ -126,7 +117,7 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, payload any) error 
 }
 
 func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID int64) error {
-	if why := RuledOut(ev.kind, ev.association, ev.userType, ev.login); why != "" {
+	if why := RuledOut(ev.association, ev.userType, ev.login); why != "" {
 		log.Debug("not a newcomer", slog.String("why", why))
 		h.Metrics.count(ev.kind, "ruled_out")
 		return nil
@@ -248,9 +239,9 @@ func (h *Handler) isFirst(ctx context.Context, c Client, g Greeting) (bool, erro
 	q := Query(g.Kind, g.Login, g.Scope)
 	now := h.now()
 	h.mu.Lock()
-	r, ok := h.searches[q]
+	until, ok := h.notFirst[q]
 	h.mu.Unlock()
-	if ok && now.Before(r.until) {
+	if ok && now.Before(until) {
 		return false, nil // only "not first" is cached
 	}
 	total, items, err := c.SearchIssues(ctx, q)
@@ -263,10 +254,10 @@ func (h *Handler) isFirst(ctx context.Context, c Client, g Greeting) (bool, erro
 		// database remembers; a cached one could outlive that and call a
 		// second item the first.
 		h.mu.Lock()
-		if h.searches == nil || len(h.searches) > 10000 {
-			h.searches = map[string]searchResult{} // bursts are short; start over
+		if h.notFirst == nil || len(h.notFirst) > 10000 {
+			h.notFirst = map[string]time.Time{} // bursts are short; start over
 		}
-		h.searches[q] = searchResult{until: now.Add(BurstTTL)}
+		h.notFirst[q] = now.Add(BurstTTL)
 		h.mu.Unlock()
 	}
 	return first, nil
@@ -278,11 +269,7 @@ func moduleLabels(r *rules.Rules, labels []string) []string {
 	var out []string
 	for _, l := range labels {
 		for name, m := range r.Modules {
-			label := m.Label
-			if label == "" {
-				label = name
-			}
-			if strings.EqualFold(label, l) {
+			if strings.EqualFold(m.LabelOf(name), l) {
 				out = append(out, l)
 				break
 			}
