@@ -1,0 +1,72 @@
+// Package link finds references to upstream work in issue and pull request
+// text: GitHub pull requests and issues outside the org, Gerrit changes,
+// Launchpad bugs, GitLab merge requests and issues, and any other URL given
+// on an "Upstream:" line. It is pure: no I/O.
+package link
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Provider is the kind of system a reference lives in.
+type Provider string
+
+// Providers. Other is a link on an "Upstream:" line that no provider can
+// check; it is shown, never polled.
+const (
+	GitHub    Provider = "github"
+	Gerrit    Provider = "gerrit"
+	Launchpad Provider = "launchpad"
+	GitLab    Provider = "gitlab"
+	Other     Provider = "link"
+)
+
+// Kind is what a reference points at.
+type Kind string
+
+// Kinds.
+const (
+	PR     Kind = "pr"     // GitHub pull request
+	Issue  Kind = "issue"  // GitHub or GitLab issue
+	Change Kind = "change" // Gerrit change
+	Bug    Kind = "bug"    // Launchpad bug
+	MR     Kind = "mr"     // GitLab merge request
+	Page   Kind = "page"   // an untracked link
+)
+
+// Ref is one upstream item.
+type Ref struct {
+	Provider Provider
+	// Host is the lower-case host of the link as written
+	// ("review.opendev.org", "bugs.launchpad.net", "github.com").
+	Host string
+	// Project is "owner/repo" on GitHub, the Gerrit project
+	// ("openstack/keystone"), the Launchpad project ("keystone") or the GitLab
+	// path ("group/sub/project"). It may be empty where the URL does not
+	// name it (Gerrit's "#/c/N", Launchpad's "/bugs/N").
+	Project string
+	Kind    Kind
+	// Number is the pull request, issue, change, bug or merge request
+	// number; 0 for Other.
+	Number int64
+	// URL is the canonical URL: fragments, patch sets and sub-pages dropped.
+	URL string
+}
+
+// Key identifies a reference across the org, whatever form its URL was
+// written in: a Gerrit change number and a Launchpad bug number are unique
+// per host, so the project is not part of their key.
+func (r Ref) Key() string {
+	n := strconv.FormatInt(r.Number, 10)
+	switch r.Provider {
+	case Gerrit, Launchpad:
+		return string(r.Provider) + ":" + r.Host + ":" + n
+	case GitHub, GitLab:
+		return string(r.Provider) + ":" + r.Host + ":" + strings.ToLower(r.Project) + ":" + string(r.Kind) + ":" + n
+	}
+	return string(Other) + ":" + r.URL
+}
+
+// Tracked reports whether a provider can check the reference's state.
+func (r Ref) Tracked() bool { return r.Provider != Other && r.Provider != "" }

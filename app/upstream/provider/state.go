@@ -1,0 +1,68 @@
+// Package provider reads the state of upstream items from GitHub, Gerrit,
+// Launchpad and GitLab, and normalises it.
+package provider
+
+import "time"
+
+// State is a normalised upstream state.
+type State string
+
+// States, in the order a contribution moves through them. Unknown means not
+// checked yet.
+const (
+	Unknown     State = ""
+	Draft       State = "draft"
+	InReview    State = "in_review"
+	Open        State = "open"
+	Merged      State = "merged"
+	Released    State = "released"
+	Abandoned   State = "abandoned"
+	Unavailable State = "unavailable"
+)
+
+// States lists every state but Unknown, in display order.
+var States = []State{Draft, InReview, Open, Merged, Released, Abandoned, Unavailable}
+
+// Text is how a state is written for people.
+func (s State) Text() string {
+	switch s {
+	case Draft:
+		return "draft"
+	case InReview:
+		return "in review"
+	case Open:
+		return "open"
+	case Merged:
+		return "merged/done"
+	case Released:
+		return "released"
+	case Abandoned:
+		return "abandoned/rejected"
+	case Unavailable:
+		return "unavailable"
+	}
+	return "not checked yet"
+}
+
+// Done reports whether the upstream work is finished successfully.
+func (s State) Done() bool { return s == Merged || s == Released }
+
+// Status is what a provider reports about one reference.
+type Status struct {
+	State State
+	// Raw is the provider's own wording, e.g. "NEW", "Fix Committed",
+	// "closed (not_planned)".
+	Raw   string
+	Title string
+	// LastActivity is the provider's last-updated time; zero if unknown.
+	LastActivity time.Time
+}
+
+// Result is the outcome of checking one reference. Err set means it could
+// not be checked this time (outage, rate limit): the last known state
+// stays. A reference that does not exist, or is not visible, is a Status
+// with State Unavailable and a nil Err.
+type Result struct {
+	Status Status
+	Err    error
+}
