@@ -103,6 +103,12 @@ type Options struct {
 	Metrics *Metrics
 	// NoWork opens the queue for inserting only (the load tool, tests).
 	NoWork bool
+	// Tasks runs TaskArgs jobs (see Schedule and Periodic); nil rejects them.
+	Tasks TaskHandler
+	// Periodic tasks, inserted by River's leader on their schedule.
+	Periodic []Periodic
+	// TaskTimeouts bound one run of a task by name, instead of JobTimeout.
+	TaskTimeouts map[string]time.Duration
 	// Schema are statements that create the features' own tables, run at
 	// Open after River's migrations (on PostgreSQL under the start-up lock,
 	// so replicas starting together do not race). They must be idempotent
@@ -122,6 +128,7 @@ type Queue struct {
 	stopAndCancel func(ctx context.Context) error
 	ping          func(ctx context.Context) error
 	closeDB       func()
+	insertTask    func(ctx context.Context, args TaskArgs, opts *river.InsertOpts) error
 	subscribe     func(kinds ...river.EventKind) (<-chan *river.Event, func())
 	db            *sql.DB
 	log           *slog.Logger
@@ -342,7 +349,9 @@ func (o *Options) riverConfig(backend string) (*river.Config, *webhookWorker) {
 		workers := river.NewWorkers()
 		worker = &webhookWorker{opts: o}
 		river.AddWorker(workers, worker)
+		river.AddWorker(workers, &taskWorker{opts: o})
 		cfg.Workers = workers
+		cfg.PeriodicJobs = periodicJobs(o.Periodic)
 		cfg.Queues = map[string]river.QueueConfig{
 			QueuePriority: {MaxWorkers: priority},
 			// Labels, comments and dashboards can wait; polling this queue
@@ -370,6 +379,10 @@ func build[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *ri
 		stop:          client.Stop,
 		stopAndCancel: client.StopAndCancel,
 		subscribe:     client.Subscribe,
+		insertTask: func(ctx context.Context, args TaskArgs, opts *river.InsertOpts) error {
+			_, err := client.Insert(ctx, args, opts)
+			return err
+		},
 		log:           opts.Logger,
 		metrics:       opts.Metrics,
 	}, client, nil

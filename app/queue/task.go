@@ -1,0 +1,168 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// TaskArgs is a job that is not a webhook delivery: a periodic poll, or
+// work a feature schedules for itself (re-rendering a comment, a
+// dashboard). Tasks with the same name and key are one job while waiting
+// or running, so scheduling a task a hundred times in a burst runs it once.
+type TaskArgs struct {
+	Task string `json:"task"`
+	Key  string `json:"key"`
+}
+
+// Kind implements river.JobArgs.
+func (TaskArgs) Kind() string { return "task" }
+
+// Task is what a TaskHandler sees of a task job.
+type Task struct {
+	TaskArgs
+	ID          int64
+	Attempt     int
+	MaxAttempts int
+}
+
+// TaskHandler runs tasks. A returned error is retried like a delivery's
+// (errors carrying a retry-after snooze the task).
+type TaskHandler interface {
+	HandleTask(ctx context.Context, t Task) error
+}
+
+// TaskFunc adapts a function to TaskHandler.
+type TaskFunc func(ctx context.Context, t Task) error
+
+// HandleTask implements TaskHandler.
+func (f TaskFunc) HandleTask(ctx context.Context, t Task) error { return f(ctx, t) }
+
+// Periodic is a task River inserts on a schedule. With several replicas on
+// PostgreSQL only the elected leader inserts it, so it runs once per
+// period across the fleet.
+type Periodic struct {
+	Task, Key string
+	Every     time.Duration
+	// Jitter spreads runs by up to this fraction of Every (0.1 = ±10 %), so
+	// many deployments started together do not poll the same hosts in step.
+	Jitter     float64
+	RunOnStart bool
+}
+
+// taskUniqueStates are the states in which a task blocks a second copy:
+// everything but finished. River requires the first four.
+var taskUniqueStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateScheduled, rivertype.JobStateRetryable,
+}
+
+func taskInsertOpts(delay time.Duration) *river.InsertOpts {
+	o := &river.InsertOpts{
+		Queue:      QueueDefault,
+		UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: taskUniqueStates},
+	}
+	if delay > 0 {
+		o.ScheduledAt = time.Now().Add(delay)
+	}
+	return o
+}
+
+// Schedule inserts a task to run after delay, unless the same task and key
+// is already waiting or running. A task that is running when a change
+// arrives must therefore re-read its inputs before it finishes (see the
+// upstream feature's versions), or the change waits for the next run.
+func (q *Queue) Schedule(ctx context.Context, task, key string, delay time.Duration) error {
+	if q.insertTask == nil {
+		return errors.New("schedule task: queue has no task support")
+	}
+	if err := q.insertTask(ctx, TaskArgs{Task: task, Key: key}, taskInsertOpts(delay)); err != nil {
+		return fmt.Errorf("schedule task %s %q: %w", task, key, err)
+	}
+	return nil
+}
+
+// jitterSchedule is River's fixed interval with a random spread.
+type jitterSchedule struct {
+	every  time.Duration
+	jitter float64
+}
+
+func (s jitterSchedule) Next(t time.Time) time.Time {
+	d := s.every
+	if s.jitter > 0 {
+		spread := float64(s.every) * s.jitter
+		d += time.Duration((rand.Float64()*2 - 1) * spread)
+	}
+	return t.Add(max(d, time.Second))
+}
+
+func periodicJobs(ps []Periodic) []*river.PeriodicJob {
+	var jobs []*river.PeriodicJob
+	for _, p := range ps {
+		args := TaskArgs{Task: p.Task, Key: p.Key}
+		jobs = append(jobs, river.NewPeriodicJob(
+			jitterSchedule{every: p.Every, jitter: p.Jitter},
+			func() (river.JobArgs, *river.InsertOpts) { return args, taskInsertOpts(0) },
+			&river.PeriodicJobOpts{ID: "task:" + p.Task + ":" + p.Key, RunOnStart: p.RunOnStart},
+		))
+	}
+	return jobs
+}
+
+type taskWorker struct {
+	river.WorkerDefaults[TaskArgs]
+	opts *Options
+}
+
+// Timeout lets a task run longer than a delivery's job: a poll of
+// thousands of references paces itself per host.
+func (w *taskWorker) Timeout(j *river.Job[TaskArgs]) time.Duration {
+	if d, ok := w.opts.TaskTimeouts[j.Args.Task]; ok {
+		return d
+	}
+	return 0
+}
+
+func (w *taskWorker) Work(ctx context.Context, j *river.Job[TaskArgs]) error {
+	start := time.Now()
+	feature := "task:" + j.Args.Task
+	if w.opts.Tasks == nil {
+		return river.JobCancel(fmt.Errorf("task %s: no task handler configured", j.Args.Task))
+	}
+	err := w.opts.Tasks.HandleTask(ctx, Task{TaskArgs: j.Args, ID: j.ID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts})
+	result, err := w.outcome(ctx, j, err)
+	w.opts.Metrics.observe(feature, result, time.Since(start), time.Since(j.CreatedAt))
+	return err
+}
+
+func (w *taskWorker) outcome(ctx context.Context, j *river.Job[TaskArgs], err error) (string, error) {
+	if err == nil {
+		return "ok", nil
+	}
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return "interrupted", river.JobSnooze(0)
+	}
+	var cancel *river.JobCancelError
+	if errors.As(err, &cancel) {
+		w.opts.Logger.LogAttrs(ctx, slog.LevelError, "task gave up; it will not run again",
+			slog.String("task", j.Args.Task), slog.String("key", j.Args.Key), slog.String("error", err.Error()))
+		w.opts.Metrics.gaveUp(j.Kind)
+		return "cancelled", err
+	}
+	if w.opts.RetryAfter != nil {
+		if d, ok := w.opts.RetryAfter(err); ok {
+			w.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "rate limited; task snoozed",
+				slog.String("task", j.Args.Task), slog.String("key", j.Args.Key),
+				slog.Duration("wait", d), slog.String("error", err.Error()))
+			return "snoozed", river.JobSnooze(d)
+		}
+	}
+	return "error", err
+}
