@@ -150,6 +150,119 @@ func (d *decoder) checkWelcome(w *yaml.Node) {
 	}
 }
 
+// upstreamHosts are the host lists of the upstream section, each with the
+// host its messages offer as an example.
+var upstreamHosts = []struct{ key, example string }{
+	{"gerrit", "review.opendev.org"},
+	{"gitlab", "gitlab.com"},
+}
+
+// GitHub refuses longer issue titles, which would surface only when the
+// poller first writes the dashboard.
+const maxIssueTitle = 256
+
+func (d *decoder) checkUpstream(up *yaml.Node) {
+	if up == nil || up.Kind != yaml.MappingNode {
+		return
+	}
+	if v := stringAt(up, "label"); v != nil && v.Value != "" {
+		d.checkLabelName(v, "upstream.label")
+	}
+	for _, h := range upstreamHosts {
+		for i, v := range listAt(up, h.key) {
+			d.checkHost(v, fmt.Sprintf("upstream.%s[%d]", h.key, i), h.example)
+		}
+	}
+	// A value that does not parse was reported by decode.
+	if v := stringAt(up, "stale_after"); v != nil {
+		if dur, err := ParseDuration(v.Value); err == nil && dur <= 0 {
+			d.errorf(v, "upstream.stale_after: want more than 0, such as %s, got %q", durationForms, v.Value)
+		}
+	}
+	dash := mappingAt(up, "dashboard")
+	repo := stringAt(dash, "repo")
+	if repo != nil && repo.Value != "" {
+		d.checkRepo(repo, "upstream.dashboard.repo", "SovereignCloudStack/issues")
+	}
+	if v := stringAt(dash, "title"); v != nil {
+		switch n := utf8.RuneCountInString(strings.TrimSpace(v.Value)); {
+		case n == 0 && (repo == nil || repo.Value != ""):
+			// Allowed next to repo: "", which turns the dashboard off; Merge
+			// catches an empty title that meets another layer's repo.
+			d.errorf(v, "upstream.dashboard.title: empty; the dashboard issue needs a title (write repo: \"\" for no dashboard)")
+		case n > maxIssueTitle:
+			d.errorf(v, "upstream.dashboard.title: %d characters; GitHub issue titles have at most %d", n, maxIssueTitle)
+		}
+	}
+}
+
+// hostName is a DNS name in lower case, as links are matched after
+// lower-casing their host. It is also schema.json's pattern for hosts.
+var hostName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+
+// maxHostName is the DNS limit on a name's length.
+const maxHostName = 253
+
+func isHostName(s string) bool {
+	return len(s) <= maxHostName && hostName.MatchString(s)
+}
+
+func (d *decoder) checkHost(v *yaml.Node, path, example string) {
+	switch {
+	case !isString(v) || isHostName(v.Value):
+		return
+	case strings.TrimSpace(v.Value) == "":
+		d.errorf(v, "%s: empty host name", path)
+	case suggestHost(v.Value) != "":
+		d.errorf(v, "%s: write %q, not %q", path, suggestHost(v.Value), v.Value)
+	default:
+		d.errorf(v, "%s: want a host name such as %q, without scheme, port or path, got %q", path, example, v.Value)
+	}
+}
+
+// suggestHost is the host name an admin most likely meant: that of a URL
+// copied from the browser, in lower case, without path or final dot. It is
+// "" when there is none, or when it would drop a port or a user, which
+// would mean another server.
+func suggestHost(s string) string {
+	h := strings.ToLower(strings.TrimSpace(s))
+	if _, rest, ok := strings.Cut(h, "://"); ok {
+		h = rest
+	}
+	if i := strings.IndexAny(h, "/?#"); i >= 0 {
+		h = h[:i]
+	}
+	h = strings.TrimSuffix(h, ".")
+	if !isHostName(h) {
+		return ""
+	}
+	return h
+}
+
+// checkRepo checks an "owner/name" setting, suggesting the name when a
+// repository's URL was pasted instead.
+func (d *decoder) checkRepo(v *yaml.Node, path, example string) {
+	if validRepo(v.Value) {
+		return
+	}
+	s := strings.TrimSpace(v.Value)
+	for _, scheme := range []string{"https://", "http://"} {
+		if len(s) >= len(scheme) && strings.EqualFold(s[:len(scheme)], scheme) {
+			s = s[len(scheme):]
+		}
+	}
+	const host = "github.com/"
+	if len(s) > len(host) && strings.EqualFold(s[:len(host)], host) {
+		if parts := strings.Split(s[len(host):], "/"); len(parts) >= 2 {
+			if repo := parts[0] + "/" + strings.TrimSuffix(parts[1], ".git"); validRepo(repo) {
+				d.errorf(v, "%s: write %q, not %q", path, repo, v.Value)
+				return
+			}
+		}
+	}
+	d.errorf(v, "%s: want \"owner/name\" such as %q, got %q", path, example, v.Value)
+}
+
 // linkName is what {{.Links.name}} can name: a Go identifier in ASCII.
 var linkName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 

@@ -27,7 +27,14 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, &Error{File: d.file, Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, args...)})
 }
 
+var durationType = reflect.TypeFor[Duration]()
+
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	if v.Type() == durationType {
+		// Before the kinds: a Duration is an int64 but is written as text.
+		d.decodeDuration(n, v, path)
+		return
+	}
 	switch v.Kind() {
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
@@ -228,6 +235,25 @@ func (d *decoder) decodeInt(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	v.SetInt(i)
+}
+
+func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
+	if !isString(n) {
+		hint := ""
+		var days int64
+		if n.ShortTag() == "!!int" && n.Decode(&days) == nil {
+			// "stale_after: 60" is the likeliest slip: a number of days.
+			hint = fmt.Sprintf("; add a unit, such as %dd", days)
+		}
+		d.errorf(n, "%s: want a duration such as %s, got %s%s", path, durationForms, describe(n), hint)
+		return
+	}
+	dur, err := ParseDuration(n.Value)
+	if err != nil {
+		d.errorf(n, "%s: %v", path, err)
+		return
+	}
+	v.SetInt(int64(dur))
 }
 
 func join(path, key string) string {

@@ -40,6 +40,13 @@ var (
 	repoName  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 )
 
+// validRepo reports a repository written as "owner/name" in the forms
+// GitHub allows.
+func validRepo(s string) bool {
+	o, r, ok := strings.Cut(s, "/")
+	return ok && ownerName.MatchString(o) && repoName.MatchString(r) && r != "." && r != ".."
+}
+
 // ResolveExtends turns a repository file's extends value into the file that
 // is the org layer for a repository of owner. none is true for "none".
 func ResolveExtends(owner, extends string) (t Target, none bool, err error) {
@@ -50,8 +57,8 @@ func ResolveExtends(owner, extends string) (t Target, none bool, err error) {
 		return Target{}, true, nil
 	}
 	repo, p, hasPath := strings.Cut(extends, ":")
-	o, r, ok := strings.Cut(repo, "/")
-	if !ok || !ownerName.MatchString(o) || !repoName.MatchString(r) || r == "." || r == ".." {
+	o, r, _ := strings.Cut(repo, "/")
+	if !validRepo(repo) {
 		return Target{}, false, fmt.Errorf(`want "none", "owner/repo" or "owner/repo:path", got %q`, extends)
 	}
 	if !hasPath {

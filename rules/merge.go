@@ -105,6 +105,7 @@ func Merge(layers ...Layer) *Result {
 	res.checkModuleRefs(merged)
 	res.checkSize()
 	res.checkWelcomeLinks(merged, layers)
+	res.checkUpstream(merged)
 	return res
 }
 
@@ -337,4 +338,41 @@ func (res *Result) warnMerged(path string, n *yaml.Node, msg string) {
 		e.Line, e.Column = n.Line, n.Column
 	}
 	res.Warnings = append(res.Warnings, e)
+}
+
+// checkUpstream checks what only the merged rules can tell: the settings
+// involved may come from different layers, each fine on its own.
+func (res *Result) checkUpstream(merged *yaml.Node) {
+	up := &res.Rules.Upstream
+	_, node := lookup(merged, "upstream")
+	var gitlab []string
+	for j, h := range up.GitLab {
+		if !slices.Contains(up.Gerrit, h) {
+			gitlab = append(gitlab, h)
+			continue
+		}
+		// A link is read by one provider; Gerrit's URLs are the more
+		// specific, so it keeps the host.
+		res.warnMerged("upstream.gitlab", nodeAt([]*yaml.Node{node}, 0, "gitlab", j),
+			fmt.Sprintf("upstream.gitlab[%d]: %q is also in upstream.gerrit (%s); its links are read as Gerrit changes", j, h, res.Sources["upstream.gerrit"]))
+	}
+	if len(gitlab) < len(up.GitLab) {
+		up.GitLab = gitlab
+	}
+	// GitHub compares label names without case.
+	if up.Labels && strings.HasPrefix(strings.ToLower(up.Label), UpstreamLabelPrefix) {
+		res.warnMerged("upstream.label", nil, fmt.Sprintf("upstream.label: %q starts with %q, the prefix of the labels contribot sets itself under upstream.labels (%s, %s); choose a label outside it",
+			up.Label, UpstreamLabelPrefix, UpstreamLabelMerged, UpstreamLabelStale))
+	}
+	if up.Dashboard.Repo != "" && strings.TrimSpace(up.Dashboard.Title) == "" {
+		// Parse refuses an empty title unless its file also writes repo: "",
+		// so a later layer set the repository again.
+		path := "upstream.dashboard.title"
+		if _, ok := res.Sources[path]; !ok {
+			path = "upstream.dashboard.repo"
+		}
+		res.warnMerged(path, nil, fmt.Sprintf("upstream.dashboard.title: empty, but upstream.dashboard.repo is %q (%s); the dashboard issue needs a title, so there is no dashboard",
+			up.Dashboard.Repo, res.Sources["upstream.dashboard.repo"]))
+		up.Dashboard.Repo = ""
+	}
 }

@@ -68,6 +68,8 @@ func (d *decoder) checkRules(root *yaml.Node, r *Rules) {
 	d.checkLabels(labels)
 	_, welcome := lookup(root, "welcome")
 	d.checkWelcome(welcome)
+	_, upstream := lookup(root, "upstream")
+	d.checkUpstream(upstream)
 	if _, val := lookup(root, "locked"); val != nil && val.Kind == yaml.SequenceNode {
 		known := Lockable()
 		for i, item := range val.Content {

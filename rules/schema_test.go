@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -17,6 +18,7 @@ type schemaNode struct {
 	AdditionalProperties json.RawMessage        `json:"additionalProperties"`
 	Items                *schemaNode            `json:"items"`
 	Enum                 []string               `json:"enum"`
+	Pattern              string                 `json:"pattern"`
 }
 
 // closed reports additionalProperties: false, as Parse refuses unknown keys.
@@ -58,6 +60,13 @@ func TestSchemaMatchesRules(t *testing.T) {
 	var check func(s *schemaNode, ty reflect.Type, path string)
 	check = func(s *schemaNode, ty reflect.Type, path string) {
 		types := s.types()
+		if ty == durationType {
+			// Written as text such as "60d"; TestSchemaPatterns checks which.
+			if !reflect.DeepEqual(types, []string{"string"}) {
+				t.Errorf("%s: schema type %v, want string", path, types)
+			}
+			return
+		}
 		switch ty.Kind() {
 		case reflect.Struct:
 			if !slices.Contains(types, "object") {
@@ -158,5 +167,78 @@ func TestBuiltinKeysInSchema(t *testing.T) {
 	walk(doc.Content[0], &root, "")
 	if count < 10 {
 		t.Errorf("walked only %d keys of the built-in file", count)
+	}
+}
+
+// TestSchemaPatterns holds the schema's patterns to what Parse accepts, so
+// that an editor does not flag a value contribot takes, or pass one it
+// refuses. Go's regexp reads these patterns as ECMAScript does.
+func TestSchemaPatterns(t *testing.T) {
+	var root schemaNode
+	if err := json.Unmarshal(Schema(), &root); err != nil {
+		t.Fatalf("schema.json: %v", err)
+	}
+	up := root.Properties["upstream"]
+	for _, key := range []string{"gerrit", "gitlab"} {
+		if got := up.Properties[key].Items.Pattern; got != hostName.String() {
+			t.Errorf("upstream.%s pattern %q, want check.go's %q", key, got, hostName.String())
+		}
+	}
+	stale := regexp.MustCompile(up.Properties["stale_after"].Pattern)
+	tests := []struct {
+		in string
+		// schema is whether the pattern matches, parse whether Parse takes
+		// the value. They differ on zero, which a pattern cannot refuse in
+		// every spelling, and on Go's leading "+", which nobody writes.
+		schema, parse bool
+	}{
+		{"60d", true, true},
+		{"8w", true, true},
+		{"72h", true, true},
+		{"1h30m", true, true},
+		{"1.5h", true, true},
+		{".5h", true, true},
+		{"90s", true, true},
+		{"250ms", true, true},
+		{"1us", true, true},
+		{"1µs", true, true},
+		{"0d", true, false},
+		{"0h", true, false},
+		{"0", false, false},
+		{"-5h", false, false},
+		{"-2d", false, false},
+		{"+5h", false, true},
+		{"60", false, false},
+		{"60 days", false, false},
+		{"1.5d", false, false},
+		{"1d12h", false, false},
+		{"2W", false, false},
+		{"", false, false},
+	}
+	for _, tt := range tests {
+		if got := stale.MatchString(tt.in); got != tt.schema {
+			t.Errorf("schema stale_after pattern matches %q: %v, want %v", tt.in, got, tt.schema)
+		}
+		d, err := ParseDuration(tt.in)
+		if got := err == nil && d > 0; got != tt.parse {
+			t.Errorf("ParseDuration(%q) = %v, %v; want accepted %v", tt.in, d, err, tt.parse)
+		}
+	}
+	repo := regexp.MustCompile(up.Properties["dashboard"].Properties["repo"].Pattern)
+	for in, want := range map[string]bool{
+		"":                           true,
+		"SovereignCloudStack/issues": true,
+		"o/r.name_x-y":               true,
+		"issues":                     false,
+		"o/r/x":                      false,
+		"-o/r":                       false,
+		"https://github.com/o/r":     false,
+	} {
+		if got := repo.MatchString(in); got != want {
+			t.Errorf("schema dashboard.repo pattern matches %q: %v, want %v", in, got, want)
+		}
+		if in != "" && validRepo(in) != want {
+			t.Errorf("validRepo(%q) = %v, want %v", in, validRepo(in), want)
+		}
 	}
 }

@@ -21,6 +21,61 @@ type Rules struct {
 	Modules map[string]Module `yaml:"modules" json:"modules,omitempty"`
 	Labels  Labels            `yaml:"labels" json:"labels"`
 	Welcome Welcome           `yaml:"welcome" json:"welcome"`
+	// Upstream tracks the organisation's contributions to upstream
+	// projects.
+	Upstream Upstream `yaml:"upstream" json:"upstream"`
+}
+
+// The labels contribot sets itself on tracking items under
+// upstream.labels. They share one prefix so that a repository's label
+// list groups them and upstream.label can be told apart from them.
+const (
+	UpstreamLabelPrefix = "upstream/"
+	UpstreamLabelMerged = UpstreamLabelPrefix + "merged"
+	UpstreamLabelStale  = UpstreamLabelPrefix + "stale"
+)
+
+// Upstream configures the tracking of upstream work: issues and pull
+// requests of the organisation (tracking items) that point at changes,
+// bugs or merge requests in upstream projects.
+type Upstream struct {
+	Enabled bool `yaml:"enabled" json:"enabled"`
+	// Label marks tracking items. Items with "Upstream: <url>" lines in
+	// their body are tracked with or without it; empty means only those.
+	Label string `yaml:"label" json:"label,omitempty"`
+	// Comments also reads "Upstream: <url>" lines from comments by the
+	// item's author and by maintainers (OWNER, MEMBER, COLLABORATOR);
+	// other people's comments could otherwise steer the dashboard.
+	Comments bool `yaml:"comments" json:"comments"`
+	// Gerrit and GitLab are the host names (no scheme, port or path) whose
+	// change and merge-request links are tracked; GitHub and Launchpad
+	// links need no configuration. A host in both is read as Gerrit.
+	Gerrit []string `yaml:"gerrit" json:"gerrit,omitempty"`
+	GitLab []string `yaml:"gitlab" json:"gitlab,omitempty"`
+	// StatusComment keeps one comment on each tracking item with the
+	// state of its upstream items, edited in place as they change.
+	StatusComment bool `yaml:"status_comment" json:"status_comment"`
+	// StaleAfter is how long an open upstream item may go without
+	// activity before it counts as stale; always more than zero.
+	StaleAfter Duration `yaml:"stale_after" json:"stale_after"`
+	// Labels adds and removes UpstreamLabelMerged and UpstreamLabelStale
+	// on tracking items as their upstream items change.
+	Labels bool `yaml:"labels" json:"labels"`
+	// ShowPrivate lists items from private repositories on the /upstream
+	// page and the dashboard; both are public, so it is off unless an org
+	// chooses to reveal them.
+	ShowPrivate bool              `yaml:"show_private" json:"show_private"`
+	Dashboard   UpstreamDashboard `yaml:"dashboard" json:"dashboard"`
+}
+
+// UpstreamDashboard is the one issue that lists every tracking item of the
+// organisation and the state of its upstream items.
+type UpstreamDashboard struct {
+	// Repo is "owner/name" of the repository that holds the issue; empty
+	// means no dashboard.
+	Repo string `yaml:"repo" json:"repo,omitempty"`
+	// Title is the issue's title; never empty while Repo is set.
+	Title string `yaml:"title" json:"title,omitempty"`
 }
 
 // Welcome scopes for welcome.scope.
