@@ -1,0 +1,170 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/SovereignCloudStack/contribot/app/upstream/link"
+)
+
+// DefaultGerritBatch is how many changes one Gerrit query asks for.
+const DefaultGerritBatch = 50
+
+// gerritTime is how Gerrit writes timestamps; they are always UTC.
+const gerritTime = "2006-01-02 15:04:05.000000000"
+
+// gerritPrefix guards Gerrit's JSON against XSSI; it precedes every answer.
+var gerritPrefix = []byte(")]}'")
+
+// Gerrit checks changes on one Gerrit server through its anonymous REST API.
+type Gerrit struct {
+	getter
+	base  string
+	host  string
+	batch int
+}
+
+// NewGerrit returns a fetcher for the Gerrit at baseURL (e.g.
+// "https://review.opendev.org/"), asking for batch changes per query
+// (DefaultGerritBatch when batch < 1).
+func NewGerrit(c *http.Client, baseURL string, batch int) *Gerrit {
+	if batch < 1 {
+		batch = DefaultGerritBatch
+	}
+	return &Gerrit{getter: newGetter(c), base: withSlash(baseURL), host: hostOf(baseURL), batch: batch}
+}
+
+// gerritChange is the part of Gerrit's ChangeInfo that matters here.
+type gerritChange struct {
+	Number         int64  `json:"_number"`
+	Project        string `json:"project"`
+	Status         string `json:"status"`
+	WorkInProgress bool   `json:"work_in_progress"`
+	Subject        string `json:"subject"`
+	Updated        string `json:"updated"`
+	MoreChanges    bool   `json:"_more_changes"`
+}
+
+// Fetch asks for the changes in batches; refs are keyed by change number
+// alone, since a number is unique per Gerrit server.
+func (g *Gerrit) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
+	refs = dedupe(refs)
+	out := make(map[string]Result, len(refs))
+	for start := 0; start < len(refs); start += g.batch {
+		batch := refs[start:min(start+g.batch, len(refs))]
+		if err := ctx.Err(); err != nil {
+			failAll(out, refs[start:], fmt.Errorf("gerrit %s: %w", g.host, err))
+			break
+		}
+		found, err := g.query(ctx, batch)
+		if rl, ok := err.(*RateLimitError); ok {
+			failAll(out, batch, rl)
+			failAll(out, refs[start:], rl.skipped())
+			break
+		}
+		if err != nil {
+			failAll(out, batch, err)
+			continue
+		}
+		for _, r := range batch {
+			c, ok := found.changes[r.Number]
+			switch {
+			case ok:
+				out[r.Key()] = Result{Status: gerritStatus(c)}
+			case found.cut:
+				// Gerrit stopped early, so absence proves nothing.
+				out[r.Key()] = Result{Err: fmt.Errorf("gerrit %s: change %d: answer cut short", g.host, r.Number)}
+			default:
+				out[r.Key()] = unavailable("not found")
+			}
+		}
+	}
+	return out
+}
+
+type gerritAnswer struct {
+	changes map[int64]gerritChange
+	cut     bool
+}
+
+// query runs one "change:A OR change:B" query.
+func (g *Gerrit) query(ctx context.Context, batch []link.Ref) (gerritAnswer, error) {
+	terms := make([]string, len(batch))
+	for i, r := range batch {
+		terms[i] = "change:" + strconv.FormatInt(r.Number, 10)
+	}
+	// Written by hand rather than with url.Values so that the request reads
+	// like Gerrit's own documentation (":" unescaped, "+" for spaces).
+	u := g.base + "changes/?q=" + strings.Join(terms, "+OR+") + "&n=" + strconv.Itoa(len(batch))
+	resp, err := g.get(ctx, u)
+	if err != nil {
+		return gerritAnswer{}, fmt.Errorf("gerrit %s: query %d changes: %w", g.host, len(batch), err)
+	}
+	// A 503 fails only this batch: Gerrit's batches are few, and one busy
+	// moment should not cost the whole poll.
+	if rl, ok := throttled("gerrit", g.host, resp, false); ok {
+		return gerritAnswer{}, rl
+	}
+	if resp.code != http.StatusOK {
+		return gerritAnswer{}, fmt.Errorf("gerrit %s: query %d changes: %w", g.host, len(batch), statusError(resp))
+	}
+	var list []gerritChange
+	if err := json.Unmarshal(stripXSSI(resp.body), &list); err != nil {
+		return gerritAnswer{}, fmt.Errorf("gerrit %s: decode changes: %w", g.host, err)
+	}
+	a := gerritAnswer{changes: make(map[int64]gerritChange, len(list))}
+	for _, c := range list {
+		a.changes[c.Number] = c
+		a.cut = a.cut || c.MoreChanges
+	}
+	return a, nil
+}
+
+// stripXSSI removes Gerrit's ")]}'" line. It tolerates its absence, since
+// proxies and old servers differ.
+func stripXSSI(b []byte) []byte {
+	b = bytes.TrimLeft(b, " \t\r\n\ufeff")
+	if rest, ok := bytes.CutPrefix(b, gerritPrefix); ok {
+		return rest
+	}
+	return b
+}
+
+func gerritStatus(c gerritChange) Status {
+	s := Status{Raw: c.Status, Title: c.Subject}
+	if t, err := time.ParseInLocation(gerritTime, c.Updated, time.UTC); err == nil {
+		s.LastActivity = t
+	}
+	switch c.Status {
+	case "NEW":
+		if c.WorkInProgress {
+			s.State, s.Raw = Draft, "NEW (WIP)"
+		} else {
+			s.State = InReview
+		}
+	case "DRAFT": // Gerrit before 2.15
+		s.State = Draft
+	case "MERGED":
+		s.State = Merged
+	case "ABANDONED":
+		s.State = Abandoned
+	}
+	return s
+}
+
+// hostOf is the host of a base URL, for messages; the URL itself if it
+// does not parse.
+func hostOf(base string) string {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return base
+	}
+	return u.Host
+}

@@ -1,0 +1,138 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/SovereignCloudStack/contribot/app/upstream/link"
+	"github.com/google/go-github/v60/github"
+)
+
+// GitHub checks pull requests and issues outside the org through the issues
+// endpoint, which serves both. The client is the caller's: it already does
+// conditional requests and rate limiting, so this adds no cache of its own.
+type GitHub struct {
+	client func(ctx context.Context) (*github.Client, error)
+	calls  *atomic.Int64
+}
+
+// NewGitHub returns a fetcher that gets its client from client for each
+// Fetch.
+func NewGitHub(client func(ctx context.Context) (*github.Client, error)) *GitHub {
+	return &GitHub{client: client, calls: new(atomic.Int64)}
+}
+
+// Calls is the number of API requests the fetcher has made.
+func (g *GitHub) Calls() int64 { return g.calls.Load() }
+
+// Fetch asks for each ref; a rate limit ends the Fetch, since every further
+// request would fail the same way and spend what quota is left.
+func (g *GitHub) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
+	refs = dedupe(refs)
+	out := make(map[string]Result, len(refs))
+	if len(refs) == 0 {
+		return out
+	}
+	if g.client == nil {
+		failAll(out, refs, errors.New("github: no client configured"))
+		return out
+	}
+	c, err := g.client(ctx)
+	if err != nil {
+		failAll(out, refs, fmt.Errorf("github: get client: %w", err))
+		return out
+	}
+	for i, r := range refs {
+		res, stop := g.fetchOne(ctx, c, r)
+		out[r.Key()] = res
+		if stop != nil {
+			failAll(out, refs[i+1:], stop)
+			break
+		}
+	}
+	return out
+}
+
+func (g *GitHub) fetchOne(ctx context.Context, c *github.Client, r link.Ref) (res Result, stop error) {
+	owner, repo, ok := strings.Cut(r.Project, "/")
+	if !ok || owner == "" || repo == "" {
+		return unavailable("no owner/repo in link"), nil
+	}
+	if err := ctx.Err(); err != nil {
+		err = fmt.Errorf("get GitHub issue %s#%d: %w", r.Project, r.Number, err)
+		return Result{Err: err}, err
+	}
+	g.calls.Add(1)
+	is, _, err := c.Issues.Get(ctx, owner, repo, int(r.Number))
+	if err == nil {
+		return Result{Status: githubStatus(is)}, nil
+	}
+	var (
+		rle   *github.RateLimitError
+		abuse *github.AbuseRateLimitError
+		er    *github.ErrorResponse
+	)
+	switch {
+	case errors.As(err, &rle):
+		e := &RateLimitError{Provider: "github", Host: r.Host, Status: rle.Response.StatusCode}
+		return Result{Err: e}, e.skipped()
+	case errors.As(err, &abuse):
+		e := &RateLimitError{Provider: "github", Host: r.Host, Status: abuse.Response.StatusCode}
+		if abuse.RetryAfter != nil {
+			e.RetryAfter = *abuse.RetryAfter
+		}
+		return Result{Err: e}, e.skipped()
+	case errors.As(err, &er) && er.Response != nil:
+		switch code := er.Response.StatusCode; code {
+		case http.StatusNotFound:
+			return unavailable("not found (404)"), nil
+		case http.StatusGone:
+			return unavailable("deleted (410)"), nil
+		case http.StatusTooManyRequests:
+			// go-github v60 leaves a plain 429 as an ErrorResponse.
+			e := &RateLimitError{Provider: "github", Host: r.Host, Status: code,
+				RetryAfter: parseRetryAfter(er.Response.Header.Get("Retry-After"), time.Now())}
+			return Result{Err: e}, e.skipped()
+		}
+	}
+	return Result{Err: fmt.Errorf("get GitHub issue %s#%d: %w", r.Project, r.Number, err)}, nil
+}
+
+func githubStatus(is *github.Issue) Status {
+	s := Status{Raw: is.GetState(), Title: is.GetTitle(), LastActivity: is.GetUpdatedAt().Time.UTC()}
+	open := is.GetState() == "open"
+	if is.IsPullRequest() {
+		switch {
+		case is.PullRequestLinks.MergedAt != nil:
+			s.State, s.Raw = Merged, "merged"
+		case open && is.GetDraft():
+			s.State, s.Raw = Draft, "open (draft)"
+		case open:
+			s.State = InReview
+		case is.GetState() == "closed":
+			s.State = Abandoned
+		}
+		return s
+	}
+	reason := is.GetStateReason()
+	switch {
+	case open:
+		s.State = Open
+	case is.GetState() != "closed":
+	case reason == "not_planned" || reason == "duplicate":
+		s.State, s.Raw = Abandoned, "closed ("+reason+")"
+	default:
+		// Issues closed before GitHub had reasons have none; closing then
+		// meant done.
+		s.State = Merged
+		if reason != "" {
+			s.Raw = "closed (" + reason + ")"
+		}
+	}
+	return s
+}

@@ -1,0 +1,280 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/SovereignCloudStack/contribot/app/upstream/link"
+	"github.com/google/go-github/v60/github"
+)
+
+// Endpoints overrides where providers' APIs are reached, for tests,
+// mirrors and self-hosted servers.
+type Endpoints struct {
+	// Gerrit maps a link host ("review.opendev.org") to its API base.
+	Gerrit map[string]string
+	// GitLab maps a link host ("gitlab.com") to its API base, which ends in
+	// "/api/v4/".
+	GitLab map[string]string
+	// Launchpad is the web service base; DefaultLaunchpadAPI when empty.
+	Launchpad string
+}
+
+// launchpadKeys are the keys that name Launchpad in ParseEndpoints.
+var launchpadKeys = map[string]bool{"launchpad": true, "api.launchpad.net": true, "bugs.launchpad.net": true}
+
+// ParseEndpoints reads a comma-separated list of host=base entries, such as
+//
+//	review.opendev.org=http://127.0.0.1:9001/,api.launchpad.net=http://127.0.0.1:9002/,gitlab.com=http://127.0.0.1:9003/api/v4/
+//
+// The key "launchpad" (or "api.launchpad.net", "bugs.launchpad.net") sets
+// the Launchpad web service. Any other key is a link host: a base whose
+// path ends in "/api/v4" is a GitLab, any other a Gerrit. A "gerrit:" or
+// "gitlab:" prefix on the key ("gitlab:git.example.org=https://…/") says
+// which, whatever the path. Spaces around entries and empty entries are
+// ignored; hosts are matched case-insensitively.
+func ParseEndpoints(s string) (Endpoints, error) {
+	e := Endpoints{Gerrit: map[string]string{}, GitLab: map[string]string{}}
+	seen := map[string]bool{}
+	for _, entry := range strings.Split(s, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		key, base, ok := strings.Cut(entry, "=")
+		key, base = strings.ToLower(strings.TrimSpace(key)), strings.TrimSpace(base)
+		if !ok || key == "" || base == "" {
+			return Endpoints{}, fmt.Errorf("endpoint %q: want host=URL", entry)
+		}
+		kind, host := "", key
+		if k, h, ok := strings.Cut(key, ":"); ok && (k == "gerrit" || k == "gitlab") {
+			kind, host = k, h
+		}
+		if host == "" || strings.ContainsAny(host, "/?#@ ") || strings.Contains(host, "://") {
+			return Endpoints{}, fmt.Errorf("endpoint %q: %q is not a host name", entry, host)
+		}
+		u, err := url.Parse(base)
+		if err != nil {
+			return Endpoints{}, fmt.Errorf("endpoint %q: %w", entry, err)
+		}
+		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return Endpoints{}, fmt.Errorf("endpoint %q: %q is not an http(s) URL", entry, base)
+		}
+		if u.RawQuery != "" || u.Fragment != "" {
+			return Endpoints{}, fmt.Errorf("endpoint %q: a base URL takes no query or fragment", entry)
+		}
+		if kind == "" && launchpadKeys[host] {
+			kind = "launchpad"
+		}
+		if kind == "" {
+			kind = "gerrit"
+			if strings.HasSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v4") {
+				kind = "gitlab"
+			}
+		}
+		id := kind + ":" + host
+		if kind == "launchpad" {
+			id = kind
+		}
+		if seen[id] {
+			return Endpoints{}, fmt.Errorf("endpoint %q: %s given twice", entry, id)
+		}
+		seen[id] = true
+		switch kind {
+		case "launchpad":
+			e.Launchpad = withSlash(base)
+		case "gitlab":
+			e.GitLab[host] = withSlash(base)
+		default:
+			e.Gerrit[host] = withSlash(base)
+		}
+	}
+	return e, nil
+}
+
+// SetOptions configures a Set. Zero values take the defaults.
+type SetOptions struct {
+	// HTTP is the client for Gerrit, Launchpad and GitLab;
+	// http.DefaultClient when nil. It gets a per-host limit on top.
+	HTTP      *http.Client
+	Endpoints Endpoints
+	// PerSecond and Burst set the per-host request rate for Gerrit,
+	// Launchpad and GitLab: 5 a second with a burst of 5 by default,
+	// unlimited when PerSecond is negative.
+	PerSecond float64
+	Burst     int
+	// GerritBatch is how many changes one Gerrit query asks for
+	// (DefaultGerritBatch).
+	GerritBatch int
+	// GitHub gives the client for GitHub refs; without it they fail with
+	// an error.
+	GitHub func(ctx context.Context) (*github.Client, error)
+	// Concurrency bounds how many hosts are asked at once (4).
+	Concurrency int
+	// Timeout bounds each request (DefaultTimeout).
+	Timeout time.Duration
+}
+
+// Set checks references of every provider, each host through its own
+// fetcher.
+type Set struct {
+	opts   SetOptions
+	client *http.Client
+
+	mu       sync.Mutex
+	fetchers map[string]Fetcher // by provider + ":" + host
+}
+
+type counter interface{ Calls() int64 }
+
+// Provider names used by Calls.
+const (
+	CallsGerrit    = "gerrit"
+	CallsLaunchpad = "launchpad"
+	CallsGitLab    = "gitlab"
+	CallsGitHub    = "github"
+)
+
+// NewSet returns a Set with opts.
+func NewSet(opts SetOptions) *Set {
+	if opts.PerSecond == 0 {
+		opts.PerSecond = 5
+	}
+	if opts.Burst < 1 {
+		opts.Burst = 5
+	}
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 4
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	return &Set{
+		opts:     opts,
+		client:   Limit(opts.HTTP, opts.PerSecond, opts.Burst),
+		fetchers: map[string]Fetcher{},
+	}
+}
+
+type group struct {
+	key  string
+	f    Fetcher
+	refs []link.Ref
+}
+
+// Fetch checks refs, grouped by provider and host, different hosts at the
+// same time. Refs no provider can check (link.Other) are left out of the
+// answer.
+func (s *Set) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
+	groups := map[string]*group{}
+	var order []string
+	for _, r := range refs {
+		if !r.Tracked() {
+			continue
+		}
+		k := string(r.Provider) + ":" + strings.ToLower(r.Host)
+		if r.Provider == link.Launchpad || r.Provider == link.GitHub {
+			// One service whatever host the link names.
+			k = string(r.Provider)
+		}
+		g, ok := groups[k]
+		if !ok {
+			g = &group{key: k, f: s.fetcher(k, r)}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.refs = append(g.refs, r)
+	}
+	sort.Strings(order)
+
+	out := make(map[string]Result, len(refs))
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, s.opts.Concurrency)
+	)
+	for _, k := range order {
+		g := groups[k]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var res map[string]Result
+			if g.f == nil {
+				res = make(map[string]Result, len(g.refs))
+				failAll(res, g.refs, fmt.Errorf("%s: no fetcher for this provider", g.key))
+			} else {
+				res = g.f.Fetch(ctx, g.refs)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for key, r := range res {
+				out[key] = r
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// fetcher returns the fetcher for group key k, made once per Set so that
+// call counts add up across Fetches.
+func (s *Set) fetcher(k string, r link.Ref) Fetcher {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.fetchers[k]; ok {
+		return f
+	}
+	host := strings.ToLower(r.Host)
+	var f Fetcher
+	switch r.Provider {
+	case link.Gerrit:
+		base, ok := s.opts.Endpoints.Gerrit[host]
+		if !ok {
+			base = "https://" + host + "/"
+		}
+		g := NewGerrit(s.client, base, s.opts.GerritBatch)
+		g.timeout = s.opts.Timeout
+		f = g
+	case link.GitLab:
+		base, ok := s.opts.Endpoints.GitLab[host]
+		if !ok {
+			base = "https://" + host + "/api/v4/"
+		}
+		g := NewGitLab(s.client, base)
+		g.timeout = s.opts.Timeout
+		f = g
+	case link.Launchpad:
+		l := NewLaunchpad(s.client, s.opts.Endpoints.Launchpad)
+		l.timeout = s.opts.Timeout
+		f = l
+	case link.GitHub:
+		f = NewGitHub(s.opts.GitHub)
+	default:
+		return nil
+	}
+	s.fetchers[k] = f
+	return f
+}
+
+// Calls counts the requests made so far, by provider name ("gerrit",
+// "launchpad", "gitlab", "github"). Providers not yet used are absent.
+func (s *Set) Calls() map[string]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int64{}
+	for k, f := range s.fetchers {
+		name, _, _ := strings.Cut(k, ":")
+		if c, ok := f.(counter); ok {
+			out[name] += c.Calls()
+		}
+	}
+	return out
+}
