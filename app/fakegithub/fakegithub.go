@@ -20,6 +20,7 @@
 // Endpoints served (anything else answers 404 and is recorded):
 //
 //	GET    /app                                             (App JWT)
+//	GET    /orgs/{org}/installation                         (App JWT, see SetOrgInstallation)
 //	POST   /app/installations/{id}/access_tokens            (App JWT)
 //	GET    /rate_limit                                      (costs no quota)
 //	GET    /repos/{o}/{r}/pulls/{n}
@@ -33,6 +34,10 @@
 //	GET    /repos/{o}/{r}/contents/{path}                   (JSON or raw media type)
 //	GET    /orgs/{org}/members/{login}
 //	GET    /repos/{o}/{r}/collaborators/{login}/permission
+//	GET    /repos/{o}/{r}/issues                            (state, creator, labels, since, sort, direction)
+//	POST   /repos/{o}/{r}/issues
+//	GET    /repos/{o}/{r}/issues/{n}
+//	PATCH  /repos/{o}/{r}/issues/{n}
 //	GET    /repos/{o}/{r}/issues/{n}/comments
 //	POST   /repos/{o}/{r}/issues/{n}/comments
 //	PATCH  /repos/{o}/{r}/issues/comments/{id}
@@ -51,9 +56,16 @@
 // "area/iaas" is addressed as .../labels/area%2Fiaas, as on GitHub; Calls
 // shows paths decoded.
 //
+// Issues and pull requests as the issues endpoints and the search see them
+// live in one store (see SearchItem, AddSearchItem, SetIssue, Issue): an
+// issue the App opens is found by the next search, a change a test makes is
+// served by the next GET, with a new ETag.
+//
 // All others need an installation token (Authorization "token X" or
 // "Bearer X") that the fake issued, has not revoked and has not expired, and
-// whose permissions cover the endpoint. List endpoints take per_page (default
+// whose permissions cover the endpoint. Repositories are public unless
+// SetRepoPrivate; which ones an installation was granted is known only
+// after SetOrgInstallation. List endpoints take per_page (default
 // 30, at most 100) and page, and answer with GitHub's Link header. GETs carry
 // an ETag and answer 304, free of quota, to a matching If-None-Match.
 package fakegithub
@@ -142,8 +154,9 @@ type Server struct {
 
 	repos     map[string]*repoState // key: lower-case "owner/repo"
 	members   map[string]map[string]bool
-	nextID    int64 // ids of check runs, comments, labels: unique across repos like GitHub's
-	searchSeq int   // order in which search items were added
+	orgInsts  map[string]orgInstallation // key: lower-case org
+	nextID    int64                      // ids of check runs, comments, labels: unique across repos like GitHub's
+	searchSeq int                        // order in which search items were added
 }
 
 // New starts a fake on a loopback port; tb.Cleanup closes it.
@@ -160,6 +173,7 @@ func New(tb testing.TB) *Server {
 		rateLimit:   5000,
 		repos:       map[string]*repoState{},
 		members:     map[string]map[string]bool{},
+		orgInsts:    map[string]orgInstallation{},
 		nextID:      1000,
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
@@ -261,6 +275,9 @@ type call struct {
 	now    time.Time
 	route  *route
 	header http.Header // extra response headers a handler wants, e.g. Link
+	// skipPerms: a read of a public repository outside the installation,
+	// which GitHub serves without the route's permissions.
+	skipPerms bool
 }
 
 func (c *call) owner() string { return c.p["owner"] }
@@ -370,7 +387,10 @@ func (s *Server) handle(r *http.Request, body []byte, rec *Request) *response {
 		resp = s.primaryExhausted(bucketKey)
 	}
 	if resp == nil && rt != nil && c.tok != nil {
-		resp = s.checkPermission(c)
+		resp, c.skipPerms = s.checkRepoAccess(c)
+		if resp == nil && !c.skipPerms {
+			resp = s.checkPermission(c)
+		}
 	}
 	if resp == nil {
 		if rt == nil {

@@ -18,7 +18,11 @@ type route struct {
 	// resource is the rate-limit quota the endpoint draws on: "" for core,
 	// resourceSearch for the search endpoints.
 	resource string
-	handle   func(*Server, *call) *response
+	// publicRead: GitHub serves the endpoint for public repositories to any
+	// token ("can be used without authentication or the aforementioned
+	// permissions if only public resources are requested").
+	publicRead bool
+	handle     func(*Server, *call) *response
 }
 
 func r(method, pattern string, perms []string, doc string, h func(*Server, *call) *response) *route {
@@ -43,12 +47,21 @@ func searchRoute(method, pattern string, perms []string, doc string, h func(*Ser
 	return rt
 }
 
+// publicRoute is a GET that public repositories serve to any token.
+func publicRoute(pattern string, perms []string, doc string, h func(*Server, *call) *response) *route {
+	rt := r("GET", pattern, perms, doc, h)
+	rt.publicRead = true
+	return rt
+}
+
 func perms(p ...string) []string { return p }
 
 var routes = []*route{
 	appRoute("GET", "/app", "https://docs.github.com/rest/apps/apps#get-the-authenticated-app", (*Server).getApp),
 	appRoute("POST", "/app/installations/{installation_id}/access_tokens",
 		"https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app", (*Server).createToken),
+	appRoute("GET", "/orgs/{org}/installation",
+		"https://docs.github.com/rest/apps/apps#get-an-organization-installation-for-the-authenticated-app", (*Server).getOrgInstallation),
 	r("GET", "/rate_limit", nil, "https://docs.github.com/rest/rate-limit/rate-limit#get-rate-limit-status-for-the-authenticated-user", (*Server).getRateLimit),
 	r("GET", "/repos/{owner}/{repo}/pulls/{number}", perms("pull_requests=read"),
 		"https://docs.github.com/rest/pulls/pulls#get-a-pull-request", (*Server).getPull),
@@ -73,7 +86,17 @@ var routes = []*route{
 	r("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", perms("metadata=read"),
 		"https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user", (*Server).getPermission),
 	// Comments and labels on a pull request go through the issues endpoints;
-	// GitHub accepts either permission for them.
+	// GitHub accepts either permission for them. Reading or updating an issue
+	// itself takes pull_requests only for a pull request (see
+	// checkIssuePerm); creating one takes issues.
+	publicRoute("/repos/{owner}/{repo}/issues", perms("issues=read", "pull_requests=read"),
+		"https://docs.github.com/rest/issues/issues#list-repository-issues", (*Server).listIssues),
+	r("POST", "/repos/{owner}/{repo}/issues", perms("issues=write"),
+		"https://docs.github.com/rest/issues/issues#create-an-issue", (*Server).createIssue),
+	publicRoute("/repos/{owner}/{repo}/issues/{number}", perms("issues=read", "pull_requests=read"),
+		"https://docs.github.com/rest/issues/issues#get-an-issue", (*Server).getIssue),
+	r("PATCH", "/repos/{owner}/{repo}/issues/{number}", perms("issues=write", "pull_requests=write"),
+		"https://docs.github.com/rest/issues/issues#update-an-issue", (*Server).updateIssue),
 	r("POST", "/repos/{owner}/{repo}/issues/{number}/comments", perms("issues=write", "pull_requests=write"),
 		"https://docs.github.com/rest/issues/comments#create-an-issue-comment", (*Server).createComment),
 	r("GET", "/repos/{owner}/{repo}/issues/{number}/comments", perms("issues=read", "pull_requests=read"),

@@ -276,7 +276,7 @@ func TestSearchRefusals(t *testing.T) {
 		{"no type", "q=author%3Aalice+org%3Ao", "Query must include 'is:issue' or 'is:pull-request'", nil},
 		{"only state", "q=is%3Aopen", "Query must include 'is:issue' or 'is:pull-request'", nil},
 		{"free text", "q=sesame+is%3Aissue+repo%3Ao%2Fr", "Validation Failed", []fe{{"Search", "invalid", "q"}}},
-		{"unknown qualifier", "q=is%3Apr+label%3Abug", "Validation Failed", []fe{{"Search", "invalid", "q"}}},
+		{"unknown qualifier", "q=is%3Apr+in%3Atitle", "Validation Failed", []fe{{"Search", "invalid", "q"}}},
 		{"unknown is:", "q=is%3Apr+is%3Adraft", "Validation Failed", []fe{{"Search", "invalid", "q"}}},
 		{"qualifier names are lower case", "q=IS%3Apr", "Validation Failed", []fe{{"Search", "invalid", "q"}}},
 		{"negation", "q=is%3Apr+-author%3Aalice", "Validation Failed", []fe{{"Search", "invalid", "q"}}},

@@ -26,7 +26,8 @@ type repoState struct {
 	comments    map[int][]*github.IssueComment
 	labels      map[int][]string     // issue or PR number → names, spelled as the repository label
 	repoLabels  []*github.Label      // in creation order; names unique ignoring case
-	search      map[int]*searchEntry // issues and pull requests known to search
+	search      map[int]*searchEntry // the issue store: issues and pull requests
+	private     bool                 // seen only by the owner's installation
 }
 
 func (s *Server) repoState(owner, repo string) *repoState {
