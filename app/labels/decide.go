@@ -138,7 +138,7 @@ func NeedsFiles(cfg rules.Labels, repo string) bool {
 		return false
 	}
 	for _, r := range cfg.Rules {
-		if (len(r.Files.Any) > 0 || len(r.Files.All) > 0) && (len(r.Repos) == 0 || repoMatches(r.Repos, repo)) {
+		if (len(r.Files.Any) > 0 || len(r.Files.All) > 0) && (len(r.Repos) == 0 || rules.MatchRepo(r.Repos, repo)) {
 			return true
 		}
 	}
@@ -311,7 +311,7 @@ func matchRule(rule rules.LabelRule, i int, repo, title string, paths []string, 
 	conditions := 0
 	if len(rule.Repos) > 0 {
 		conditions++
-		if !repoMatches(rule.Repos, repo) {
+		if !rules.MatchRepo(rule.Repos, repo) {
 			return c, false
 		}
 	}
@@ -356,22 +356,6 @@ func matchRule(rule rules.LabelRule, i int, repo, title string, paths []string, 
 		c.Detail = strings.TrimSpace(c.Detail + fmt.Sprintf(" title matches /%s/", rule.Title))
 	}
 	return c, conditions > 0
-}
-
-func repoMatches(globs []string, repo string) bool {
-	repo = strings.ToLower(repo)
-	_, name, _ := strings.Cut(repo, "/")
-	for _, g := range globs {
-		g = strings.ToLower(g)
-		target := name
-		if strings.Contains(g, "/") {
-			target = repo
-		}
-		if ok, _ := doublestar.Match(g, target); ok {
-			return true
-		}
-	}
-	return false
 }
 
 func anyMatch(globs, paths []string) (string, bool) {
