@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -374,6 +375,115 @@ func TestParseErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "unknown key in upstream",
+			in:   "upstream:\n  lable: upstream\n  dashboard:\n    owner: x\n",
+			want: []string{
+				`.github/contribot.yml:2:3: unknown key "lable" in upstream (known: enabled, label, comments, gerrit, gitlab, status_comment, stale_after, labels, show_private, dashboard)`,
+				`.github/contribot.yml:4:5: unknown key "owner" in upstream.dashboard (known: repo, title)`,
+			},
+		},
+		{
+			name: "upstream values of the wrong type",
+			in:   "upstream:\n  enabled: yes\n  gitlab: gitlab.com\n  dashboard: SovereignCloudStack/issues\n",
+			want: []string{
+				`.github/contribot.yml:2:12: upstream.enabled: want a boolean (true or false), got "yes"`,
+				`.github/contribot.yml:3:11: upstream.gitlab: want a list, got "gitlab.com"`,
+				`.github/contribot.yml:4:14: upstream.dashboard: want a mapping, got "SovereignCloudStack/issues"`,
+			},
+		},
+		{
+			name: "upstream hosts",
+			in: `upstream:
+  gerrit:
+    - https://review.opendev.org/
+    - Review.OpenDev.org
+    - review.opendev.org/c/openstack/keystone/+/903172
+    - "review.opendev.org."
+    - "review.opendev.org:29418"
+    - ""
+  gitlab: [gitlab.com, "git@gitlab.com", opendev_gitlab, 5]
+`,
+			want: []string{
+				`.github/contribot.yml:3:7: upstream.gerrit[0]: write "review.opendev.org", not "https://review.opendev.org/"`,
+				`.github/contribot.yml:4:7: upstream.gerrit[1]: write "review.opendev.org", not "Review.OpenDev.org"`,
+				`.github/contribot.yml:5:7: upstream.gerrit[2]: write "review.opendev.org", not "review.opendev.org/c/openstack/keystone/+/903172"`,
+				`.github/contribot.yml:6:7: upstream.gerrit[3]: write "review.opendev.org", not "review.opendev.org."`,
+				`.github/contribot.yml:7:7: upstream.gerrit[4]: want a host name such as "review.opendev.org", without scheme, port or path, got "review.opendev.org:29418"`,
+				`.github/contribot.yml:8:7: upstream.gerrit[5]: empty host name`,
+				`.github/contribot.yml:9:24: upstream.gitlab[1]: want a host name such as "gitlab.com", without scheme, port or path, got "git@gitlab.com"`,
+				`.github/contribot.yml:9:42: upstream.gitlab[2]: want a host name such as "gitlab.com", without scheme, port or path, got "opendev_gitlab"`,
+				`.github/contribot.yml:9:58: upstream.gitlab[3]: want a string, got 5; put it in quotes to use it as text`,
+			},
+		},
+		{
+			name: "upstream label",
+			in:   "upstream:\n  label: \"  \"\n",
+			want: []string{`.github/contribot.yml:2:10: upstream.label: empty label name`},
+		},
+		{
+			name: "long upstream label",
+			in:   "upstream:\n  label: upstream-" + strings.Repeat("x", 42) + "\n",
+			want: []string{`.github/contribot.yml:2:10: upstream.label: 51 characters; GitHub label names have at most 50`},
+		},
+		{
+			name: "stale_after that does not parse",
+			in:   "upstream:\n  stale_after: 60 days\n",
+			want: []string{`.github/contribot.yml:2:16: upstream.stale_after: want a duration such as "60d", "8w" or "72h", got "60 days"`},
+		},
+		{
+			name: "stale_after in days without a unit",
+			in:   "upstream:\n  stale_after: 60\n",
+			want: []string{`.github/contribot.yml:2:16: upstream.stale_after: want a duration such as "60d", "8w" or "72h", got 60; add a unit, such as 60d`},
+		},
+		{
+			name: "stale_after in fractional days",
+			in:   "upstream:\n  stale_after: 1.5d\n",
+			want: []string{`.github/contribot.yml:2:16: upstream.stale_after: want a duration such as "60d", "8w" or "72h", got "1.5d"`},
+		},
+		{
+			name: "stale_after as a list",
+			in:   "upstream:\n  stale_after: [60d]\n",
+			want: []string{`.github/contribot.yml:2:16: upstream.stale_after: want a duration such as "60d", "8w" or "72h", got a list`},
+		},
+		{
+			name: "stale_after zero",
+			in:   "upstream:\n  stale_after: 0d\n",
+			want: []string{`.github/contribot.yml:2:16: upstream.stale_after: want more than 0, such as "60d", "8w" or "72h", got "0d"`},
+		},
+		{
+			name: "stale_after negative",
+			in:   "upstream:\n  stale_after: -72h\n",
+			want: []string{`.github/contribot.yml:2:16: upstream.stale_after: want more than 0, such as "60d", "8w" or "72h", got "-72h"`},
+		},
+		{
+			name: "stale_after beyond time.Duration",
+			in:   "upstream:\n  stale_after: 200000w\n",
+			want: []string{`.github/contribot.yml:2:16: upstream.stale_after: "200000w" is too long; durations go up to 106751d`},
+		},
+		{
+			name: "dashboard repo as a URL, and an empty title",
+			in:   "upstream:\n  dashboard:\n    repo: https://github.com/SovereignCloudStack/issues/issues\n    title: \"\"\n",
+			want: []string{
+				`.github/contribot.yml:3:11: upstream.dashboard.repo: write "SovereignCloudStack/issues", not "https://github.com/SovereignCloudStack/issues/issues"`,
+				`.github/contribot.yml:4:12: upstream.dashboard.title: empty; the dashboard issue needs a title (write repo: "" for no dashboard)`,
+			},
+		},
+		{
+			name: "dashboard repo without owner",
+			in:   "upstream:\n  dashboard:\n    repo: issues\n",
+			want: []string{`.github/contribot.yml:3:11: upstream.dashboard.repo: want "owner/name" such as "SovereignCloudStack/issues", got "issues"`},
+		},
+		{
+			name: "an empty title is an error even without repo in the file",
+			in:   "upstream:\n  dashboard:\n    title: \"   \"\n",
+			want: []string{`.github/contribot.yml:3:12: upstream.dashboard.title: empty; the dashboard issue needs a title (write repo: "" for no dashboard)`},
+		},
+		{
+			name: "long dashboard title",
+			in:   "upstream:\n  dashboard:\n    title: " + strings.Repeat("x", 257) + "\n",
+			want: []string{`.github/contribot.yml:3:12: upstream.dashboard.title: 257 characters; GitHub issue titles have at most 256`},
+		},
+		{
 			name: "syntax error: unclosed flow list",
 			in:   "dco:\n  allow:\n    logins: [a, b\n",
 			want: []string{`.github/contribot.yml:3: YAML syntax error: did not find expected ',' or ']'`},
@@ -607,6 +717,39 @@ labels:
 			}},
 			sections: []string{"welcome"},
 		},
+		{
+			name: "upstream",
+			in: `upstream:
+  enabled: true
+  label: ""
+  comments: true
+  gerrit: [review.opendev.org, review.gerrithub.io]
+  gitlab: []
+  status_comment: false
+  stale_after: 8w
+  labels: true
+  show_private: true
+  dashboard:
+    repo: example/tracking
+    title: Upstream work
+`,
+			want: Rules{Upstream: Upstream{
+				Enabled:     true,
+				Comments:    true,
+				Gerrit:      []string{"review.opendev.org", "review.gerrithub.io"},
+				StaleAfter:  Duration(56 * 24 * time.Hour),
+				Labels:      true,
+				ShowPrivate: true,
+				Dashboard:   UpstreamDashboard{Repo: "example/tracking", Title: "Upstream work"},
+			}},
+			sections: []string{"upstream"},
+		},
+		{
+			name:     "no dashboard",
+			in:       "upstream:\n  stale_after: 36h\n  dashboard: {repo: \"\", title: \"\"}\n",
+			want:     Rules{Upstream: Upstream{StaleAfter: Duration(36 * time.Hour)}},
+			sections: []string{"upstream"},
+		},
 		{name: "locked in an org file", in: "locked: [dco]\n", want: Rules{Locked: []string{"dco"}}, sections: []string{"locked"}},
 		{name: "extends none", in: "extends: none\n", want: Rules{Extends: "none"}, sections: []string{"extends"}},
 	}
@@ -619,7 +762,7 @@ labels:
 			if !reflect.DeepEqual(f.Rules, tt.want) {
 				t.Errorf("Rules = %+v, want %+v", f.Rules, tt.want)
 			}
-			for _, s := range []string{"extends", "locked", "dco", "modules", "labels", "welcome"} {
+			for _, s := range []string{"extends", "locked", "dco", "modules", "labels", "welcome", "upstream"} {
 				want := false
 				for _, w := range tt.sections {
 					want = want || w == s
@@ -699,6 +842,19 @@ func TestBuiltin(t *testing.T) {
 		}
 	}
 
+	wantUpstream := Upstream{
+		Enabled:       true,
+		Label:         "upstream",
+		Gerrit:        []string{"review.opendev.org"},
+		GitLab:        []string{"gitlab.com"},
+		StatusComment: true,
+		StaleAfter:    Duration(60 * 24 * time.Hour),
+		Dashboard:     UpstreamDashboard{Repo: "SovereignCloudStack/issues", Title: "Upstream contributions"},
+	}
+	if !reflect.DeepEqual(f.Rules.Upstream, wantUpstream) {
+		t.Errorf("built-in upstream = %+v\nwant %+v", f.Rules.Upstream, wantUpstream)
+	}
+
 	got := Merge(BuiltinLayer())
 	if len(got.Warnings) > 0 || len(got.Problems) > 0 {
 		t.Errorf("built-in alone: warnings %q, problems %q", messages(got.Warnings), messages(got.Problems))
@@ -716,6 +872,9 @@ func TestBuiltin(t *testing.T) {
 		"labels.size.enabled", "labels.size.thresholds.S", "labels.size.thresholds.XXL",
 		"welcome.enabled", "welcome.scope", "welcome.label", "welcome.links.dco", "welcome.links.issue_hub",
 		"welcome.first_issue", "welcome.first_pr", "welcome.first_merged_pr",
+		"upstream.enabled", "upstream.label", "upstream.comments", "upstream.gerrit", "upstream.gitlab",
+		"upstream.status_comment", "upstream.stale_after", "upstream.labels", "upstream.show_private",
+		"upstream.dashboard.repo", "upstream.dashboard.title",
 	} {
 		if o, ok := got.Sources[path]; !ok || o.File != BuiltinName || o.Line == 0 {
 			t.Errorf("Sources[%q] = %+v, want a line of the built-in file", path, o)
