@@ -10,6 +10,7 @@ import (
 	"github.com/SovereignCloudStack/contribot/app/dco"
 	"github.com/SovereignCloudStack/contribot/app/labels"
 	"github.com/SovereignCloudStack/contribot/app/rulesload"
+	"github.com/SovereignCloudStack/contribot/app/upstream"
 	"github.com/SovereignCloudStack/contribot/app/welcome"
 	"github.com/SovereignCloudStack/contribot/rules"
 )
@@ -153,4 +154,38 @@ func (d dryRunClient) HasComment(_ context.Context, owner, repo string, n int, _
 
 func (d dryRunClient) CreateComment(_ context.Context, owner, repo string, n int, body string) error {
 	return d.would(fmt.Sprintf("comment on %s/%s#%d: %q", owner, repo, n, body))
+}
+
+// UpstreamRules gives the upstream tracker the effective rules (it reads
+// the upstream section and the modules) and the warnings about them.
+func (a rulesAdapter) UpstreamRules(ctx context.Context, c upstream.Client, owner, repo string) (*rules.Rules, []string, error) {
+	loaded, err := a.l.Load(ctx, c, owner, repo)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &loaded.Rules, notApplied(loaded, "upstream", "modules"), nil
+}
+
+func (d dryRunClient) Comments(_ context.Context, owner, repo string, n int) ([]*github.IssueComment, error) {
+	return nil, d.would(fmt.Sprintf("list the comments of %s/%s#%d", owner, repo, n))
+}
+
+func (d dryRunClient) EditComment(_ context.Context, owner, repo string, id int64, body string) error {
+	return d.would(fmt.Sprintf("edit comment %d in %s/%s: %q", id, owner, repo, body))
+}
+
+func (d dryRunClient) FindIssue(_ context.Context, owner, repo, creator, _ string) (int, error) {
+	return 0, d.would(fmt.Sprintf("look for the open issue of %s in %s/%s", creator, owner, repo))
+}
+
+func (d dryRunClient) CreateIssue(_ context.Context, owner, repo, title, _ string) (int, error) {
+	return 0, d.would(fmt.Sprintf("open issue %q in %s/%s", title, owner, repo))
+}
+
+func (d dryRunClient) EditIssue(_ context.Context, owner, repo string, n int, _ string) error {
+	return d.would(fmt.Sprintf("rewrite %s/%s#%d", owner, repo, n))
+}
+
+func (d dryRunClient) PostComment(_ context.Context, owner, repo string, n int, body string) (int64, error) {
+	return 0, d.would(fmt.Sprintf("comment on %s/%s#%d: %q", owner, repo, n, body))
 }

@@ -41,6 +41,20 @@ type Config struct {
 	JobTimeout time.Duration `env:"JOB_TIMEOUT" envDefault:"1m"`
 	// ShutdownTimeout bounds the drain on SIGTERM.
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	// UpstreamPollInterval is how often each upstream reference is
+	// checked; UpstreamPollJitter spreads polls by that fraction of it.
+	UpstreamPollInterval time.Duration `env:"UPSTREAM_POLL_INTERVAL" envDefault:"1h"`
+	UpstreamPollJitter   float64       `env:"UPSTREAM_POLL_JITTER" envDefault:"0.1"`
+	// UpstreamRate paces requests to each upstream host (Gerrit, Launchpad,
+	// GitLab), per second, with UpstreamBurst.
+	UpstreamRate  float64 `env:"UPSTREAM_RATE" envDefault:"2"`
+	UpstreamBurst int     `env:"UPSTREAM_BURST" envDefault:"5"`
+	// UpstreamEndpoints overrides providers' API base URLs:
+	// "review.opendev.org=https://…/,api.launchpad.net=…,gitlab.com=…/api/v4/".
+	UpstreamEndpoints string `env:"UPSTREAM_ENDPOINTS"`
+	// PublicURL is where this service is reachable, e.g.
+	// https://contribot.example.org; reports link to its /upstream page.
+	PublicURL string `env:"PUBLIC_URL"`
 }
 
 // LoadConfig reads the environment.
@@ -74,6 +88,15 @@ func (c *Config) validate() error {
 	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		errs = append(errs, err)
+	}
+	if c.UpstreamPollInterval < time.Minute {
+		errs = append(errs, fmt.Errorf("UPSTREAM_POLL_INTERVAL %s is too short; upstream hosts are polled at most once a minute", c.UpstreamPollInterval))
+	}
+	if c.UpstreamPollJitter < 0 || c.UpstreamPollJitter > 0.5 {
+		errs = append(errs, fmt.Errorf("UPSTREAM_POLL_JITTER %g: want a fraction from 0 to 0.5", c.UpstreamPollJitter))
+	}
+	if c.UpstreamRate <= 0 {
+		errs = append(errs, fmt.Errorf("UPSTREAM_RATE %g: want requests per second per host, more than 0", c.UpstreamRate))
 	}
 	return errors.Join(errs...)
 }

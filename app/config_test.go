@@ -3,10 +3,11 @@ package app
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigValidate(t *testing.T) {
-	base := Config{WebhookSecret: "s", Port: 3000, LogLevel: "info"}
+	base := Config{WebhookSecret: "s", Port: 3000, LogLevel: "info", UpstreamPollInterval: time.Hour, UpstreamPollJitter: 0.1, UpstreamRate: 2}
 	tests := []struct {
 		name    string
 		edit    func(*Config)
@@ -22,6 +23,9 @@ func TestConfigValidate(t *testing.T) {
 		{"secret is required", func(c *Config) { c.WebhookSecret = "" }, "GITHUB_WEBHOOK_SECRET is required", true},
 		{"bad port", func(c *Config) { c.Port = 70000 }, "not a TCP port", true},
 		{"bad log level", func(c *Config) { c.LogLevel = "loud" }, "LOG_LEVEL", true},
+		{"upstream poll too often", func(c *Config) { c.UpstreamPollInterval = time.Second }, "UPSTREAM_POLL_INTERVAL 1s is too short", true},
+		{"upstream jitter too wide", func(c *Config) { c.UpstreamPollJitter = 2 }, "UPSTREAM_POLL_JITTER 2", true},
+		{"upstream rate zero", func(c *Config) { c.UpstreamRate = 0 }, "UPSTREAM_RATE 0", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

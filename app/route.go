@@ -15,9 +15,10 @@ import (
 
 // Feature names, also the job's "feature" field.
 const (
-	FeatureDCO     = "dco"
-	FeatureLabels  = "labels"
-	FeatureWelcome = "welcome"
+	FeatureDCO      = "dco"
+	FeatureLabels   = "labels"
+	FeatureWelcome  = "welcome"
+	FeatureUpstream = "upstream"
 )
 
 // Route decides from the payload alone which features want a delivery. It
@@ -39,6 +40,9 @@ func Route(event string, payload []byte) ([]queue.Route, error) {
 	}
 	if wantsWelcome(event, payload) {
 		routes = append(routes, queue.Route{Feature: FeatureWelcome, Queue: queue.QueueDefault})
+	}
+	if wantsUpstream(event, payload) {
+		routes = append(routes, queue.Route{Feature: FeatureUpstream, Queue: queue.QueueDefault})
 	}
 	return routes, nil
 }
@@ -67,6 +71,40 @@ func wantsWelcome(event string, payload []byte) bool {
 	}
 	f := gjson.GetManyBytes(payload, item+".author_association", item+".user.type")
 	return !welcome.Insider(f[0].String()) && f[1].String() != "Bot"
+}
+
+// wantsUpstream takes the events that can change what an issue or pull
+// request tracks upstream. The tracking label's name is in the rules, which
+// intake does not read; what intake can rule out is an item with no labels
+// and no URL in its text, which tracks nothing and never did (an edit that
+// removes the last URL is still taken, through changes.body).
+func wantsUpstream(event string, payload []byte) bool {
+	var item string
+	switch event {
+	case "issues":
+		item = "issue"
+	case "pull_request":
+		item = "pull_request"
+	case "issue_comment":
+		f := gjson.GetManyBytes(payload, "action", "comment.body")
+		switch f[0].String() {
+		case "created", "edited":
+			return strings.Contains(f[1].String(), "://") || gjson.GetBytes(payload, "changes.body").Exists()
+		case "deleted":
+			return strings.Contains(f[1].String(), "://")
+		}
+		return false
+	default:
+		return false
+	}
+	switch gjson.GetBytes(payload, "action").String() {
+	case "labeled", "unlabeled":
+		return true
+	case "opened", "edited", "closed", "reopened":
+		f := gjson.GetManyBytes(payload, item+".body", item+".labels.#", "changes.body.from")
+		return strings.Contains(f[0].String(), "://") || f[1].Int() > 0 || strings.Contains(f[2].String(), "://")
+	}
+	return false
 }
 
 func wantsLabels(event string, payload []byte) bool {

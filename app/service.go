@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +23,9 @@ import (
 	"github.com/SovereignCloudStack/contribot/app/queue"
 	"github.com/SovereignCloudStack/contribot/app/rulesload"
 	"github.com/SovereignCloudStack/contribot/app/server"
+	"github.com/SovereignCloudStack/contribot/app/upstream"
+	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
+	"github.com/SovereignCloudStack/contribot/app/upstream/report"
 	"github.com/SovereignCloudStack/contribot/app/welcome"
 )
 
@@ -36,6 +40,7 @@ type Service struct {
 	dco       *dco.Handler
 	labels    *labels.Handler
 	welcome   *welcome.Handler
+	upstream  *upstream.Handler
 	github    *githubapp.App // nil in dry-run
 	self      selfLogin
 	stopPrune context.CancelFunc
@@ -82,8 +87,20 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 
 	qopts := opts.Queue
 	qopts.Logger = log
-	qopts.Schema = append(append(qopts.Schema, labels.Schema...), welcome.Schema...)
+	qopts.Schema = append(append(append(qopts.Schema, labels.Schema...), welcome.Schema...), upstream.Schema...)
 	qopts.Handler = queue.HandlerFunc(s.work)
+	// Tasks run only after Start, by when s.upstream is set.
+	qopts.Tasks = queue.TaskFunc(func(ctx context.Context, t queue.Task) error { return s.upstream.HandleTask(ctx, t) })
+	pollEvery := cfg.UpstreamPollInterval
+	if pollEvery <= 0 {
+		pollEvery = time.Hour
+	}
+	qopts.Periodic = append(qopts.Periodic, queue.Periodic{Task: upstream.TaskPoll, Key: upstream.PollKey, Every: pollEvery, Jitter: cfg.UpstreamPollJitter, RunOnStart: true})
+	if qopts.TaskTimeouts == nil {
+		// A poll paces itself per upstream host; thousands of references
+		// take minutes, not the seconds a delivery's job gets.
+		qopts.TaskTimeouts = map[string]time.Duration{upstream.TaskPoll: 30 * time.Minute}
+	}
 	qopts.RetryAfter = githubapp.RetryAfter
 	if qopts.JobTimeout == 0 {
 		qopts.JobTimeout = cfg.JobTimeout
@@ -111,10 +128,15 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Log:     log.With(slog.String("feature", FeatureWelcome)),
 		Metrics: welcome.NewMetrics(reg),
 	}
+	if err := s.newUpstream(cfg, clients, q, pollEvery, reg); err != nil {
+		_ = q.Stop(ctx)
+		return nil, err
+	}
 	if s.github != nil {
 		s.self.app = s.github
 		s.labels.Self = s.self.botLogin
 		s.welcome.Self = s.self.botLogin
+		s.upstream.Self = s.self.botLogin
 	}
 
 	secrets := [][]byte{[]byte(cfg.WebhookSecret)}
@@ -129,15 +151,89 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Logger:       log,
 		Registry:     reg,
 		MetricsToken: cfg.MetricsToken,
+		Extra:        s.upstreamPages(),
 	})
 	return s, nil
 }
 
+// newUpstream builds the upstream tracker: its providers read public
+// upstream hosts without credentials, and GitHub with any installation of
+// the org whose items name the reference.
+func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollEvery time.Duration, reg prometheus.Registerer) error {
+	endpoints, err := provider.ParseEndpoints(cfg.UpstreamEndpoints)
+	if err != nil {
+		return fmt.Errorf("UPSTREAM_ENDPOINTS: %w", err)
+	}
+	rate, burst := cfg.UpstreamRate, cfg.UpstreamBurst
+	if rate <= 0 {
+		rate = 2
+	}
+	if burst <= 0 {
+		burst = 5
+	}
+	store := &upstream.Store{DB: q.DB()}
+	set := provider.NewSet(provider.SetOptions{
+		HTTP:      &http.Client{Timeout: 30 * time.Second},
+		Endpoints: endpoints,
+		PerSecond: rate,
+		Burst:     burst,
+		GitHub: func(ctx context.Context) (*github.Client, error) {
+			if s.github == nil {
+				return nil, upstream.ErrDryRun
+			}
+			orgs, err := store.Orgs(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, inst := range orgs {
+				return s.github.Installation(inst), nil
+			}
+			return nil, errors.New("no installation tracks upstream work yet")
+		},
+	})
+	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
+	pageURL := ""
+	if publicURL != "" {
+		pageURL = publicURL + "/upstream"
+	}
+	s.upstream = &upstream.Handler{
+		Client:    clients.upstream,
+		Rules:     rulesAdapter{s.rules},
+		Store:     store,
+		Queue:     q,
+		Providers: set,
+		Log:       s.log.With(slog.String("feature", FeatureUpstream)),
+		Metrics:   upstream.NewMetrics(reg),
+		PollEvery: pollEvery,
+		PageURL:   pageURL,
+		DryRun:    s.cfg.DryRun(),
+	}
+	return nil
+}
+
+// upstreamPages serves the tracker's public page and its JSON twin; the
+// store lists only items the rules allow on them.
+func (s *Service) upstreamPages() map[string]http.Handler {
+	src := upstreamSource{s.upstream.Store}
+	opts := report.PageOptions{StaleAfter: upstream.DefaultStaleAfter, Title: "Upstream contributions"}
+	return map[string]http.Handler{
+		"/upstream":     report.Page(src, opts),
+		"/api/upstream": report.API(src, opts),
+	}
+}
+
+type upstreamSource struct{ store *upstream.Store }
+
+func (u upstreamSource) References(ctx context.Context) ([]report.Reference, error) {
+	return u.store.References(ctx, "")
+}
+
 // clients are the per-installation GitHub clients of each feature.
 type clients struct {
-	dco     func(installation int64) dco.Client
-	labels  func(installation int64) labels.Client
-	welcome func(installation int64) welcome.Client
+	dco      func(installation int64) dco.Client
+	labels   func(installation int64) labels.Client
+	welcome  func(installation int64) welcome.Client
+	upstream func(installation int64) upstream.Client
 }
 
 // githubClients returns the per-installation client factories: the real
@@ -154,6 +250,9 @@ func (s *Service) githubClients(opts Options) (clients, error) {
 			},
 			welcome: func(inst int64) welcome.Client {
 				return dryRunClient{log: s.log, installation: inst, stop: welcome.ErrDryRun}
+			},
+			upstream: func(inst int64) upstream.Client {
+				return dryRunClient{log: s.log, installation: inst, stop: upstream.ErrDryRun}
 			},
 		}, nil
 	}
@@ -180,9 +279,10 @@ func (s *Service) githubClients(opts Options) (clients, error) {
 	}
 	s.github = ghApp
 	return clients{
-		dco:     func(inst int64) dco.Client { return dco.GitHub{C: ghApp.Installation(inst)} },
-		labels:  func(inst int64) labels.Client { return labels.GitHub{C: ghApp.Installation(inst)} },
-		welcome: func(inst int64) welcome.Client { return welcome.GitHub{C: ghApp.Installation(inst)} },
+		dco:      func(inst int64) dco.Client { return dco.GitHub{C: ghApp.Installation(inst)} },
+		labels:   func(inst int64) labels.Client { return labels.GitHub{C: ghApp.Installation(inst)} },
+		welcome:  func(inst int64) welcome.Client { return welcome.GitHub{C: ghApp.Installation(inst)} },
+		upstream: func(inst int64) upstream.Client { return upstream.GitHub{C: ghApp.Installation(inst)} },
 	}, nil
 }
 
@@ -207,6 +307,8 @@ func (s *Service) work(ctx context.Context, job queue.Job) error {
 		return s.labels.Handle(ctx, job, event)
 	case FeatureWelcome:
 		return s.welcome.Handle(ctx, job, event)
+	case FeatureUpstream:
+		return s.upstream.Handle(ctx, job, event)
 	}
 	s.log.Warn("job for an unknown feature dropped", slog.String("feature", job.Feature), slog.String("delivery", job.Delivery))
 	return nil

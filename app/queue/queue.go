@@ -383,8 +383,8 @@ func build[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *ri
 			_, err := client.Insert(ctx, args, opts)
 			return err
 		},
-		log:           opts.Logger,
-		metrics:       opts.Metrics,
+		log:     opts.Logger,
+		metrics: opts.Metrics,
 	}, client, nil
 }
 

@@ -1,0 +1,148 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/SovereignCloudStack/contribot/app/githubapp"
+	"github.com/SovereignCloudStack/contribot/app/rulesload"
+)
+
+// Client is the narrow GitHub interface the tracker writes through.
+type Client interface {
+	// Comments lists an item's comments, all pages.
+	Comments(ctx context.Context, owner, repo string, number int) ([]*github.IssueComment, error)
+	PostComment(ctx context.Context, owner, repo string, number int, body string) (int64, error)
+	// EditComment returns ErrGone when the comment was deleted.
+	EditComment(ctx context.Context, owner, repo string, id int64, body string) error
+	AddLabels(ctx context.Context, owner, repo string, number int, names []string) error
+	RemoveLabel(ctx context.Context, owner, repo string, number int, name string) error
+	// FindIssue finds an open issue created by creator whose body holds
+	// marker, all pages; 0 if none.
+	FindIssue(ctx context.Context, owner, repo, creator, marker string) (int, error)
+	CreateIssue(ctx context.Context, owner, repo, title, body string) (int, error)
+	// EditIssue returns ErrGone when the issue was deleted or moved.
+	EditIssue(ctx context.Context, owner, repo string, number int, body string) error
+	GetFile(ctx context.Context, owner, repo, path string) ([]byte, bool, error)
+}
+
+// ErrGone is a comment or issue that no longer exists where it was.
+var ErrGone = errors.New("gone")
+
+// ErrDryRun is returned by a dry-run client in place of every GitHub call.
+var ErrDryRun = errors.New("dry-run: no GitHub App credentials")
+
+// GitHub implements Client with go-github.
+type GitHub struct{ C *github.Client }
+
+func gone(err error) bool {
+	var e *github.ErrorResponse
+	return errors.As(err, &e) && e.Response != nil && (e.Response.StatusCode == http.StatusNotFound || e.Response.StatusCode == http.StatusGone)
+}
+
+// Comments reads every page, 100 comments a page.
+func (g GitHub) Comments(ctx context.Context, owner, repo string, number int) ([]*github.IssueComment, error) {
+	var all []*github.IssueComment
+	opts := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		page, resp, err := g.C.Issues.ListComments(ctx, owner, repo, number, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list comments of %s/%s#%d: %w", owner, repo, number, err)
+		}
+		all = append(all, page...)
+		if resp.NextPage == 0 {
+			return all, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// PostComment posts once: a comment GitHub applied but answered 5xx for
+// would otherwise be posted twice; the next sync finds it by its marker.
+func (g GitHub) PostComment(ctx context.Context, owner, repo string, number int, body string) (int64, error) {
+	c, _, err := g.C.Issues.CreateComment(githubapp.WithoutReplay(ctx), owner, repo, number, &github.IssueComment{Body: &body})
+	if err != nil {
+		return 0, fmt.Errorf("comment on %s/%s#%d: %w", owner, repo, number, err)
+	}
+	return c.GetID(), nil
+}
+
+// EditComment rewrites a comment; editing is idempotent, so retries are safe.
+func (g GitHub) EditComment(ctx context.Context, owner, repo string, id int64, body string) error {
+	_, _, err := g.C.Issues.EditComment(ctx, owner, repo, id, &github.IssueComment{Body: &body})
+	if gone(err) {
+		return fmt.Errorf("edit comment %d in %s/%s: %w", id, owner, repo, ErrGone)
+	}
+	if err != nil {
+		return fmt.Errorf("edit comment %d in %s/%s: %w", id, owner, repo, err)
+	}
+	return nil
+}
+
+// AddLabels adds labels in one write.
+func (g GitHub) AddLabels(ctx context.Context, owner, repo string, number int, names []string) error {
+	if _, _, err := g.C.Issues.AddLabelsToIssue(ctx, owner, repo, number, names); err != nil {
+		return fmt.Errorf("add labels %q to %s/%s#%d: %w", names, owner, repo, number, err)
+	}
+	return nil
+}
+
+// RemoveLabel removes one label; one already gone is not an error.
+func (g GitHub) RemoveLabel(ctx context.Context, owner, repo string, number int, name string) error {
+	_, err := g.C.Issues.RemoveLabelForIssue(ctx, owner, repo, number, name)
+	if err != nil && !gone(err) {
+		return fmt.Errorf("remove label %q from %s/%s#%d: %w", name, owner, repo, number, err)
+	}
+	return nil
+}
+
+// FindIssue lists the creator's open issues, 100 a page.
+func (g GitHub) FindIssue(ctx context.Context, owner, repo, creator, marker string) (int, error) {
+	opts := &github.IssueListByRepoOptions{State: "open", Creator: creator, ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		page, resp, err := g.C.Issues.ListByRepo(ctx, owner, repo, opts)
+		if err != nil {
+			return 0, fmt.Errorf("list issues of %s in %s/%s: %w", creator, owner, repo, err)
+		}
+		for _, is := range page {
+			if !is.IsPullRequest() && strings.Contains(is.GetBody(), marker) {
+				return is.GetNumber(), nil
+			}
+		}
+		if resp.NextPage == 0 {
+			return 0, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// CreateIssue opens an issue once, like PostComment.
+func (g GitHub) CreateIssue(ctx context.Context, owner, repo, title, body string) (int, error) {
+	is, _, err := g.C.Issues.Create(githubapp.WithoutReplay(ctx), owner, repo, &github.IssueRequest{Title: &title, Body: &body})
+	if err != nil {
+		return 0, fmt.Errorf("open an issue in %s/%s: %w", owner, repo, err)
+	}
+	return is.GetNumber(), nil
+}
+
+// EditIssue rewrites an issue's body.
+func (g GitHub) EditIssue(ctx context.Context, owner, repo string, number int, body string) error {
+	_, _, err := g.C.Issues.Edit(ctx, owner, repo, number, &github.IssueRequest{Body: &body})
+	if gone(err) {
+		return fmt.Errorf("edit %s/%s#%d: %w", owner, repo, number, ErrGone)
+	}
+	if err != nil {
+		return fmt.Errorf("edit %s/%s#%d: %w", owner, repo, number, err)
+	}
+	return nil
+}
+
+// GetFile reads a rules file from the default branch.
+func (g GitHub) GetFile(ctx context.Context, owner, repo, path string) ([]byte, bool, error) {
+	return rulesload.GitHubFile(ctx, g.C, owner, repo, path)
+}

@@ -1,0 +1,356 @@
+// Package upstream tracks the org's contributions to upstream projects:
+// issues and pull requests that carry the upstream label or "Upstream:
+// <url>" lines name upstream items (GitHub, Gerrit, Launchpad, GitLab); a
+// periodic poll reads their state, and contribot keeps a status comment on
+// each tracking item, one dashboard issue per org, and the /upstream page.
+package upstream
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+
+	"github.com/SovereignCloudStack/contribot/app/queue"
+	"github.com/SovereignCloudStack/contribot/app/upstream/link"
+	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
+	"github.com/SovereignCloudStack/contribot/app/upstream/report"
+	"github.com/SovereignCloudStack/contribot/rules"
+)
+
+// Task names, also the queue's task names.
+const (
+	TaskSync      = "upstream-sync"      // key "owner/repo#n": the item's status comment and labels
+	TaskDashboard = "upstream-dashboard" // key org: the org's dashboard issue
+	TaskPoll      = "upstream-poll"      // key PollKey: check references that are due
+	PollKey       = "all"
+)
+
+// SyncDelay gathers a burst of edits into one status-comment write.
+const SyncDelay = 2 * time.Second
+
+// RulesLoader gives a repository's effective rules and the warnings about
+// the upstream section.
+type RulesLoader interface {
+	UpstreamRules(ctx context.Context, c Client, owner, repo string) (*rules.Rules, []string, error)
+}
+
+// Scheduler queues the tracker's own tasks.
+type Scheduler interface {
+	Schedule(ctx context.Context, task, key string, delay time.Duration) error
+}
+
+// Fetcher checks upstream references; provider.Set is the real one.
+type Fetcher interface {
+	Fetch(ctx context.Context, refs []link.Ref) map[string]provider.Result
+}
+
+// Handler runs the upstream feature: events, syncs, dashboards and polls.
+type Handler struct {
+	Client    func(installation int64) Client
+	Rules     RulesLoader
+	Store     *Store
+	Queue     Scheduler
+	Providers Fetcher
+	Log       *slog.Logger
+	Metrics   *Metrics
+	// Self returns the App's own login ("contribot[bot]"), whose comments
+	// are never read for references.
+	Self func(ctx context.Context) (string, error)
+	Now  func() time.Time
+	// PollEvery is how often a reference is checked.
+	PollEvery time.Duration
+	// PageURL is the public /upstream page, linked from reports.
+	PageURL string
+	// DryRun: no App credentials, so polls are only logged.
+	DryRun bool
+}
+
+func (h *Handler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+// event is what the handler needs of an issue, pull request or comment
+// event.
+type event struct {
+	installation int64
+	owner, repo  string
+	item         Item
+	body         string
+	author       string
+	// comment is set for issue_comment events.
+	comment *github.IssueComment
+	action  string
+}
+
+func (ev event) log(h *Handler, job queue.Job) *slog.Logger {
+	return h.Log.With(slog.String("delivery", job.Delivery), slog.Int64("installation", ev.installation),
+		slog.String("repo", ev.owner+"/"+ev.repo), slog.Int("number", ev.item.Number), slog.String("action", ev.action))
+}
+
+func labelNames(ls []*github.Label) []string {
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.GetName())
+	}
+	return out
+}
+
+func eventOf(payload any) (event, bool) {
+	var ev event
+	var repo *github.Repository
+	switch p := payload.(type) {
+	case *github.IssuesEvent:
+		is := p.GetIssue()
+		ev = event{installation: p.GetInstallation().GetID(), action: p.GetAction(), body: is.GetBody(), author: is.GetUser().GetLogin()}
+		repo = p.GetRepo()
+		ev.item = Item{Number: is.GetNumber(), PR: is.IsPullRequest(), Title: is.GetTitle(), URL: is.GetHTMLURL(),
+			Author: is.GetUser().GetLogin(), Open: is.GetState() != "closed", Labels: labelNames(is.Labels)}
+	case *github.PullRequestEvent:
+		pr := p.GetPullRequest()
+		ev = event{installation: p.GetInstallation().GetID(), action: p.GetAction(), body: pr.GetBody(), author: pr.GetUser().GetLogin()}
+		repo = p.GetRepo()
+		ev.item = Item{Number: pr.GetNumber(), PR: true, Title: pr.GetTitle(), URL: pr.GetHTMLURL(),
+			Author: pr.GetUser().GetLogin(), Open: pr.GetState() != "closed", Labels: labelNames(pr.Labels)}
+	case *github.IssueCommentEvent:
+		is := p.GetIssue()
+		ev = event{installation: p.GetInstallation().GetID(), action: p.GetAction(), body: is.GetBody(), author: is.GetUser().GetLogin(), comment: p.GetComment()}
+		repo = p.GetRepo()
+		ev.item = Item{Number: is.GetNumber(), PR: is.IsPullRequest(), Title: is.GetTitle(), URL: is.GetHTMLURL(),
+			Author: is.GetUser().GetLogin(), Open: is.GetState() != "closed", Labels: labelNames(is.Labels)}
+	default:
+		return event{}, false
+	}
+	ev.owner, ev.repo = repo.GetOwner().GetLogin(), repo.GetName()
+	ev.item.Repo = ev.owner + "/" + ev.repo
+	ev.item.Installation = ev.installation
+	ev.item.Private = repo.GetPrivate()
+	return ev, ev.item.Number != 0 && ev.owner != ""
+}
+
+// Maintainer reports whether an author association may add references
+// in comments besides the item's author.
+func Maintainer(association string) bool {
+	switch association {
+	case "OWNER", "MEMBER", "COLLABORATOR":
+		return true
+	}
+	return false
+}
+
+// Handle re-reads an item's references after an issue, pull request or
+// comment event.
+func (h *Handler) Handle(ctx context.Context, job queue.Job, payload any) error {
+	ev, ok := eventOf(payload)
+	if !ok {
+		return nil
+	}
+	log := ev.log(h, job)
+	err := h.handle(ctx, log, ev)
+	if errors.Is(err, ErrDryRun) {
+		log.Info("dry-run: no GitHub call made", slog.String("would", err.Error()))
+		return nil
+	}
+	return err
+}
+
+func (h *Handler) handle(ctx context.Context, log *slog.Logger, ev event) error {
+	c := h.Client(ev.installation)
+	r, warnings, err := h.Rules.UpstreamRules(ctx, c, ev.owner, ev.repo)
+	if err != nil {
+		return fmt.Errorf("load rules of %s: %w", ev.item.Repo, err)
+	}
+	u := r.Upstream
+	if !u.Enabled {
+		log.Debug("upstream tracking is off in the rules")
+		return nil
+	}
+	for _, msg := range warnings {
+		log.Warn("rules setting not applied", slog.String("warning", msg))
+	}
+	self, err := h.self(ctx)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(ev.body, report.DashboardMarker) || (self != "" && ev.author == self) {
+		return nil // the dashboard lists every reference; it tracks nothing itself
+	}
+	ev.item.Modules = ModulesOf(r, ev.item.Repo, ev.item.Labels)
+	ev.item.Listed = !ev.item.Private || u.ShowPrivate
+	opts := LinkOptions(u, ev.owner)
+
+	var changed bool
+	if ev.comment != nil {
+		changed, err = h.onComment(ctx, log, ev, u, opts, self)
+	} else {
+		changed, err = h.onItem(ctx, log, c, ev, u, opts, self)
+	}
+	if err != nil || !changed {
+		return err
+	}
+	return h.scheduleAfterChange(ctx, ev.item)
+}
+
+// onItem re-reads the item's body and labels.
+func (h *Handler) onItem(ctx context.Context, log *slog.Logger, c Client, ev event, u rules.Upstream, opts link.Options, self string) (bool, error) {
+	parsed := link.Parse(ev.body, opts)
+	labelled := u.Label != "" && slices.ContainsFunc(ev.item.Labels, func(l string) bool { return strings.EqualFold(l, u.Label) })
+	if !labelled && !parsed.HasUpstreamLines {
+		untracked, err := h.Store.Untrack(ctx, ev.item)
+		if untracked {
+			log.Info("no longer tracked: no upstream label and no Upstream: lines")
+		}
+		return untracked, err
+	}
+	before, err := h.Store.Item(ctx, ev.item.Repo, ev.item.Number)
+	if err != nil {
+		return false, err
+	}
+	changed, err := h.Store.Track(ctx, ev.item, SourceBody, refsOf(parsed))
+	if err != nil {
+		return false, err
+	}
+	if u.Comments && (before == nil || !before.Tracked) {
+		// Newly tracked: the comments so far are read once; later ones
+		// arrive as events.
+		more, err := h.readComments(ctx, c, ev, opts, self)
+		if err != nil {
+			return false, err
+		}
+		changed = changed || more
+	}
+	if changed {
+		log.Info("upstream references updated", slog.Int("references", len(parsed.Refs)), slog.Bool("labelled", labelled))
+	}
+	return changed, nil
+}
+
+func (h *Handler) readComments(ctx context.Context, c Client, ev event, opts link.Options, self string) (bool, error) {
+	comments, err := c.Comments(ctx, ev.owner, ev.repo, ev.item.Number)
+	if err != nil {
+		return false, err
+	}
+	changed := false
+	for _, cm := range comments {
+		if !countsComment(cm, ev.item.Author, self) {
+			continue
+		}
+		more, err := h.Store.Track(ctx, ev.item, commentSource(cm.GetID()), refsOf(link.Parse(cm.GetBody(), opts)))
+		if err != nil {
+			return false, err
+		}
+		changed = changed || more
+	}
+	return changed, nil
+}
+
+// countsComment: references come from the item's author and maintainers,
+// never from contribot's own status comment.
+func countsComment(cm *github.IssueComment, itemAuthor, self string) bool {
+	login := cm.GetUser().GetLogin()
+	if login == "" || (self != "" && login == self) || strings.Contains(cm.GetBody(), report.CommentMarker) {
+		return false
+	}
+	return login == itemAuthor || Maintainer(cm.GetAuthorAssociation())
+}
+
+// onComment re-reads one comment of an item that is already tracked.
+func (h *Handler) onComment(ctx context.Context, log *slog.Logger, ev event, u rules.Upstream, opts link.Options, self string) (bool, error) {
+	if !u.Comments {
+		return false, nil
+	}
+	saved, err := h.Store.Item(ctx, ev.item.Repo, ev.item.Number)
+	if err != nil || saved == nil || !saved.Tracked {
+		return false, err
+	}
+	var refs []link.Ref
+	if ev.action != "deleted" && countsComment(ev.comment, ev.item.Author, self) {
+		refs = refsOf(link.Parse(ev.comment.GetBody(), opts))
+	}
+	changed, err := h.Store.Track(ctx, ev.item, commentSource(ev.comment.GetID()), refs)
+	if changed {
+		log.Info("upstream references in a comment updated", slog.Int64("comment", ev.comment.GetID()), slog.Int("references", len(refs)))
+	}
+	return changed, err
+}
+
+// Sources of references on an item.
+const SourceBody = "body"
+
+func commentSource(id int64) string { return "comment:" + strconv.FormatInt(id, 10) }
+
+func refsOf(p link.Parsed) []link.Ref {
+	out := make([]link.Ref, 0, len(p.Refs))
+	for _, f := range p.Refs {
+		out = append(out, f.Ref)
+	}
+	return out
+}
+
+// scheduleAfterChange: the status comment, the org's dashboard, and a check
+// of references never checked.
+func (h *Handler) scheduleAfterChange(ctx context.Context, it Item) error {
+	if err := h.Queue.Schedule(ctx, TaskSync, ItemKey{it.Repo, it.Number}.String(), SyncDelay); err != nil {
+		return err
+	}
+	if err := h.Queue.Schedule(ctx, TaskDashboard, it.Org(), SyncDelay); err != nil {
+		return err
+	}
+	return h.Queue.Schedule(ctx, TaskPoll, PollKey, SyncDelay)
+}
+
+// LinkOptions are the parser's options under an org's rules.
+func LinkOptions(u rules.Upstream, org string) link.Options {
+	return link.Options{Org: org, GerritHosts: u.Gerrit, GitLabHosts: u.GitLab}
+}
+
+// ModulesOf are an item's modules: those whose labels it carries, else
+// those its repository belongs to.
+func ModulesOf(r *rules.Rules, repo string, labels []string) []string {
+	var out []string
+	for name, m := range r.Modules {
+		if slices.ContainsFunc(labels, func(l string) bool { return strings.EqualFold(l, m.LabelOf(name)) }) {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		for _, rule := range r.Labels.Rules {
+			if rule.RepoOnly() && rule.MatchesRepo(repo) {
+				out = append(out, rule.Modules...)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (h *Handler) self(ctx context.Context) (string, error) {
+	if h.Self == nil {
+		return "", nil
+	}
+	s, err := h.Self(ctx)
+	if err != nil {
+		return "", fmt.Errorf("learn the App's own login: %w", err)
+	}
+	return s, nil
+}
+
+func hash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
+}
+
+// DefaultStaleAfter marks staleness on the public page, which spans orgs
+// with their own rules; each org's dashboard and comments use its rules.
+const DefaultStaleAfter = 60 * 24 * time.Hour

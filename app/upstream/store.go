@@ -1,0 +1,647 @@
+package upstream
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/SovereignCloudStack/contribot/app/upstream/link"
+	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
+	"github.com/SovereignCloudStack/contribot/app/upstream/report"
+)
+
+// Schema creates the upstream tracker's tables, valid for SQLite and
+// PostgreSQL. Times are Unix seconds, which both store alike.
+//
+// contribot_upstream_item is a tracking issue or pull request in the org;
+// version counts changes that may alter its status comment, and
+// synced_version is the version that comment shows, so a change arriving
+// while a sync runs is not lost. contribot_upstream_ref is one upstream
+// item with its last known state; contribot_upstream_link says which
+// tracking item names which reference, and where ("body", "comment:ID").
+var Schema = []string{
+	`CREATE TABLE IF NOT EXISTS contribot_upstream_item (
+	repo TEXT NOT NULL,
+	number INTEGER NOT NULL,
+	installation BIGINT NOT NULL,
+	is_pr BOOLEAN NOT NULL,
+	title TEXT NOT NULL,
+	url TEXT NOT NULL,
+	author TEXT NOT NULL,
+	open BOOLEAN NOT NULL,
+	private BOOLEAN NOT NULL,
+	listed BOOLEAN NOT NULL,
+	tracked BOOLEAN NOT NULL,
+	modules TEXT NOT NULL,
+	labels TEXT NOT NULL,
+	comment_id BIGINT NOT NULL DEFAULT 0,
+	comment_hash TEXT NOT NULL DEFAULT '',
+	version BIGINT NOT NULL DEFAULT 1,
+	synced_version BIGINT NOT NULL DEFAULT 0,
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (repo, number)
+)`,
+	`CREATE TABLE IF NOT EXISTS contribot_upstream_ref (
+	key TEXT PRIMARY KEY,
+	provider TEXT NOT NULL,
+	host TEXT NOT NULL,
+	project TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	number BIGINT NOT NULL,
+	url TEXT NOT NULL,
+	state TEXT NOT NULL DEFAULT '',
+	raw_state TEXT NOT NULL DEFAULT '',
+	title TEXT NOT NULL DEFAULT '',
+	last_activity BIGINT NOT NULL DEFAULT 0,
+	last_checked BIGINT NOT NULL DEFAULT 0,
+	attempted_at BIGINT NOT NULL DEFAULT 0,
+	check_error TEXT NOT NULL DEFAULT '',
+	failing_since BIGINT NOT NULL DEFAULT 0
+)`,
+	`CREATE TABLE IF NOT EXISTS contribot_upstream_link (
+	repo TEXT NOT NULL,
+	number INTEGER NOT NULL,
+	source TEXT NOT NULL,
+	ref_key TEXT NOT NULL,
+	PRIMARY KEY (repo, number, source, ref_key)
+)`,
+	`CREATE INDEX IF NOT EXISTS contribot_upstream_link_ref ON contribot_upstream_link (ref_key)`,
+	`CREATE TABLE IF NOT EXISTS contribot_upstream_dashboard (
+	org TEXT PRIMARY KEY,
+	repo TEXT NOT NULL,
+	issue_number INTEGER NOT NULL,
+	body_hash TEXT NOT NULL,
+	updated_at BIGINT NOT NULL
+)`,
+}
+
+// Store keeps the tracker's state in the service's database.
+type Store struct {
+	DB  *sql.DB
+	Now func() time.Time
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Item is a tracking issue or pull request as an event shows it.
+type Item struct {
+	Repo         string // "owner/name"
+	Number       int
+	Installation int64
+	PR           bool
+	Title, URL   string
+	Author       string
+	Open         bool
+	Private      bool
+	// Listed: shown on the dashboard and the web page (a private
+	// repository's items only when the rules allow it).
+	Listed  bool
+	Modules []string
+	Labels  []string
+}
+
+// Org is the item's owner.
+func (i Item) Org() string { org, _, _ := strings.Cut(i.Repo, "/"); return org }
+
+// Saved is an item as stored, with what its sync needs.
+type Saved struct {
+	Item
+	Tracked       bool
+	CommentID     int64
+	CommentHash   string
+	Version       int64
+	SyncedVersion int64
+}
+
+func joinList(l []string) string {
+	l = slices.Clone(l)
+	sort.Strings(l)
+	return strings.Join(l, "\n")
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// Track records an item and the references one of its sources names
+// (source "body" or "comment:ID"; nil refs clears that source). It reports
+// whether anything its status comment shows changed, and bumps the item's
+// version if so.
+func (s *Store) Track(ctx context.Context, it Item, source string, refs []link.Ref) (bool, error) {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("track %s#%d: %w", it.Repo, it.Number, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	changed, err := upsertItem(ctx, tx, it, true, s.now())
+	if err != nil {
+		return false, fmt.Errorf("track %s#%d: %w", it.Repo, it.Number, err)
+	}
+	linksChanged, err := setLinks(ctx, tx, it.Repo, it.Number, source, refs)
+	if err != nil {
+		return false, fmt.Errorf("track %s#%d: %w", it.Repo, it.Number, err)
+	}
+	if changed || linksChanged {
+		if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_item SET version = version + 1 WHERE repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
+			return false, fmt.Errorf("track %s#%d: %w", it.Repo, it.Number, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("track %s#%d: %w", it.Repo, it.Number, err)
+	}
+	return changed || linksChanged, nil
+}
+
+// Untrack ends tracking of an item: its links go, the item stays so that its
+// status comment can say it is no longer tracked. It reports whether the
+// item was tracked.
+func (s *Store) Untrack(ctx context.Context, it Item) (bool, error) {
+	saved, err := s.Item(ctx, it.Repo, it.Number)
+	if err != nil || saved == nil || !saved.Tracked {
+		return false, err
+	}
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("untrack %s#%d: %w", it.Repo, it.Number, err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if _, err := upsertItem(ctx, tx, it, false, s.now()); err != nil {
+		return false, fmt.Errorf("untrack %s#%d: %w", it.Repo, it.Number, err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_link WHERE repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
+		return false, fmt.Errorf("untrack %s#%d: %w", it.Repo, it.Number, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_item SET version = version + 1 WHERE repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
+		return false, fmt.Errorf("untrack %s#%d: %w", it.Repo, it.Number, err)
+	}
+	return true, tx.Commit()
+}
+
+// Sources lists the sources ("body", "comment:ID") that name references
+// for an item.
+func (s *Store) Sources(ctx context.Context, repo string, number int) ([]string, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT source FROM contribot_upstream_link WHERE repo = $1 AND number = $2 ORDER BY source`, repo, number)
+	if err != nil {
+		return nil, fmt.Errorf("list sources of %s#%d: %w", repo, number, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var src string
+		if err := rows.Scan(&src); err != nil {
+			return nil, err
+		}
+		out = append(out, src)
+	}
+	return out, rows.Err()
+}
+
+// upsertItem writes an item's fields and reports whether any that the
+// status comment or the reports show changed.
+func upsertItem(ctx context.Context, tx *sql.Tx, it Item, tracked bool, now time.Time) (bool, error) {
+	var old struct {
+		title, modules string
+		open, listed   bool
+		tracked        bool
+	}
+	err := tx.QueryRowContext(ctx, `SELECT title, modules, open, listed, tracked FROM contribot_upstream_item WHERE repo = $1 AND number = $2`, it.Repo, it.Number).
+		Scan(&old.title, &old.modules, &old.open, &old.listed, &old.tracked)
+	exists := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("read item: %w", err)
+	}
+	modules := joinList(it.Modules)
+	_, err = tx.ExecContext(ctx, `INSERT INTO contribot_upstream_item
+	(repo, number, installation, is_pr, title, url, author, open, private, listed, tracked, modules, labels, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+	ON CONFLICT (repo, number) DO UPDATE SET installation = excluded.installation, is_pr = excluded.is_pr,
+	title = excluded.title, url = excluded.url, author = excluded.author, open = excluded.open,
+	private = excluded.private, listed = excluded.listed, tracked = excluded.tracked,
+	modules = excluded.modules, labels = excluded.labels, updated_at = excluded.updated_at`,
+		it.Repo, it.Number, it.Installation, it.PR, it.Title, it.URL, it.Author, it.Open, it.Private, it.Listed, tracked,
+		modules, joinList(it.Labels), now.Unix())
+	if err != nil {
+		return false, fmt.Errorf("write item: %w", err)
+	}
+	return !exists || old.title != it.Title || old.modules != modules || old.open != it.Open || old.listed != it.Listed || old.tracked != tracked, nil
+}
+
+// setLinks replaces the references one source names, adding references not
+// seen before (unchecked).
+func setLinks(ctx context.Context, tx *sql.Tx, repo string, number int, source string, refs []link.Ref) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT ref_key FROM contribot_upstream_link WHERE repo = $1 AND number = $2 AND source = $3`, repo, number, source)
+	if err != nil {
+		return false, fmt.Errorf("read links: %w", err)
+	}
+	old := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return false, err
+		}
+		old[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	changed := false
+	want := map[string]bool{}
+	for _, r := range refs {
+		k := r.Key()
+		want[k] = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_upstream_ref (key, provider, host, project, kind, number, url)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING`,
+			k, string(r.Provider), r.Host, r.Project, string(r.Kind), r.Number, r.URL); err != nil {
+			return false, fmt.Errorf("write reference %s: %w", k, err)
+		}
+		// A later link may name the project an earlier one left out.
+		if r.Project != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET project = $2, url = $3 WHERE key = $1 AND project = ''`, k, r.Project, r.URL); err != nil {
+				return false, fmt.Errorf("write reference %s: %w", k, err)
+			}
+		}
+		if old[k] {
+			continue
+		}
+		changed = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_upstream_link (repo, number, source, ref_key) VALUES ($1, $2, $3, $4)`, repo, number, source, k); err != nil {
+			return false, fmt.Errorf("write link %s: %w", k, err)
+		}
+	}
+	for k := range old {
+		if want[k] {
+			continue
+		}
+		changed = true
+		if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_link WHERE repo = $1 AND number = $2 AND source = $3 AND ref_key = $4`, repo, number, source, k); err != nil {
+			return false, fmt.Errorf("delete link %s: %w", k, err)
+		}
+	}
+	return changed, nil
+}
+
+// Item reads one stored item; nil if unknown.
+func (s *Store) Item(ctx context.Context, repo string, number int) (*Saved, error) {
+	var it Saved
+	var modules, labels string
+	err := s.DB.QueryRowContext(ctx, `SELECT repo, number, installation, is_pr, title, url, author, open, private, listed, tracked,
+	modules, labels, comment_id, comment_hash, version, synced_version FROM contribot_upstream_item WHERE repo = $1 AND number = $2`, repo, number).
+		Scan(&it.Repo, &it.Number, &it.Installation, &it.PR, &it.Title, &it.URL, &it.Author, &it.Open, &it.Private, &it.Listed, &it.Tracked,
+			&modules, &labels, &it.CommentID, &it.CommentHash, &it.Version, &it.SyncedVersion)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s#%d: %w", repo, number, err)
+	}
+	it.Modules, it.Labels = splitList(modules), splitList(labels)
+	return &it, nil
+}
+
+// Synced records what an item's status comment now shows: the comment, the
+// hash of its text, and the version it was rendered from.
+func (s *Store) Synced(ctx context.Context, repo string, number int, version, commentID int64, hash string) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_item SET comment_id = $3, comment_hash = $4,
+	synced_version = CASE WHEN synced_version > $5 THEN synced_version ELSE $5 END WHERE repo = $1 AND number = $2`,
+		repo, number, commentID, hash, version)
+	if err != nil {
+		return fmt.Errorf("record the status comment of %s#%d: %w", repo, number, err)
+	}
+	return nil
+}
+
+// SetLabels records the labels an item now carries, after contribot
+// changed them.
+func (s *Store) SetLabels(ctx context.Context, repo string, number int, labels []string) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_item SET labels = $3 WHERE repo = $1 AND number = $2`, repo, number, joinList(labels))
+	if err != nil {
+		return fmt.Errorf("record the labels of %s#%d: %w", repo, number, err)
+	}
+	return nil
+}
+
+// refColumns are the columns references are read with, for scanRef.
+const refColumns = `r.key, r.provider, r.host, r.project, r.kind, r.number, r.url, r.state, r.raw_state, r.title, r.last_activity, r.last_checked, r.check_error, r.failing_since`
+
+func scanRef(sc interface{ Scan(...any) error }) (report.Reference, int64, error) {
+	var r report.Reference
+	var state string
+	var activity, checked, failing int64
+	err := sc.Scan(&r.Key, &r.Provider, &r.Host, &r.Project, &r.Kind, &r.Number, &r.URL, &state, &r.RawState, &r.Title, &activity, &checked, &r.CheckError, &failing)
+	r.State = provider.State(state)
+	r.LastActivity, r.LastChecked = unix(activity), unix(checked)
+	return r, failing, err
+}
+
+func unix(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}
+
+// ItemReferences lists the references an item names, without trackers.
+func (s *Store) ItemReferences(ctx context.Context, repo string, number int) ([]report.Reference, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT `+refColumns+` FROM contribot_upstream_ref r
+	JOIN contribot_upstream_link l ON l.ref_key = r.key WHERE l.repo = $1 AND l.number = $2 ORDER BY r.key`, repo, number)
+	if err != nil {
+		return nil, fmt.Errorf("list references of %s#%d: %w", repo, number, err)
+	}
+	defer rows.Close()
+	var out []report.Reference
+	for rows.Next() {
+		r, _, err := scanRef(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list references of %s#%d: %w", repo, number, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// References lists every reference that a listed tracking item names, with
+// those items as its trackers; org "" means all orgs. Items the rules keep
+// off the public reports (Listed false) appear neither as trackers nor
+// through the references only they name.
+func (s *Store) References(ctx context.Context, org string) ([]report.Reference, error) {
+	q := `SELECT ` + refColumns + `, i.repo, i.number, i.title, i.url, i.is_pr, i.open, i.private, i.modules
+	FROM contribot_upstream_ref r JOIN contribot_upstream_link l ON l.ref_key = r.key
+	JOIN contribot_upstream_item i ON i.repo = l.repo AND i.number = l.number
+	WHERE i.listed AND i.tracked`
+	args := []any{}
+	if org != "" {
+		q += ` AND i.repo LIKE $1`
+		args = append(args, likePrefix(org)+"/%")
+	}
+	q += ` ORDER BY r.key, i.repo, i.number`
+	rows, err := s.DB.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list upstream references: %w", err)
+	}
+	defer rows.Close()
+	var out []report.Reference
+	for rows.Next() {
+		var t report.Tracker
+		var modules string
+		var r report.Reference
+		var state string
+		var activity, checked, failing int64
+		if err := rows.Scan(&r.Key, &r.Provider, &r.Host, &r.Project, &r.Kind, &r.Number, &r.URL, &state, &r.RawState, &r.Title, &activity, &checked, &r.CheckError, &failing,
+			&t.Repo, &t.Number, &t.Title, &t.URL, &t.PR, &t.Open, &t.Private, &modules); err != nil {
+			return nil, fmt.Errorf("list upstream references: %w", err)
+		}
+		t.Modules = splitList(modules)
+		if n := len(out); n > 0 && out[n-1].Key == r.Key {
+			// Two links from one item (body and a comment) are one tracker.
+			if last := out[n-1].Trackers[len(out[n-1].Trackers)-1]; last.Repo != t.Repo || last.Number != t.Number {
+				out[n-1].Trackers = append(out[n-1].Trackers, t)
+			}
+			continue
+		}
+		r.State = provider.State(state)
+		r.LastActivity, r.LastChecked = unix(activity), unix(checked)
+		r.Trackers = []report.Tracker{t}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// likePrefix escapes LIKE's wildcards; org names cannot hold them, but
+// the store should not depend on that.
+func likePrefix(s string) string {
+	return strings.NewReplacer("%", "", "_", "\\_").Replace(s)
+}
+
+// Due lists tracked references not tried since before, never-checked
+// first; a reference only untracked items name is not polled. A failing
+// reference waits like the others, so an outage is not hammered.
+func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]link.Ref, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT r.key, r.provider, r.host, r.project, r.kind, r.number, r.url FROM contribot_upstream_ref r
+	WHERE r.provider <> $1 AND r.attempted_at < $2 AND EXISTS (SELECT 1 FROM contribot_upstream_link l
+	JOIN contribot_upstream_item i ON i.repo = l.repo AND i.number = l.number WHERE l.ref_key = r.key AND i.tracked)
+	ORDER BY r.attempted_at, r.key LIMIT $3`, string(link.Other), before.Unix(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list references due for a check: %w", err)
+	}
+	defer rows.Close()
+	var out []link.Ref
+	for rows.Next() {
+		var r link.Ref
+		var key, prov, kind string
+		if err := rows.Scan(&key, &prov, &r.Host, &r.Project, &kind, &r.Number, &r.URL); err != nil {
+			return nil, fmt.Errorf("list references due for a check: %w", err)
+		}
+		r.Provider, r.Kind = link.Provider(prov), link.Kind(kind)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Save records check results in one transaction and returns the items
+// whose status may show something new: those naming a reference whose
+// state, title or activity changed, or which started or stopped failing.
+// Their versions are bumped in the same transaction.
+func (s *Store) Save(ctx context.Context, results map[string]provider.Result) ([]ItemKey, error) {
+	now := s.now().Unix()
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("save upstream states: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	keys := make([]string, 0, len(results))
+	for k := range results {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a fixed lock order, for PostgreSQL replicas
+	var changed []string
+	for _, k := range keys {
+		res := results[k]
+		var state, raw, title, checkErr string
+		var activity, failing int64
+		err := tx.QueryRowContext(ctx, `SELECT state, raw_state, title, last_activity, check_error, failing_since FROM contribot_upstream_ref WHERE key = $1`, k).
+			Scan(&state, &raw, &title, &activity, &checkErr, &failing)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // untracked since the poll began
+		}
+		if err != nil {
+			return nil, fmt.Errorf("save upstream state of %s: %w", k, err)
+		}
+		if res.Err != nil {
+			// The last known state and its last_checked stay; the failure
+			// is shown from when it began.
+			if failing == 0 {
+				failing = now
+				changed = append(changed, k)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET check_error = $2, failing_since = $3, attempted_at = $4 WHERE key = $1`,
+				k, res.Err.Error(), failing, now); err != nil {
+				return nil, fmt.Errorf("save upstream state of %s: %w", k, err)
+			}
+			continue
+		}
+		st := res.Status
+		act := int64(0)
+		if !st.LastActivity.IsZero() {
+			act = st.LastActivity.Unix()
+		}
+		if string(st.State) != state || st.Raw != raw || st.Title != title || act != activity || failing != 0 {
+			changed = append(changed, k)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET state = $2, raw_state = $3, title = $4, last_activity = $5,
+		last_checked = $6, attempted_at = $6, check_error = '', failing_since = 0 WHERE key = $1`, k, string(st.State), st.Raw, st.Title, act, now); err != nil {
+			return nil, fmt.Errorf("save upstream state of %s: %w", k, err)
+		}
+	}
+	items, err := bumpLinking(ctx, tx, changed)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("save upstream states: %w", err)
+	}
+	return items, nil
+}
+
+// ItemKey names a tracking item.
+type ItemKey struct {
+	Repo   string
+	Number int
+}
+
+func (k ItemKey) String() string { return fmt.Sprintf("%s#%d", k.Repo, k.Number) }
+
+// bumpLinking bumps the version of every tracked item naming one of keys,
+// and lists them.
+func bumpLinking(ctx context.Context, tx *sql.Tx, keys []string) ([]ItemKey, error) {
+	seen := map[ItemKey]bool{}
+	var out []ItemKey
+	const chunk = 200
+	for start := 0; start < len(keys); start += chunk {
+		part := keys[start:min(start+chunk, len(keys))]
+		ph := make([]string, len(part))
+		args := make([]any, len(part))
+		for i, k := range part {
+			ph[i] = fmt.Sprintf("$%d", i+1)
+			args[i] = k
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT l.repo, l.number FROM contribot_upstream_link l
+		JOIN contribot_upstream_item i ON i.repo = l.repo AND i.number = l.number
+		WHERE i.tracked AND l.ref_key IN (`+strings.Join(ph, ", ")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("find items naming changed references: %w", err)
+		}
+		for rows.Next() {
+			var k ItemKey
+			if err := rows.Scan(&k.Repo, &k.Number); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	for _, k := range out {
+		if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_item SET version = version + 1 WHERE repo = $1 AND number = $2`, k.Repo, k.Number); err != nil {
+			return nil, fmt.Errorf("mark %s changed: %w", k, err)
+		}
+	}
+	return out, nil
+}
+
+// TrackedItems lists every tracked item, or an org's.
+func (s *Store) TrackedItems(ctx context.Context, org string) ([]ItemKey, error) {
+	q := `SELECT repo, number FROM contribot_upstream_item WHERE tracked`
+	var args []any
+	if org != "" {
+		q += ` AND repo LIKE $1`
+		args = append(args, likePrefix(org)+"/%")
+	}
+	rows, err := s.DB.QueryContext(ctx, q+` ORDER BY repo, number`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tracked items: %w", err)
+	}
+	defer rows.Close()
+	var out []ItemKey
+	for rows.Next() {
+		var k ItemKey
+		if err := rows.Scan(&k.Repo, &k.Number); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// Orgs lists the orgs with tracked items and, for each, the installation
+// of its most recently updated item, which dashboards and polls act with.
+func (s *Store) Orgs(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT repo, installation FROM contribot_upstream_item WHERE tracked ORDER BY updated_at`)
+	if err != nil {
+		return nil, fmt.Errorf("list orgs with upstream work: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var repo string
+		var inst int64
+		if err := rows.Scan(&repo, &inst); err != nil {
+			return nil, err
+		}
+		org, _, _ := strings.Cut(repo, "/")
+		out[org] = inst
+	}
+	return out, rows.Err()
+}
+
+// Dashboard is where an org's dashboard issue is and what it last said.
+type Dashboard struct {
+	Repo     string
+	Number   int
+	BodyHash string
+}
+
+// Dashboard reads an org's dashboard record; the zero value if none.
+func (s *Store) Dashboard(ctx context.Context, org string) (Dashboard, error) {
+	var d Dashboard
+	err := s.DB.QueryRowContext(ctx, `SELECT repo, issue_number, body_hash FROM contribot_upstream_dashboard WHERE org = $1`, org).Scan(&d.Repo, &d.Number, &d.BodyHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Dashboard{}, nil
+	}
+	if err != nil {
+		return Dashboard{}, fmt.Errorf("read the dashboard record of %s: %w", org, err)
+	}
+	return d, nil
+}
+
+// SetDashboard records an org's dashboard issue and its text's hash.
+func (s *Store) SetDashboard(ctx context.Context, org string, d Dashboard) error {
+	_, err := s.DB.ExecContext(ctx, `INSERT INTO contribot_upstream_dashboard (org, repo, issue_number, body_hash, updated_at)
+	VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org) DO UPDATE SET repo = excluded.repo, issue_number = excluded.issue_number,
+	body_hash = excluded.body_hash, updated_at = excluded.updated_at`, org, d.Repo, d.Number, d.BodyHash, s.now().Unix())
+	if err != nil {
+		return fmt.Errorf("record the dashboard of %s: %w", org, err)
+	}
+	return nil
+}

@@ -1,0 +1,422 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/SovereignCloudStack/contribot/app/queue"
+	"github.com/SovereignCloudStack/contribot/app/upstream/link"
+	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
+	"github.com/SovereignCloudStack/contribot/app/upstream/report"
+	"github.com/SovereignCloudStack/contribot/rules"
+)
+
+// Metrics are the tracker's Prometheus series.
+type Metrics struct {
+	checks *prometheus.CounterVec
+	writes *prometheus.CounterVec
+	poll   prometheus.Histogram
+}
+
+// NewMetrics registers the tracker's series on reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		checks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "contribot_upstream_checks_total", Help: "Upstream reference checks by provider and result (ok, unavailable, error).",
+		}, []string{"provider", "result"}),
+		writes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "contribot_upstream_writes_total", Help: "GitHub writes of the upstream tracker by what (comment, dashboard, label) and outcome (created, edited, unchanged).",
+		}, []string{"what", "outcome"}),
+		poll: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "contribot_upstream_poll_seconds", Help: "Duration of one poll of upstream references.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
+		}),
+	}
+	reg.MustRegister(m.checks, m.writes, m.poll)
+	return m
+}
+
+func (m *Metrics) wrote(what, outcome string) {
+	if m != nil {
+		m.writes.WithLabelValues(what, outcome).Inc()
+	}
+}
+
+// HandleTask runs the tracker's own tasks.
+func (h *Handler) HandleTask(ctx context.Context, t queue.Task) error {
+	var err error
+	switch t.Task {
+	case TaskSync:
+		err = h.sync(ctx, t.Key)
+	case TaskDashboard:
+		err = h.dashboard(ctx, t.Key)
+	case TaskPoll:
+		err = h.Poll(ctx)
+	default:
+		return queue.Permanent(fmt.Errorf("unknown upstream task %q", t.Task))
+	}
+	if errors.Is(err, ErrDryRun) {
+		h.Log.Info("dry-run: no GitHub call made", slog.String("task", t.Task), slog.String("key", t.Key), slog.String("would", err.Error()))
+		return nil
+	}
+	return err
+}
+
+func parseItemKey(key string) (ItemKey, error) {
+	repo, n, ok := strings.Cut(key, "#")
+	number, err := strconv.Atoi(n)
+	if !ok || err != nil || !strings.Contains(repo, "/") {
+		return ItemKey{}, queue.Permanent(fmt.Errorf("malformed item key %q, want owner/repo#number", key))
+	}
+	return ItemKey{repo, number}, nil
+}
+
+// maxRounds bounds how often a sync re-renders when the item keeps
+// changing under it; the next change schedules another sync anyway.
+const maxRounds = 3
+
+// sync brings an item's status comment and labels up to date; it writes
+// only what changed, and nothing at all when nothing did.
+func (h *Handler) sync(ctx context.Context, key string) error {
+	k, err := parseItemKey(key)
+	if err != nil {
+		return err
+	}
+	owner, repo, _ := strings.Cut(k.Repo, "/")
+	log := h.Log.With(slog.String("task", TaskSync), slog.String("repo", k.Repo), slog.Int("number", k.Number))
+	for range maxRounds {
+		it, err := h.Store.Item(ctx, k.Repo, k.Number)
+		if err != nil || it == nil {
+			return err
+		}
+		log := log.With(slog.Int64("installation", it.Installation))
+		c := h.Client(it.Installation)
+		r, _, err := h.Rules.UpstreamRules(ctx, c, owner, repo)
+		if err != nil {
+			return fmt.Errorf("load rules of %s: %w", k.Repo, err)
+		}
+		u := r.Upstream
+		body, err := h.statusText(ctx, it, u)
+		if err != nil {
+			return err
+		}
+		id, digest := it.CommentID, it.CommentHash
+		if u.StatusComment && body != "" && hash(body) != it.CommentHash {
+			if id, err = h.writeComment(ctx, log, c, owner, repo, it, body); err != nil {
+				return err
+			}
+			digest = hash(body)
+		}
+		if u.Labels && it.Tracked {
+			if err := h.syncLabels(ctx, log, c, owner, repo, it, u); err != nil {
+				return err
+			}
+		}
+		if err := h.Store.Synced(ctx, k.Repo, k.Number, it.Version, id, digest); err != nil {
+			return err
+		}
+		now, err := h.Store.Item(ctx, k.Repo, k.Number)
+		if err != nil || now == nil || now.Version == it.Version {
+			return err
+		}
+		// Changed while this sync ran: its own schedule was absorbed by
+		// this task, so go round once more.
+	}
+	return nil
+}
+
+// NotTracked is the status comment of an item that no longer tracks
+// upstream work.
+const NotTracked = "This is no longer tracked as upstream work: it has neither the upstream label nor `Upstream: <url>` lines."
+
+// statusText renders what the item's status comment should say; "" means
+// it should have none.
+func (h *Handler) statusText(ctx context.Context, it *Saved, u rules.Upstream) (string, error) {
+	if !it.Tracked {
+		if it.CommentID == 0 {
+			return "", nil
+		}
+		return report.CommentMarker + "\n" + NotTracked + "\n", nil
+	}
+	refs, err := h.Store.ItemReferences(ctx, it.Repo, it.Number)
+	if err != nil {
+		return "", err
+	}
+	if len(refs) == 0 && it.CommentID == 0 {
+		return "", nil // labelled, but nothing to report yet
+	}
+	return report.Comment(tracker(it), refs, h.reportOptions(u)), nil
+}
+
+func tracker(it *Saved) report.Tracker {
+	return report.Tracker{Repo: it.Repo, Number: it.Number, Title: it.Title, URL: it.URL, PR: it.PR, Open: it.Open, Private: it.Private, Modules: it.Modules}
+}
+
+func (h *Handler) reportOptions(u rules.Upstream) report.Options {
+	return report.Options{Now: h.now(), StaleAfter: time.Duration(u.StaleAfter), PageURL: h.PageURL}
+}
+
+// writeComment edits the status comment in place, finding it by its marker
+// if its id is not known, and creates it only if there is none.
+func (h *Handler) writeComment(ctx context.Context, log *slog.Logger, c Client, owner, repo string, it *Saved, body string) (int64, error) {
+	id := it.CommentID
+	if id == 0 {
+		self, err := h.self(ctx)
+		if err != nil {
+			return 0, err
+		}
+		comments, err := c.Comments(ctx, owner, repo, it.Number)
+		if err != nil {
+			return 0, err
+		}
+		for _, cm := range comments {
+			if strings.Contains(cm.GetBody(), report.CommentMarker) && (self == "" || cm.GetUser().GetLogin() == self) {
+				id = cm.GetID()
+				break
+			}
+		}
+	}
+	if id != 0 {
+		err := c.EditComment(ctx, owner, repo, id, body)
+		if err == nil {
+			log.Info("status comment updated", slog.Int64("comment", id))
+			h.Metrics.wrote("comment", "edited")
+			return id, nil
+		}
+		if !errors.Is(err, ErrGone) {
+			return 0, err
+		}
+		log.Info("status comment was deleted; posting a new one", slog.Int64("comment", id))
+	}
+	id, err := c.PostComment(ctx, owner, repo, it.Number, body)
+	if err != nil {
+		return 0, err
+	}
+	log.Info("status comment posted", slog.Int64("comment", id))
+	h.Metrics.wrote("comment", "created")
+	return id, nil
+}
+
+// WantLabels are contribot's own upstream labels an item should carry.
+func WantLabels(refs []report.Reference, o report.Options) []string {
+	var out []string
+	tracked, done, stale := 0, 0, false
+	for _, r := range refs {
+		if r.Provider == string(link.Other) {
+			continue
+		}
+		tracked++
+		if r.State.Done() {
+			done++
+		}
+		if report.Stale(r, o.Now, o.StaleAfter) {
+			stale = true
+		}
+	}
+	if tracked > 0 && done == tracked {
+		out = append(out, rules.UpstreamLabelMerged)
+	}
+	if stale {
+		out = append(out, rules.UpstreamLabelStale)
+	}
+	return out
+}
+
+// syncLabels adds and removes only contribot's own upstream/ labels, in at
+// most one add and one removal per label.
+func (h *Handler) syncLabels(ctx context.Context, log *slog.Logger, c Client, owner, repo string, it *Saved, u rules.Upstream) error {
+	refs, err := h.Store.ItemReferences(ctx, it.Repo, it.Number)
+	if err != nil {
+		return err
+	}
+	want := WantLabels(refs, h.reportOptions(u))
+	var add, remove []string
+	for _, l := range want {
+		if !slices.Contains(it.Labels, l) {
+			add = append(add, l)
+		}
+	}
+	for _, l := range it.Labels {
+		if strings.HasPrefix(l, rules.UpstreamLabelPrefix) && !slices.Contains(want, l) {
+			remove = append(remove, l)
+		}
+	}
+	if len(add) == 0 && len(remove) == 0 {
+		return nil
+	}
+	if len(add) > 0 {
+		if err := c.AddLabels(ctx, owner, repo, it.Number, add); err != nil {
+			return err
+		}
+		h.Metrics.wrote("label", "added")
+	}
+	for _, l := range remove {
+		if err := c.RemoveLabel(ctx, owner, repo, it.Number, l); err != nil {
+			return err
+		}
+		h.Metrics.wrote("label", "removed")
+	}
+	labels := slices.DeleteFunc(slices.Clone(it.Labels), func(l string) bool { return slices.Contains(remove, l) })
+	log.Info("upstream labels updated", slog.Any("added", add), slog.Any("removed", remove))
+	return h.Store.SetLabels(ctx, it.Repo, it.Number, append(labels, add...))
+}
+
+// dashboard rewrites an org's dashboard issue when its text changed; an
+// unchanged dashboard costs no GitHub call.
+func (h *Handler) dashboard(ctx context.Context, org string) error {
+	orgs, err := h.Store.Orgs(ctx)
+	if err != nil {
+		return err
+	}
+	inst, ok := orgs[org]
+	if !ok {
+		return nil
+	}
+	log := h.Log.With(slog.String("task", TaskDashboard), slog.String("org", org), slog.Int64("installation", inst))
+	c := h.Client(inst)
+	r, _, err := h.Rules.UpstreamRules(ctx, c, org, ".github")
+	if err != nil {
+		return fmt.Errorf("load rules of %s: %w", org, err)
+	}
+	d := r.Upstream.Dashboard
+	if !r.Upstream.Enabled || d.Repo == "" {
+		return nil
+	}
+	owner, repo, _ := strings.Cut(d.Repo, "/")
+	for range maxRounds {
+		refs, err := h.Store.References(ctx, org)
+		if err != nil {
+			return err
+		}
+		body := report.Dashboard(refs, h.reportOptions(r.Upstream))
+		rec, err := h.Store.Dashboard(ctx, org)
+		if err != nil {
+			return err
+		}
+		if rec.Repo != d.Repo {
+			rec = Dashboard{Repo: d.Repo}
+		}
+		if rec.Number != 0 && rec.BodyHash == hash(body) {
+			h.Metrics.wrote("dashboard", "unchanged")
+			return nil
+		}
+		number, err := h.writeDashboard(ctx, log, c, owner, repo, rec.Number, d.Title, body)
+		if err != nil {
+			return err
+		}
+		if err := h.Store.SetDashboard(ctx, org, Dashboard{Repo: d.Repo, Number: number, BodyHash: hash(body)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Handler) writeDashboard(ctx context.Context, log *slog.Logger, c Client, owner, repo string, number int, title, body string) (int, error) {
+	if number == 0 {
+		self, err := h.self(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if number, err = c.FindIssue(ctx, owner, repo, self, report.DashboardMarker); err != nil {
+			return 0, err
+		}
+	}
+	if number != 0 {
+		err := c.EditIssue(ctx, owner, repo, number, body)
+		if err == nil {
+			log.Info("dashboard updated", slog.Int("issue", number))
+			h.Metrics.wrote("dashboard", "edited")
+			return number, nil
+		}
+		if !errors.Is(err, ErrGone) {
+			return 0, err
+		}
+		log.Info("dashboard issue is gone; opening a new one", slog.Int("issue", number))
+	}
+	number, err := c.CreateIssue(ctx, owner, repo, title, body)
+	if err != nil {
+		return 0, err
+	}
+	log.Info("dashboard opened", slog.Int("issue", number))
+	h.Metrics.wrote("dashboard", "created")
+	return number, nil
+}
+
+// MaxPoll bounds the references one poll checks; the rest wait for the
+// next, oldest first.
+const MaxPoll = 20000
+
+// Poll checks every reference that is due, records what changed, and
+// schedules the status comments and dashboards: every tracked item's sync,
+// since staleness moves with time alone, and a sync that finds nothing new
+// costs no GitHub call.
+func (h *Handler) Poll(ctx context.Context) error {
+	start := h.now()
+	// A little slack, so a jittered poll that comes early still takes
+	// what the previous one checked.
+	due, err := h.Store.Due(ctx, start.Add(-h.PollEvery*9/10), MaxPoll)
+	if err != nil {
+		return err
+	}
+	log := h.Log.With(slog.String("task", TaskPoll))
+	if h.DryRun {
+		log.Info("dry-run: would check upstream references", slog.Int("due", len(due)))
+		return nil
+	}
+	results := h.Providers.Fetch(ctx, due)
+	counts := map[string]int{}
+	for _, ref := range due {
+		res, ok := results[ref.Key()]
+		result := "ok"
+		switch {
+		case !ok:
+			result = "error"
+			results[ref.Key()] = provider.Result{Err: errors.New("not checked")}
+		case res.Err != nil:
+			result = "error"
+		case res.Status.State == provider.Unavailable:
+			result = "unavailable"
+		}
+		counts[string(ref.Provider)+" "+result]++
+		if h.Metrics != nil {
+			h.Metrics.checks.WithLabelValues(string(ref.Provider), result).Inc()
+		}
+	}
+	changed, err := h.Store.Save(ctx, results)
+	if err != nil {
+		return err
+	}
+	items, err := h.Store.TrackedItems(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, k := range items {
+		if err := h.Queue.Schedule(ctx, TaskSync, k.String(), 0); err != nil {
+			return err
+		}
+	}
+	orgs, err := h.Store.Orgs(ctx)
+	if err != nil {
+		return err
+	}
+	for org := range orgs {
+		if err := h.Queue.Schedule(ctx, TaskDashboard, org, 0); err != nil {
+			return err
+		}
+	}
+	took := h.now().Sub(start)
+	if h.Metrics != nil {
+		h.Metrics.poll.Observe(took.Seconds())
+	}
+	log.Info("upstream references checked", slog.Int("checked", len(due)), slog.Int("items_changed", len(changed)),
+		slog.Any("results", counts), slog.Duration("took", took))
+	return nil
+}
