@@ -68,9 +68,9 @@ func (l *Launchpad) SetPrivate(n int64, private bool) {
 
 // BugTaskCollection is Launchpad's page of bug_task entries.
 type BugTaskCollection struct {
-	TotalSize        int        `json:"total_size"`
-	Start            int        `json:"start"`
-	ResourceTypeLink string     `json:"resource_type_link"`
+	TotalSize        int            `json:"total_size"`
+	Start            int            `json:"start"`
+	ResourceTypeLink string         `json:"resource_type_link"`
 	Entries          []BugTaskEntry `json:"entries"`
 }
 
