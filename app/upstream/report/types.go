@@ -4,6 +4,7 @@
 package report
 
 import (
+	"slices"
 	"time"
 
 	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
@@ -28,6 +29,11 @@ type Reference struct {
 	// CheckError is why the last check failed; the state is then the last
 	// known one.
 	CheckError string `json:"check_error,omitempty"`
+	// CheckFailedSince is when the checks started failing, zero while they
+	// succeed. The comment and the dashboard show this date and not
+	// LastChecked: they are rewritten only when their text changes, and a
+	// time that moves on every poll would rewrite them on every poll.
+	CheckFailedSince time.Time `json:"check_failed_since,omitzero"`
 
 	Trackers []Tracker `json:"trackers"`
 }
@@ -42,4 +48,35 @@ type Tracker struct {
 	Open    bool     `json:"open"`
 	Private bool     `json:"private"`
 	Modules []string `json:"modules,omitempty"`
+}
+
+// providerLink is link.Other: a link no provider can check. The value is
+// repeated here because report takes plain data and imports no parser.
+const providerLink = "link"
+
+// Tracked reports whether a provider checks the reference's state; an
+// untracked link is only shown.
+func (r Reference) Tracked() bool { return r.Provider != providerLink && r.Provider != "" }
+
+// Modules is the sorted union of the modules of the reference's trackers.
+func (r Reference) Modules() []string { return modulesOf(r.Trackers, false) }
+
+// modulesOf is the sorted union of the trackers' modules, of the open
+// trackers only when openOnly is set.
+func modulesOf(ts []Tracker, openOnly bool) []string {
+	var ms []string
+	for _, t := range ts {
+		if openOnly && !t.Open {
+			continue
+		}
+		ms = append(ms, t.Modules...)
+	}
+	slices.Sort(ms)
+	return slices.Compact(ms)
+}
+
+// HasOpenTracker reports whether an open issue or pull request still
+// tracks the reference.
+func (r Reference) HasOpenTracker() bool {
+	return slices.ContainsFunc(r.Trackers, func(t Tracker) bool { return t.Open })
 }
