@@ -28,6 +28,11 @@ func FuzzParse(f *testing.F) {
 		"welcome:\n  first_issue: \"{{range .Links}}{{.}}{{end}}{{.Links.x}}{{with .Links}}{{.y}}{{end}}\"\n  first_merged_pr: >\n    {{index .Links \"y\"}}\n    {{join .Modules \", \"}}\n",
 		"welcome:\n  first_pr: \"{{range 9}}{{end}}{{template \\\"a\\\"}}{{define \\\"a\\\"}}{{end}}{{printf \\\"%9999d\\\" 1}}\"\n",
 		"locked: [welcome]\nwelcome:\n  enabled: false\n  scope: repo\n  first_pr: \"{{if .Modules}}{{else}}{{$.Titel}}{{end}}\\t{{.Links.none}}\"\n",
+		"upstream:\n  label: Upstream/x\n  labels: true\n  gerrit: [https://Review.OpenDev.org/c/1, \"h:1\", \"\", x.org.]\n  gitlab: [x.org, {a: b}]\n  stale_after: 0d\n",
+		"upstream:\n  stale_after: 106752d\n  dashboard: {repo: \"https://github.com/a/b.git\", title: \" \"}\n  comments: on\n",
+		"locked: [upstream]\nupstream:\n  stale_after: 9999999999h\n  dashboard: {repo: \"\", title: \"\"}\n  show_private: true\n",
+		"upstream:\n  stale_after: 60\n  gerrit: x.org\n  dashboard:\n    repo: a/.\n    owner: b\n",
+		"upstream:\n  enabled: false\n  label: \"\"\n  gerrit: [a.b]\n  gitlab: [a.b]\n  stale_after: 1h30m\n  status_comment: false\n  dashboard: {repo: a/b}\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -367,12 +367,13 @@ func (res *Result) checkUpstream(merged *yaml.Node) {
 	if up.Dashboard.Repo != "" && strings.TrimSpace(up.Dashboard.Title) == "" {
 		// Parse refuses an empty title unless its file also writes repo: "",
 		// so a later layer set the repository again.
-		path := "upstream.dashboard.title"
+		path, where := "upstream.dashboard.title", " ("+res.Sources["upstream.dashboard.repo"].String()+")"
 		if _, ok := res.Sources[path]; !ok {
-			path = "upstream.dashboard.repo"
+			// No layer wrote a title: point at the repo, named once.
+			path, where = "upstream.dashboard.repo", ""
 		}
-		res.warnMerged(path, nil, fmt.Sprintf("upstream.dashboard.title: empty, but upstream.dashboard.repo is %q (%s); the dashboard issue needs a title, so there is no dashboard",
-			up.Dashboard.Repo, res.Sources["upstream.dashboard.repo"]))
+		res.warnMerged(path, nil, fmt.Sprintf("upstream.dashboard.title: empty, but upstream.dashboard.repo is %q%s; the dashboard issue needs a title, so there is no dashboard",
+			up.Dashboard.Repo, where))
 		up.Dashboard.Repo = ""
 	}
 }

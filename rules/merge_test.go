@@ -524,3 +524,155 @@ func TestMergeWelcome(t *testing.T) {
 		})
 	}
 }
+
+func TestMergeUpstream(t *testing.T) {
+	builtin := BuiltinLayer().File.Rules.Upstream
+	tests := []struct {
+		name     string
+		org      string
+		repo     string
+		want     func(u *Upstream)
+		locked   []string
+		sources  map[string]string
+		warnings []string
+	}{
+		{
+			name: "built-in alone",
+			want: func(*Upstream) {},
+		},
+		{
+			name: "mappings merge key by key, lists are replaced",
+			org:  "upstream:\n  label: tracked\n  gerrit: [review.gerrithub.io, review.opendev.org]\n  dashboard:\n    repo: example/.github\n",
+			repo: "upstream:\n  stale_after: 4w\n  gerrit: [review.gerrithub.io]\n  dashboard:\n    title: Our upstream work\n",
+			want: func(u *Upstream) {
+				u.Label = "tracked"
+				u.Gerrit = []string{"review.gerrithub.io"}
+				u.StaleAfter = Duration(4 * week)
+				u.Dashboard = UpstreamDashboard{Repo: "example/.github", Title: "Our upstream work"}
+			},
+			sources: map[string]string{
+				"upstream.label":           orgFile + ":2:10",
+				"upstream.gerrit":          repoFile + ":3:11",
+				"upstream.stale_after":     repoFile + ":2:16",
+				"upstream.dashboard.repo":  orgFile + ":5:11",
+				"upstream.dashboard.title": repoFile + ":5:12",
+				"upstream.gitlab":          BuiltinName,
+			},
+		},
+		{
+			name: "an empty list and an empty section",
+			org:  "upstream:\n  gitlab: []\n",
+			repo: "upstream:\n  # enabled: false\n",
+			want: func(u *Upstream) { u.GitLab = nil },
+		},
+		{
+			name:   "a locked upstream section keeps the repository's changes out",
+			org:    "locked: [upstream]\nupstream:\n  comments: true\n",
+			repo:   "upstream:\n  comments: false\n  show_private: true\n",
+			want:   func(u *Upstream) { u.Comments = true },
+			locked: []string{"upstream"},
+			sources: map[string]string{
+				"upstream.comments":     orgFile + ":3:13",
+				"upstream.show_private": BuiltinName,
+			},
+			warnings: []string{repoFile + ":1:1: section upstream is locked by the org layer (" + orgFile + ":1:10); this change is ignored"},
+		},
+		{
+			name:   "restating a locked upstream section on other lines is no change",
+			org:    "locked: [upstream]\nupstream:\n  stale_after: 30d\n",
+			repo:   "# a copy\nupstream:\n  stale_after: 720h\n  labels: false\n",
+			want:   func(u *Upstream) { u.StaleAfter = Duration(30 * day) },
+			locked: []string{"upstream"},
+		},
+		{
+			name: "a host in both lists stays Gerrit's",
+			org:  "upstream:\n  gitlab: [gitlab.com, git.example.org]\n",
+			repo: "upstream:\n  gerrit:\n    - review.opendev.org\n    - git.example.org\n",
+			want: func(u *Upstream) {
+				u.Gerrit = []string{"review.opendev.org", "git.example.org"}
+				u.GitLab = []string{"gitlab.com"}
+			},
+			warnings: []string{orgFile + `:2:24: upstream.gitlab[1]: "git.example.org" is also in upstream.gerrit (` + repoFile + `:3:5); its links are read as Gerrit changes`},
+		},
+		{
+			name: "a tracking label under contribot's own prefix",
+			org:  "upstream:\n  labels: true\n",
+			repo: "upstream:\n  label: Upstream/Tracked\n",
+			want: func(u *Upstream) {
+				u.Labels = true
+				u.Label = "Upstream/Tracked"
+			},
+			warnings: []string{repoFile + `:2:10: upstream.label: "Upstream/Tracked" starts with "upstream/", the prefix of the labels contribot sets itself under upstream.labels (upstream/merged, upstream/stale); choose a label outside it`},
+		},
+		{
+			name: "the prefix does not matter while contribot sets no labels",
+			repo: "upstream:\n  label: upstream/tracked\n",
+			want: func(u *Upstream) { u.Label = "upstream/tracked" },
+		},
+		{
+			name: "the built-in label is outside the prefix",
+			repo: "upstream:\n  labels: true\n",
+			want: func(u *Upstream) { u.Labels = true },
+		},
+		{
+			name: "an empty title meeting another layer's repository means no dashboard",
+			org:  "upstream:\n  dashboard:\n    repo: \"\"\n    title: \"\"\n",
+			repo: "upstream:\n  dashboard:\n    repo: example/issues\n",
+			want: func(u *Upstream) { u.Dashboard = UpstreamDashboard{} },
+			warnings: []string{orgFile + `:4:12: upstream.dashboard.title: empty, but upstream.dashboard.repo is "example/issues" (` + repoFile +
+				`:3:11); the dashboard issue needs a title, so there is no dashboard`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			layers := []Layer{BuiltinLayer()}
+			if tt.org != "" {
+				layers = append(layers, Layer{Kind: LayerOrg, File: mustParse(t, orgFile, tt.org)})
+			}
+			if tt.repo != "" {
+				layers = append(layers, Layer{Kind: LayerRepo, File: mustParse(t, repoFile, tt.repo)})
+			}
+			got := Merge(layers...)
+			want := builtin
+			want.Gerrit = slices.Clone(builtin.Gerrit)
+			want.GitLab = slices.Clone(builtin.GitLab)
+			tt.want(&want)
+			if !reflect.DeepEqual(got.Rules.Upstream, want) {
+				t.Errorf("Upstream = %+v\nwant       %+v", got.Rules.Upstream, want)
+			}
+			if !reflect.DeepEqual(got.Rules.Locked, tt.locked) {
+				t.Errorf("Locked = %q, want %q", got.Rules.Locked, tt.locked)
+			}
+			for path, origin := range tt.sources {
+				if o := got.Sources[path]; o.String() != origin && (origin != BuiltinName || o.File != BuiltinName) {
+					t.Errorf("Sources[%q] = %s, want %s", path, o, origin)
+				}
+			}
+			if !reflect.DeepEqual(messages(got.Warnings), tt.warnings) {
+				t.Errorf("Warnings = %q\nwant %q", messages(got.Warnings), tt.warnings)
+			}
+			for _, w := range got.Warnings {
+				if w.Section != "upstream" {
+					t.Errorf("warning %v: section %q, want upstream", w, w.Section)
+				}
+			}
+			if len(got.Problems) > 0 {
+				t.Errorf("Problems = %q", messages(got.Problems))
+			}
+		})
+	}
+	if again := Merge(BuiltinLayer()); !reflect.DeepEqual(again.Rules.Upstream, builtin) {
+		t.Errorf("an earlier merge changed the built-in upstream section: %+v", again.Rules.Upstream)
+	}
+}
+
+// Without the built-in layer no title is written anywhere; the warning
+// then points at the repository setting that asked for a dashboard.
+func TestMergeUpstreamDashboardWithoutBuiltin(t *testing.T) {
+	org := mustParse(t, orgFile, "upstream:\n  dashboard: {repo: example/issues}\n")
+	got := Merge(Layer{Kind: LayerOrg, File: org})
+	want := []string{orgFile + `:2:21: upstream.dashboard.title: empty, but upstream.dashboard.repo is "example/issues"; the dashboard issue needs a title, so there is no dashboard`}
+	if !reflect.DeepEqual(messages(got.Warnings), want) || got.Rules.Upstream.Dashboard.Repo != "" {
+		t.Errorf("Warnings = %q, dashboard %+v; want %q and no dashboard", messages(got.Warnings), got.Rules.Upstream.Dashboard, want)
+	}
+}
