@@ -146,3 +146,41 @@ func (g GitHub) EditIssue(ctx context.Context, owner, repo string, number int, b
 func (g GitHub) GetFile(ctx context.Context, owner, repo, path string) ([]byte, bool, error) {
 	return rulesload.GitHubFile(ctx, g.C, owner, repo, path)
 }
+
+// SearchAll runs an issue search and reads every page, 100 a page, up to
+// the 1,000 results GitHub's search returns at most.
+func (g GitHub) SearchAll(ctx context.Context, query string) ([]*github.Issue, error) {
+	var all []*github.Issue
+	opts := &github.SearchOptions{Sort: "created", Order: "asc", ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		res, resp, err := g.C.Search.Issues(ctx, query, opts)
+		if err != nil {
+			return nil, fmt.Errorf("search %q: %w", query, err)
+		}
+		all = append(all, res.Issues...)
+		if resp.NextPage == 0 {
+			return all, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
+
+// PrivateRepos lists which of the org's repositories are private, 100 a
+// page: search results do not say.
+func (g GitHub) PrivateRepos(ctx context.Context, org string) (map[string]bool, error) {
+	out := map[string]bool{}
+	opts := &github.RepositoryListByOrgOptions{Type: "all", ListOptions: github.ListOptions{PerPage: 100}}
+	for {
+		page, resp, err := g.C.Repositories.ListByOrg(ctx, org, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list repositories of %s: %w", org, err)
+		}
+		for _, r := range page {
+			out[r.GetFullName()] = r.GetPrivate()
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}

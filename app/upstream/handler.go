@@ -166,44 +166,47 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, payload any) error 
 }
 
 func (h *Handler) handle(ctx context.Context, log *slog.Logger, ev event) error {
-	c := h.Client(ev.installation)
-	r, warnings, err := h.Rules.UpstreamRules(ctx, c, ev.owner, ev.repo)
-	if err != nil {
-		return fmt.Errorf("load rules of %s: %w", ev.item.Repo, err)
-	}
-	u := r.Upstream
-	if !u.Enabled {
-		log.Debug("upstream tracking is off in the rules")
-		return nil
-	}
-	for _, msg := range warnings {
-		log.Warn("rules setting not applied", slog.String("warning", msg))
-	}
-	self, err := h.self(ctx)
-	if err != nil {
-		return err
-	}
-	if strings.Contains(ev.body, report.DashboardMarker) || (self != "" && ev.author == self) {
-		return nil // the dashboard lists every reference; it tracks nothing itself
-	}
-	ev.item.Modules = ModulesOf(r, ev.item.Repo, ev.item.Labels)
-	ev.item.Listed = !ev.item.Private || u.ShowPrivate
-	opts := LinkOptions(u, ev.owner)
-
-	var changed bool
-	if ev.comment != nil {
-		changed, err = h.onComment(ctx, log, ev, u, opts, self)
-	} else {
-		changed, err = h.onItem(ctx, log, c, ev, u, opts, self)
-	}
+	changed, _, err := h.reparse(ctx, log, ev)
 	if err != nil || !changed {
 		return err
 	}
 	return h.scheduleAfterChange(ctx, ev.item)
 }
 
+// reparse records what an item tracks now; tracked says whether it tracks
+// anything, changed whether its status comment or the reports may change.
+func (h *Handler) reparse(ctx context.Context, log *slog.Logger, ev event) (changed, tracked bool, err error) {
+	c := h.Client(ev.installation)
+	r, warnings, err := h.Rules.UpstreamRules(ctx, c, ev.owner, ev.repo)
+	if err != nil {
+		return false, false, fmt.Errorf("load rules of %s: %w", ev.item.Repo, err)
+	}
+	u := r.Upstream
+	if !u.Enabled {
+		log.Debug("upstream tracking is off in the rules")
+		return false, false, nil
+	}
+	for _, msg := range warnings {
+		log.Warn("rules setting not applied", slog.String("warning", msg))
+	}
+	self, err := h.self(ctx)
+	if err != nil {
+		return false, false, err
+	}
+	if strings.Contains(ev.body, report.DashboardMarker) || (self != "" && ev.author == self) {
+		return false, false, nil // the dashboard lists every reference; it tracks nothing itself
+	}
+	ev.item.Modules = ModulesOf(r, ev.item.Repo, ev.item.Labels)
+	ev.item.Listed = !ev.item.Private || u.ShowPrivate
+	opts := LinkOptions(u, ev.owner)
+	if ev.comment != nil {
+		return h.onComment(ctx, log, ev, u, opts, self)
+	}
+	return h.onItem(ctx, log, c, ev, u, opts, self)
+}
+
 // onItem re-reads the item's body and labels.
-func (h *Handler) onItem(ctx context.Context, log *slog.Logger, c Client, ev event, u rules.Upstream, opts link.Options, self string) (bool, error) {
+func (h *Handler) onItem(ctx context.Context, log *slog.Logger, c Client, ev event, u rules.Upstream, opts link.Options, self string) (changed, tracked bool, err error) {
 	parsed := link.Parse(ev.body, opts)
 	labelled := u.Label != "" && slices.ContainsFunc(ev.item.Labels, func(l string) bool { return strings.EqualFold(l, u.Label) })
 	if !labelled && !parsed.HasUpstreamLines {
@@ -211,29 +214,29 @@ func (h *Handler) onItem(ctx context.Context, log *slog.Logger, c Client, ev eve
 		if untracked {
 			log.Info("no longer tracked: no upstream label and no Upstream: lines")
 		}
-		return untracked, err
+		return untracked, false, err
 	}
 	before, err := h.Store.Item(ctx, ev.item.Repo, ev.item.Number)
 	if err != nil {
-		return false, err
+		return false, true, err
 	}
-	changed, err := h.Store.Track(ctx, ev.item, SourceBody, refsOf(parsed))
+	changed, err = h.Store.Track(ctx, ev.item, SourceBody, refsOf(parsed))
 	if err != nil {
-		return false, err
+		return false, true, err
 	}
 	if u.Comments && (before == nil || !before.Tracked) {
 		// Newly tracked: the comments so far are read once; later ones
 		// arrive as events.
 		more, err := h.readComments(ctx, c, ev, opts, self)
 		if err != nil {
-			return false, err
+			return false, true, err
 		}
 		changed = changed || more
 	}
 	if changed {
 		log.Info("upstream references updated", slog.Int("references", len(parsed.Refs)), slog.Bool("labelled", labelled))
 	}
-	return changed, nil
+	return changed, true, nil
 }
 
 func (h *Handler) readComments(ctx context.Context, c Client, ev event, opts link.Options, self string) (bool, error) {
@@ -266,23 +269,23 @@ func countsComment(cm *github.IssueComment, itemAuthor, self string) bool {
 }
 
 // onComment re-reads one comment of an item that is already tracked.
-func (h *Handler) onComment(ctx context.Context, log *slog.Logger, ev event, u rules.Upstream, opts link.Options, self string) (bool, error) {
+func (h *Handler) onComment(ctx context.Context, log *slog.Logger, ev event, u rules.Upstream, opts link.Options, self string) (changed, tracked bool, err error) {
 	if !u.Comments {
-		return false, nil
+		return false, false, nil
 	}
 	saved, err := h.Store.Item(ctx, ev.item.Repo, ev.item.Number)
 	if err != nil || saved == nil || !saved.Tracked {
-		return false, err
+		return false, false, err
 	}
 	var refs []link.Ref
 	if ev.action != "deleted" && countsComment(ev.comment, ev.item.Author, self) {
 		refs = refsOf(link.Parse(ev.comment.GetBody(), opts))
 	}
-	changed, err := h.Store.Track(ctx, ev.item, commentSource(ev.comment.GetID()), refs)
+	changed, err = h.Store.Track(ctx, ev.item, commentSource(ev.comment.GetID()), refs)
 	if changed {
 		log.Info("upstream references in a comment updated", slog.Int64("comment", ev.comment.GetID()), slog.Int("references", len(refs)))
 	}
-	return changed, err
+	return changed, true, err
 }
 
 // Sources of references on an item.

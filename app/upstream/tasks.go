@@ -150,10 +150,25 @@ func (h *Handler) statusText(ctx context.Context, it *Saved, u rules.Upstream) (
 	if err != nil {
 		return "", err
 	}
-	if len(refs) == 0 && it.CommentID == 0 {
-		return "", nil // labelled, but nothing to report yet
+	if it.CommentID == 0 && !worthPosting(refs) {
+		// Labelled with nothing to report yet, or waiting for the first
+		// check: posting "not checked yet" would cost a second write
+		// minutes later. The poll after the check syncs again.
+		return "", nil
 	}
 	return report.Comment(tracker(it), refs, h.reportOptions(u)), nil
+}
+
+func worthPosting(refs []report.Reference) bool {
+	if len(refs) == 0 {
+		return false
+	}
+	for _, r := range refs {
+		if r.Provider != string(link.Other) && r.LastChecked.IsZero() && r.CheckError == "" {
+			return false
+		}
+	}
+	return true
 }
 
 func tracker(it *Saved) report.Tracker {

@@ -4,6 +4,7 @@
 //	contribot dco check …             evaluate DCO sign-offs offline
 //	contribot rules check FILE…       validate rules files
 //	contribot labels explain …        show the labels rules give a PR, and why
+//	contribot upstream backfill …     seed the upstream tracker from an org
 //	contribot version                 print the version
 package main
 
@@ -39,6 +40,7 @@ const usage = `usage:
   contribot dco check --git RANGE [--dir DIR] [--rules FILE] [--json]
   contribot rules check FILE...                       validate rules files
   contribot labels explain --repo OWNER/NAME (--files A,B | --pr-files FILE.json) [--rules FILE] [--json]
+  contribot upstream backfill --org ORG               seed the upstream tracker from ORG's issues
   contribot version
 `
 
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return runLabelsExplain(args[2:], stdout, stderr)
+	case "upstream":
+		return runUpstream(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "contribot", version)
 		return 0

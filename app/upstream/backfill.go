@@ -1,0 +1,90 @@
+package upstream
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// Finder finds an org's existing tracking items for a backfill.
+type Finder interface {
+	SearchAll(ctx context.Context, query string) ([]*github.Issue, error)
+	PrivateRepos(ctx context.Context, org string) (map[string]bool, error)
+}
+
+// BackfillReport says what a backfill found.
+type BackfillReport struct {
+	Found, Tracked, Changed int
+}
+
+// Backfill seeds the tracker from an org's items that carry the tracking
+// label or "Upstream:" lines, through the same path as their events. It is
+// safe to run again: unchanged items change nothing.
+func (h *Handler) Backfill(ctx context.Context, installation int64, f Finder, org string) (BackfillReport, error) {
+	var rep BackfillReport
+	c := h.Client(installation)
+	r, _, err := h.Rules.UpstreamRules(ctx, c, org, ".github")
+	if err != nil {
+		return rep, fmt.Errorf("load rules of %s: %w", org, err)
+	}
+	if !r.Upstream.Enabled {
+		return rep, fmt.Errorf("upstream tracking is off in the rules of %s (upstream.enabled)", org)
+	}
+	queries := []string{fmt.Sprintf("org:%s in:body \"Upstream:\"", org)}
+	if l := r.Upstream.Label; l != "" {
+		queries = append([]string{fmt.Sprintf("org:%s label:%q", org, l)}, queries...)
+	}
+	private, err := f.PrivateRepos(ctx, org)
+	if err != nil {
+		return rep, err
+	}
+	seen := map[string]bool{}
+	for _, q := range queries {
+		items, err := f.SearchAll(ctx, q)
+		if err != nil {
+			return rep, err
+		}
+		for _, is := range items {
+			repo := repoFromURL(is.GetRepositoryURL())
+			key := fmt.Sprintf("%s#%d", repo, is.GetNumber())
+			if repo == "" || seen[key] {
+				continue
+			}
+			seen[key] = true
+			rep.Found++
+			owner, name, _ := strings.Cut(repo, "/")
+			ev := event{installation: installation, owner: owner, repo: name, action: "backfill", body: is.GetBody(), author: is.GetUser().GetLogin(),
+				item: Item{Repo: repo, Number: is.GetNumber(), Installation: installation, PR: is.IsPullRequest(), Title: is.GetTitle(),
+					URL: is.GetHTMLURL(), Author: is.GetUser().GetLogin(), Open: is.GetState() != "closed", Private: private[repo], Labels: labelNames(is.Labels)}}
+			log := h.Log.With(slog.String("repo", repo), slog.Int("number", is.GetNumber()), slog.String("action", "backfill"))
+			changed, tracked, err := h.reparse(ctx, log, ev)
+			if err != nil {
+				return rep, fmt.Errorf("backfill %s: %w", key, err)
+			}
+			if tracked {
+				rep.Tracked++
+			}
+			if changed {
+				rep.Changed++
+				if err := h.scheduleAfterChange(ctx, ev.item); err != nil {
+					return rep, err
+				}
+			}
+		}
+	}
+	// The poll is what gives new references their state; have it run now.
+	return rep, h.Queue.Schedule(ctx, TaskPoll, PollKey, 0)
+}
+
+// repoFromURL turns a search result's repository_url
+// (https://api.github.com/repos/o/r) into "o/r".
+func repoFromURL(u string) string {
+	_, after, ok := strings.Cut(u, "/repos/")
+	if !ok || strings.Count(after, "/") != 1 {
+		return ""
+	}
+	return after
+}
