@@ -196,8 +196,9 @@ func (d *decoder) checkUpstream(up *yaml.Node) {
 	}
 }
 
-// hostName is a DNS name in lower case, as links are matched after
-// lower-casing their host. It is also schema.json's pattern for hosts.
+// hostName is a DNS name in lower case: links are matched by their host
+// in lower case, so "Review.OpenDev.org" would match nothing. It is also
+// schema.json's pattern for hosts.
 var hostName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 
 // maxHostName is the DNS limit on a name's length.

@@ -351,8 +351,8 @@ func (res *Result) checkUpstream(merged *yaml.Node) {
 			gitlab = append(gitlab, h)
 			continue
 		}
-		// A link is read by one provider; Gerrit's URLs are the more
-		// specific, so it keeps the host.
+		// A link goes to one provider, so one list must keep the host;
+		// Gerrit does, as Upstream.GitLab documents.
 		res.warnMerged("upstream.gitlab", nodeAt([]*yaml.Node{node}, 0, "gitlab", j),
 			fmt.Sprintf("upstream.gitlab[%d]: %q is also in upstream.gerrit (%s); its links are read as Gerrit changes", j, h, res.Sources["upstream.gerrit"]))
 	}
