@@ -2,6 +2,7 @@ package fakegithub
 
 import (
 	"cmp"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -163,6 +164,9 @@ func (s *Server) SetIssue(owner, repo string, number int, mutate func(*SearchIte
 	item := before
 	item.Labels = append([]string{}, rs.labels[number]...)
 	mutate(&item)
+	if item.Labels == nil {
+		item.Labels = []string{} // mutate cleared them
+	}
 	if item.Number != number {
 		panic("fakegithub: SetIssue: Number cannot change")
 	}
@@ -553,6 +557,7 @@ func (s *Server) getOrgInstallation(c *call) *response {
 	}
 	account := s.userObject(oi.login)
 	account["type"] = "Organization"
+	account["node_id"] = base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("012:Organization%d", userID(oi.login))))
 	account["url"] = s.base + "orgs/" + oi.login
 	account["repos_url"] = s.base + "orgs/" + oi.login + "/repos"
 	account["events_url"] = s.base + "orgs/" + oi.login + "/events"
@@ -566,7 +571,7 @@ func (s *Server) getOrgInstallation(c *call) *response {
 		"html_url":                  htmlBase + "organizations/" + oi.login + "/settings/installations/" + id,
 		"app_id":                    s.appID,
 		"app_slug":                  s.appSlug,
-		"target_id":                 account["id"],
+		"target_id":                 userID(oi.login),
 		"target_type":               "Organization",
 		"permissions":               s.installationPermissions(oi.id),
 		"events":                    s.appObject()["events"],
