@@ -1,8 +1,11 @@
 package link
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Options say which hosts are which and what the org is.
@@ -184,7 +187,17 @@ func forEachURL(line []byte, f func(string)) {
 		}
 		j := i
 		for j < len(line) && !urlStop(line[j]) {
-			j++
+			if line[j] < utf8.RuneSelf {
+				j++
+				continue
+			}
+			// A no-break space or ideographic space ends a URL like a
+			// space does; pasted prose is full of them.
+			r, size := utf8.DecodeRune(line[j:])
+			if unicode.IsSpace(r) {
+				break
+			}
+			j += size
 		}
 		if u := trimURL(line[i:j]); len(u) > 0 {
 			f(string(u))
@@ -229,6 +242,15 @@ func trimURL(u []byte) []byte {
 			if closed > open {
 				u = u[:len(u)-1]
 				continue
+			}
+		default:
+			// Closing quotes and full stops of other scripts ("”", "。")
+			// end a sentence, not a URL.
+			if c >= utf8.RuneSelf {
+				if r, size := utf8.DecodeLastRune(u); unicode.IsPunct(r) {
+					u = u[:len(u)-size]
+					continue
+				}
 			}
 		}
 		break
@@ -318,7 +340,12 @@ func (p *parser) isOrg(segs []string) bool {
 	if owner == "orgs" && len(segs) > 1 {
 		owner = segs[1]
 	}
-	return strings.EqualFold(owner, p.org)
+	// An escaped owner ("SovereignCloudStack%2Fx") is still the org when
+	// GitHub decodes it.
+	if dec, err := url.PathUnescape(owner); err == nil {
+		owner, _, _ = strings.Cut(dec, "/")
+	}
+	return strings.EqualFold(strings.TrimSpace(owner), p.org)
 }
 
 type splitted struct {
@@ -486,12 +513,12 @@ func gerrit(host string, u splitted) (Ref, bool) {
 	if !ok {
 		return Ref{}, false
 	}
-	url := "https://" + host + "/c/"
+	canon := "https://" + host + "/c/"
 	if project != "" {
-		url += project + "/+/"
+		canon += project + "/+/"
 	}
 	return Ref{Provider: Gerrit, Host: host, Project: project, Kind: Change, Number: n,
-		URL: url + strconv.FormatInt(n, 10)}, true
+		URL: canon + strconv.FormatInt(n, 10)}, true
 }
 
 // gerritProject refuses parts that are Gerrit's own path words, so a

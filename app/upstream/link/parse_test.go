@@ -118,6 +118,10 @@ func TestParseForms(t *testing.T) {
 			"| %s |",
 			"> quoted: %s",
 			"'%s'",
+			"„%s“",
+			"「%s」。",
+			"see %s\u00a0here",
+			"see %s\u3000here",
 		} {
 			text := strings.ReplaceAll(wrap, "%s", tc.url)
 			got := Parse(text, scs)
@@ -181,6 +185,8 @@ func TestParseNotRefs(t *testing.T) {
 		"https://gitlab.example.org/group/project/-/merge_requests/5",
 		"https://tracker.ceph.com/issues/12345",
 		"https://docs.openstack.org/keystone/latest/",
+		"https://github.com/o/r/pull/1x",
+		"https://github.com/o/r/pull/1\u00ad",
 		"ftp://github.com/o/r/pull/1",
 		"github.com/o/r/pull/1",
 	} {
@@ -271,6 +277,13 @@ func TestParseText(t *testing.T) {
 			}, HasUpstreamLines: true},
 		},
 		{
+			name: "non-ASCII letters stay in a page URL",
+			text: "Upstream: https://de.wikipedia.org/wiki/Föderation„",
+			want: Parsed{Refs: []Found{
+				{Ref: page("de.wikipedia.org", "https://de.wikipedia.org/wiki/Föderation"), Line: 1, UpstreamLine: true},
+			}, HasUpstreamLines: true},
+		},
+		{
 			name: "balanced parentheses stay in a page URL",
 			text: "Upstream: https://en.wikipedia.org/wiki/Ceph_(software)",
 			want: Parsed{Refs: []Found{
@@ -279,7 +292,7 @@ func TestParseText(t *testing.T) {
 		},
 		{
 			name: "org links are never refs, even on Upstream lines",
-			text: "Upstream: https://github.com/SovereignCloudStack/issues/issues/5\nUpstream: https://github.com/orgs/sovereigncloudstack/projects/6\nUpstream: https://github.com/SovereignCloudStack",
+			text: "Upstream: https://github.com/SovereignCloudStack/issues/issues/5\nUpstream: https://github.com/orgs/sovereigncloudstack/projects/6\nUpstream: https://github.com/SovereignCloudStack\nUpstream: https://github.com//SovereignCloudStack%2Fx",
 			want: Parsed{HasUpstreamLines: true},
 		},
 		{
