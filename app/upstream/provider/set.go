@@ -60,10 +60,7 @@ func ParseEndpoints(s string) (Endpoints, error) {
 			return Endpoints{}, fmt.Errorf("endpoint %q: %q is not a host name", entry, host)
 		}
 		u, err := url.Parse(base)
-		if err != nil {
-			return Endpoints{}, fmt.Errorf("endpoint %q: %w", entry, err)
-		}
-		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return Endpoints{}, fmt.Errorf("endpoint %q: %q is not an http(s) URL", entry, base)
 		}
 		if u.RawQuery != "" || u.Fragment != "" {
