@@ -39,7 +39,7 @@ func Comment(t Tracker, refs []Reference, o Options) string {
 	}
 	if stale > 0 {
 		b.WriteString("\n**Stale**: no upstream activity for " + duration(o.StaleAfter) +
-			". Ask upstream for a review, or abandon it upstream if the work is dropped.\n")
+			" or more. Ask upstream for a review, or abandon it upstream if the work is dropped.\n")
 	}
 	if t.Open && tracked > 0 && done == tracked {
 		what := "close this issue"

@@ -174,7 +174,7 @@ func (d *dashboard) line(r Reference, i int, withState bool) string {
 	if withState {
 		b.WriteString(" · " + r.State.Text())
 	}
-	if r.Tracked() {
+	if !r.LastActivity.IsZero() {
 		b.WriteString(" · " + date(r.LastActivity))
 	}
 	if d.stale[i] && !withState {
@@ -188,7 +188,7 @@ func (d *dashboard) line(r Reference, i int, withState bool) string {
 		}
 	}
 	sep := " · "
-	for _, t := range r.Trackers {
+	for _, t := range sortTrackers(r.Trackers) {
 		if t.Open {
 			b.WriteString(sep + trackerLink(t))
 			sep = ", "

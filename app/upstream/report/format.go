@@ -246,15 +246,19 @@ const zwj = "\u200d"
 // Control and format characters (bidi overrides, zero-width) are dropped
 // so text cannot disguise itself.
 func Escape(s string) string {
+	// Dropped first, so that the look-ahead below sees what is kept.
+	s = strings.Map(func(c rune) rune {
+		if unicode.Is(unicode.Cf, c) || c == utf8.RuneError {
+			return -1
+		}
+		return c
+	}, s)
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
 	for i, c := range s {
 		if unicode.IsSpace(c) || unicode.Is(unicode.Cc, c) {
 			space = b.Len() > 0
-			continue
-		}
-		if unicode.Is(unicode.Cf, c) || c == utf8.RuneError {
 			continue
 		}
 		if space {
@@ -295,4 +299,14 @@ func plural(n int, one, many string) string {
 		return fmt.Sprintf("%d %s", n, one)
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// sortTrackers orders trackers by repository and number, whatever order
+// the store returns them in.
+func sortTrackers(ts []Tracker) []Tracker {
+	s := slices.Clone(ts)
+	slices.SortFunc(s, func(a, b Tracker) int {
+		return cmp.Or(strings.Compare(a.Repo, b.Repo), cmp.Compare(a.Number, b.Number))
+	})
+	return s
 }

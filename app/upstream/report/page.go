@@ -328,7 +328,7 @@ func newRow(r Reference, stale bool) row {
 		LastActivity: date(r.LastActivity), LastChecked: checked, Stale: stale,
 		Modules: strings.Join(r.Modules(), ", "),
 	}
-	for _, t := range r.Trackers {
+	for _, t := range sortTrackers(r.Trackers) {
 		w.Trackers = append(w.Trackers, trackerCell{
 			Label: t.Repo + "#" + strconv.Itoa(t.Number), URL: t.URL, Title: t.Title, Open: t.Open,
 		})

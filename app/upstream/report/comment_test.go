@@ -1,0 +1,142 @@
+package report
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
+)
+
+const staleAfter = 90 * 24 * time.Hour
+
+func TestComment(t *testing.T) {
+	iss := issue("SovereignCloudStack/issues", 12, true, "IaaS")
+	pr := iss
+	pr.PR = true
+	closed := iss
+	closed.Open = false
+	o := Options{Now: now, StaleAfter: staleAfter}
+
+	review := gerrit("openstack/keystone", 903172, provider.InReview, "NEW", day(2025, 6, 2), iss)
+	quiet := githubRef("kubernetes-sigs/cluster-api", 123, provider.Open, "open", day(2025, 1, 2), iss)
+	merged := launchpad("keystone", 2045974, provider.Merged, "Fix Committed", day(2025, 5, 1), iss)
+	released := githubRef("osism/ansible", 9, provider.Released, "", day(2025, 5, 3), iss)
+	link := untracked("https://example.org/notes", iss)
+	failing := review
+	failing.CheckError, failing.CheckFailedSince = "gerrit: 503", day(2025, 6, 29)
+	failingNoDate := review
+	failingNoDate.CheckError = "gerrit: 503"
+	hostile := githubRef("a/b", 1, provider.Open, "open", day(2025, 6, 1), iss)
+	hostile.Title = "Fix | <b>x</b> @alice\n[link](http://x)"
+
+	const head = CommentMarker + "\n**Upstream status**\n\n| upstream | state | last activity |\n| --- | --- | --- |\n"
+	const (
+		rowReview   = "| [openstack/keystone change 903172](https://review.opendev.org/c/openstack/keystone/+/903172): Change 903172 | in review (NEW) | 2025-06-02 |\n"
+		rowQuiet    = "| [kubernetes-sigs/cluster-api#123](https://redirect.github.com/kubernetes-sigs/cluster-api/pull/123): PR 123 | open | 2025-01-02 **stale** |\n"
+		rowMerged   = "| [Launchpad bug 2045974](https://bugs.launchpad.net/keystone/+bug/2045974): Bug 2045974 | merged/done (Fix Committed) | 2025-05-01 |\n"
+		rowReleased = "| [osism/ansible#9](https://redirect.github.com/osism/ansible/pull/9): PR 9 | released | 2025-05-03 |\n"
+		rowLink     = "| [example.org/notes](https://example.org/notes) | not tracked | – |\n"
+		staleNote   = "\n**Stale**: no upstream activity for 90 days or more. Ask upstream for a review, or abandon it upstream if the work is dropped.\n"
+		nudgeIssue  = "\nAll upstream work here is merged. If nothing is left to do, close this issue.\n"
+		nudgePR     = "\nAll upstream work here is merged. If nothing is left to do, merge or close this pull request.\n"
+	)
+	tests := []struct {
+		name    string
+		tracker Tracker
+		refs    []Reference
+		want    string
+	}{
+		{
+			name: "mixed, sorted by state", tracker: iss,
+			refs: []Reference{link, merged, quiet, review},
+			want: head + rowReview + rowQuiet + rowMerged + rowLink + staleNote,
+		},
+		{
+			name: "all merged: nudge to close the issue", tracker: iss,
+			refs: []Reference{released, merged, link},
+			want: head + rowMerged + rowReleased + rowLink + nudgeIssue,
+		},
+		{
+			name: "all merged on a pull request", tracker: pr,
+			refs: []Reference{merged},
+			want: head + rowMerged + nudgePR,
+		},
+		{
+			name: "no nudge on a closed tracker", tracker: closed,
+			refs: []Reference{merged},
+			want: head + rowMerged,
+		},
+		{
+			name: "no nudge for untracked links only", tracker: iss,
+			refs: []Reference{link},
+			want: head + rowLink,
+		},
+		{
+			name: "no nudge while work is open", tracker: iss,
+			refs: []Reference{merged, review},
+			want: head + rowReview + rowMerged,
+		},
+		{
+			name: "failed check shows the day failures began", tracker: iss,
+			refs: []Reference{failing},
+			want: head + "| [openstack/keystone change 903172](https://review.opendev.org/c/openstack/keystone/+/903172): Change 903172 | in review (NEW) (could not check since 2025-06-29) | 2025-06-02 |\n",
+		},
+		{
+			name: "failed check without a start day", tracker: iss,
+			refs: []Reference{failingNoDate},
+			want: head + "| [openstack/keystone change 903172](https://review.opendev.org/c/openstack/keystone/+/903172): Change 903172 | in review (NEW) (could not check) | 2025-06-02 |\n",
+		},
+		{
+			name: "hostile title stays in its cell", tracker: iss,
+			refs: []Reference{hostile},
+			want: head + "| [a/b#1](https://redirect.github.com/a/b/pull/1): Fix \\| \\<b\\>x\\</b\\> @" + zwj + "alice \\[link\\](http:" + zwj + "//x) | open | 2025-06-01 |\n",
+		},
+		{
+			name: "no references", tracker: iss,
+			want: CommentMarker + "\n**Upstream status**\n\nNo upstream links found here.\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Comment(tt.tracker, tt.refs, o)
+			if got != tt.want {
+				t.Errorf("Comment:\n%s\nwant:\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCommentStableAcrossPolls checks that what changes on every poll
+// (the check time, the error text, the order of the data) leaves the
+// comment's bytes alone, so that it is not rewritten on every poll.
+func TestCommentStableAcrossPolls(t *testing.T) {
+	iss := issue("SovereignCloudStack/issues", 12, true, "IaaS")
+	refs := []Reference{
+		gerrit("openstack/keystone", 903172, provider.InReview, "NEW", day(2025, 6, 2), iss),
+		githubRef("kubernetes-sigs/cluster-api", 123, provider.Open, "open", day(2025, 1, 2), iss),
+		launchpad("keystone", 2045974, provider.Merged, "Fix Committed", day(2025, 5, 1), iss),
+		untracked("https://example.org/notes", iss),
+	}
+	refs[0].CheckError, refs[0].CheckFailedSince = "timeout after 10s", day(2025, 6, 29)
+	o := Options{Now: now, StaleAfter: staleAfter}
+	want := Comment(iss, refs, o)
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 20 {
+		later := make([]Reference, len(refs))
+		copy(later, refs)
+		for j := range later {
+			later[j].LastChecked = now.Add(time.Duration(i) * time.Hour)
+		}
+		later[0].CheckError = "HTTP 429, retry after " + itoa(i) + "s"
+		rng.Shuffle(len(later), func(a, b int) { later[a], later[b] = later[b], later[a] })
+		if got := Comment(iss, later, o); got != want {
+			t.Fatalf("poll %d changed the comment:\n%s\nwant:\n%s", i, got, want)
+		}
+	}
+	if strings.Contains(want, "retry") || strings.Contains(want, "timeout") {
+		t.Errorf("the comment shows the error text, which changes between polls:\n%s", want)
+	}
+}
