@@ -42,8 +42,9 @@ type Ref struct {
 	// ("review.opendev.org", "bugs.launchpad.net", "github.com").
 	Host string
 	// Project is "owner/repo" on GitHub, the Gerrit project
-	// ("openstack/keystone"), the Launchpad project ("keystone") or the GitLab
-	// path ("group/sub/project"). It may be empty where the URL does not
+	// ("openstack/keystone"), the Launchpad bug target ("keystone", or
+	// "ubuntu/+source/nova" for a distribution source package) or the
+	// GitLab path ("group/sub/project"). It may be empty where the URL does not
 	// name it (Gerrit's "#/c/N", Launchpad's "/bugs/N").
 	Project string
 	Kind    Kind
