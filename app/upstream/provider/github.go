@@ -80,6 +80,9 @@ func (g *GitHub) fetchOne(ctx context.Context, c *github.Client, r link.Ref) (re
 	switch {
 	case errors.As(err, &rle):
 		e := &RateLimitError{Provider: "github", Host: r.Host, Status: rle.Response.StatusCode}
+		if d := time.Until(rle.Rate.Reset.Time).Round(time.Second); d > 0 {
+			e.RetryAfter = d
+		}
 		return Result{Err: e}, e.skipped()
 	case errors.As(err, &abuse):
 		e := &RateLimitError{Provider: "github", Host: r.Host, Status: abuse.Response.StatusCode}

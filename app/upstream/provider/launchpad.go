@@ -121,6 +121,8 @@ func (l *Launchpad) fetchOne(ctx context.Context, r link.Ref) (res Result, stop 
 	default:
 		return Result{Err: fmt.Errorf("get Launchpad bug %d tasks: %w", r.Number, statusError(resp))}, nil
 	}
+	// The first page holds 75 entries; no bug has that many targets, so
+	// further pages (total_size > len(entries)) are not asked for.
 	var tasks lpTasks
 	if err := json.Unmarshal(resp.body, &tasks); err != nil {
 		return Result{Err: fmt.Errorf("decode Launchpad bug %d tasks: %w", r.Number, err)}, nil
