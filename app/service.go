@@ -53,6 +53,9 @@ type Options struct {
 	// GitHub transport options, e.g. to turn off write pacing in tests.
 	GitHubOptions []githubapp.Option
 	Queue         queue.Options
+	// Now is the upstream tracker's clock (last checked, staleness), for
+	// tests that let hours pass; nil is time.Now.
+	Now func() time.Time
 }
 
 // New builds the service: it opens and migrates the database, but starts
@@ -128,7 +131,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Log:     log.With(slog.String("feature", FeatureWelcome)),
 		Metrics: welcome.NewMetrics(reg),
 	}
-	if err := s.newUpstream(cfg, clients, q, pollEvery, reg); err != nil {
+	if err := s.newUpstream(cfg, clients, q, pollEvery, reg, opts.Now); err != nil {
 		_ = q.Stop(ctx)
 		return nil, err
 	}
@@ -159,7 +162,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 // newUpstream builds the upstream tracker: its providers read public
 // upstream hosts without credentials, and GitHub with any installation of
 // the org whose items name the reference.
-func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollEvery time.Duration, reg prometheus.Registerer) error {
+func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollEvery time.Duration, reg prometheus.Registerer, now func() time.Time) error {
 	endpoints, err := provider.ParseEndpoints(cfg.UpstreamEndpoints)
 	if err != nil {
 		return fmt.Errorf("UPSTREAM_ENDPOINTS: %w", err)
@@ -171,7 +174,7 @@ func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollE
 	if burst <= 0 {
 		burst = 5
 	}
-	store := &upstream.Store{DB: q.DB()}
+	store := &upstream.Store{DB: q.DB(), Now: now}
 	set := provider.NewSet(provider.SetOptions{
 		HTTP:      &http.Client{Timeout: 30 * time.Second},
 		Endpoints: endpoints,
@@ -207,8 +210,15 @@ func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollE
 		PollEvery: pollEvery,
 		PageURL:   pageURL,
 		DryRun:    s.cfg.DryRun(),
+		Now:       now,
 	}
 	return nil
+}
+
+// PollUpstream has the upstream references that are due checked now,
+// rather than at the next periodic poll.
+func (s *Service) PollUpstream(ctx context.Context) error {
+	return s.queue.Schedule(ctx, upstream.TaskPoll, upstream.PollKey, 0)
 }
 
 // upstreamPages serves the tracker's public page and its JSON twin; the

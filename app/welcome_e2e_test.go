@@ -314,8 +314,10 @@ func TestWelcomeNewcomerFirstIssue(t *testing.T) {
 	t.Parallel()
 	e := startWelcome(t)
 	queued := e.deliverOne("issues", issueOpened(t, issueNumber, newcomer, "NONE", nil))
-	if !slices.Equal(queued, []string{app.FeatureWelcome}) {
-		t.Fatalf("a newcomer's issue was queued for %q, want only welcome", queued)
+	// The fixture's label makes it a candidate for upstream tracking too,
+	// which costs no GitHub call for an item without the upstream label.
+	if !slices.Equal(queued, []string{app.FeatureWelcome, app.FeatureUpstream}) {
+		t.Fatalf("a newcomer's issue was queued for %q, want welcome and upstream", queued)
 	}
 	want := []string{searchCall("is:issue author:" + newcomer + " org:codertocat"), memberCall, listCommentsCall(issueNumber), createCommentCall(issueNumber)}
 	if got := e.welcomeCalls(); !slices.Equal(got, want) {
@@ -701,8 +703,8 @@ func TestWelcomeFirstMergedPR(t *testing.T) {
 		e := startWelcome(t)
 		e.fake.AddSearchItem(owner, repo, fakegithub.SearchItem{Number: prNumber, Author: newcomer, PR: true, Merged: true})
 		queued := e.deliverOne("pull_request", merged(t))
-		if !slices.Equal(queued, []string{app.FeatureWelcome}) {
-			t.Fatalf("a merged pull request was queued for %q, want only welcome", queued)
+		if !slices.Equal(queued, []string{app.FeatureWelcome, app.FeatureUpstream}) {
+			t.Fatalf("a merged pull request was queued for %q, want welcome and upstream", queued)
 		}
 		want := []string{mergedQuery, memberCall, listCommentsCall(prNumber), createCommentCall(prNumber)}
 		if got := e.welcomeCalls(); !slices.Equal(got, want) {

@@ -189,24 +189,20 @@ func (h *Handler) reparse(ctx context.Context, log *slog.Logger, ev event) (chan
 	for _, msg := range warnings {
 		log.Warn("rules setting not applied", slog.String("warning", msg))
 	}
-	self, err := h.self(ctx)
-	if err != nil {
-		return false, false, err
-	}
-	if strings.Contains(ev.body, report.DashboardMarker) || (self != "" && ev.author == self) {
+	if strings.Contains(ev.body, report.DashboardMarker) {
 		return false, false, nil // the dashboard lists every reference; it tracks nothing itself
 	}
 	ev.item.Modules = ModulesOf(r, ev.item.Repo, ev.item.Labels)
 	ev.item.Listed = !ev.item.Private || u.ShowPrivate
 	opts := LinkOptions(u, ev.owner)
 	if ev.comment != nil {
-		return h.onComment(ctx, log, ev, u, opts, self)
+		return h.onComment(ctx, log, ev, u, opts)
 	}
-	return h.onItem(ctx, log, c, ev, u, opts, self)
+	return h.onItem(ctx, log, c, ev, u, opts)
 }
 
 // onItem re-reads the item's body and labels.
-func (h *Handler) onItem(ctx context.Context, log *slog.Logger, c Client, ev event, u rules.Upstream, opts link.Options, self string) (changed, tracked bool, err error) {
+func (h *Handler) onItem(ctx context.Context, log *slog.Logger, c Client, ev event, u rules.Upstream, opts link.Options) (changed, tracked bool, err error) {
 	parsed := link.Parse(ev.body, opts)
 	labelled := u.Label != "" && slices.ContainsFunc(ev.item.Labels, func(l string) bool { return strings.EqualFold(l, u.Label) })
 	if !labelled && !parsed.HasUpstreamLines {
@@ -215,6 +211,14 @@ func (h *Handler) onItem(ctx context.Context, log *slog.Logger, c Client, ev eve
 			log.Info("no longer tracked: no upstream label and no Upstream: lines")
 		}
 		return untracked, false, err
+	}
+	// Only a tracking candidate costs the App's login (once per process).
+	self, err := h.self(ctx)
+	if err != nil {
+		return false, true, err
+	}
+	if self != "" && ev.author == self {
+		return false, false, nil // contribot's own issues track nothing
 	}
 	before, err := h.Store.Item(ctx, ev.item.Repo, ev.item.Number)
 	if err != nil {
@@ -269,13 +273,17 @@ func countsComment(cm *github.IssueComment, itemAuthor, self string) bool {
 }
 
 // onComment re-reads one comment of an item that is already tracked.
-func (h *Handler) onComment(ctx context.Context, log *slog.Logger, ev event, u rules.Upstream, opts link.Options, self string) (changed, tracked bool, err error) {
+func (h *Handler) onComment(ctx context.Context, log *slog.Logger, ev event, u rules.Upstream, opts link.Options) (changed, tracked bool, err error) {
 	if !u.Comments {
 		return false, false, nil
 	}
 	saved, err := h.Store.Item(ctx, ev.item.Repo, ev.item.Number)
 	if err != nil || saved == nil || !saved.Tracked {
 		return false, false, err
+	}
+	self, err := h.self(ctx)
+	if err != nil {
+		return false, true, err
 	}
 	var refs []link.Ref
 	if ev.action != "deleted" && countsComment(ev.comment, ev.item.Author, self) {
