@@ -352,6 +352,7 @@ th,td{border-bottom:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;verti
 th{background:#f6f8fa}
 .error{color:#b42318;font-weight:600}
 .state{white-space:nowrap;font-weight:600}
+.date{white-space:nowrap}
 .state-merged .state,.state-released .state{color:#1a7f37}
 .state-in_review .state,.state-open .state{color:#0969da}
 .state-draft .state,.state-unknown .state,.state-untracked .state{color:#59636e}
@@ -379,8 +380,8 @@ tr.stale{background:#fff8c5}
 <td>{{.Title}}</td>
 <td class="state">{{.StateText}}{{if .Stale}} (stale){{end}}</td>
 <td>{{.Raw}}{{with .CheckError}} <span class="note">could not check: {{.}}</span>{{end}}</td>
-<td>{{.LastActivity}}</td>
-<td>{{.LastChecked}}</td>
+<td class="date">{{.LastActivity}}</td>
+<td class="date">{{.LastChecked}}</td>
 <td>{{range $i, $t := .Trackers}}{{if $i}}, {{end}}<a href="{{$t.URL}}" title="{{$t.Title}}"{{if not $t.Open}} class="closed"{{end}}>{{$t.Label}}</a>{{end}}</td>
 <td class="modules">{{.Modules}}</td>
 </tr>
