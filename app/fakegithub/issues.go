@@ -146,8 +146,8 @@ func (s *Server) toIssue(rs *repoState, e *searchEntry) *github.Issue {
 
 // SetIssue changes issue or pull request number of the issue store, as if
 // someone had edited it on GitHub between two polls. mutate gets a copy with
-// the current labels in Labels; what it leaves is stored with the defaults
-// of AddSearchItem. As on GitHub, a change bumps updated_at to the fake's
+// the current labels in Labels (nil or empty afterwards removes them all);
+// what it leaves is stored with the defaults of AddSearchItem. As on GitHub, a change bumps updated_at to the fake's
 // clock unless mutate sets UpdatedAt itself; closing without a ClosedAt
 // closes now; reopening clears closed_at and, unless mutate sets
 // StateReason, makes the state reason "reopened" (closing: "completed").
