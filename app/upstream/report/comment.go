@@ -59,7 +59,7 @@ func commentState(r Reference) string {
 		return s
 	}
 	if rawAddsInfo(r) {
-		s += " (" + Escape(r.RawState) + ")"
+		s += " (" + escape(r.RawState) + ")"
 	}
 	if r.CheckError != "" {
 		if r.CheckFailedSince.IsZero() {

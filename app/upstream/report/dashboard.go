@@ -25,7 +25,8 @@ const noModule = "no module"
 // The body holds no time that moves on its own, so the caller can skip the
 // edit when the text is unchanged. It stays within o.MaxChars runes by
 // leaving out whole lines of the least important groups, and then says how
-// many references are left out and where to find them.
+// many references are left out and where to find them. A limit smaller
+// than the heading and summary cannot be met; the body is then just those.
 func Dashboard(refs []Reference, o Options) string {
 	limit := cmp.Or(o.MaxChars, DefaultMaxChars)
 	var listed []Reference
@@ -262,9 +263,9 @@ func (d *dashboard) render(head string, k int) string {
 			}
 			if s.grouped && (e.module != module || e.project != project) {
 				if e.module != module {
-					b.WriteString("\n### " + Escape(e.module) + "\n")
+					b.WriteString("\n### " + escape(e.module) + "\n")
 				}
-				b.WriteString("\n#### " + Escape(e.project) + "\n")
+				b.WriteString("\n#### " + escape(e.project) + "\n")
 				module, project, list = e.module, e.project, false
 			}
 			if !list {

@@ -156,7 +156,7 @@ func projectKey(r Reference) string {
 
 // label is a reference's short name in Markdown, the way its community
 // writes it.
-func label(r Reference) string { return labelWith(r, Escape) }
+func label(r Reference) string { return labelWith(r, escape) }
 
 // plainLabel is label for HTML, where the template escapes.
 func plainLabel(r Reference) string { return labelWith(r, func(s string) string { return s }) }
@@ -215,12 +215,12 @@ var destEscaper = strings.NewReplacer(
 
 // trackerLink is "owner/repo#1" linking to the tracking item.
 func trackerLink(t Tracker) string {
-	return mdLink(Escape(t.Repo)+"#"+strconv.Itoa(t.Number), t.URL)
+	return mdLink(escape(t.Repo)+"#"+strconv.Itoa(t.Number), t.URL)
 }
 
 // titled appends an escaped, shortened title to a label.
 func titled(lbl, title string) string {
-	if t := Escape(truncate(title, maxTitle)); t != "" {
+	if t := escape(truncate(title, maxTitle)); t != "" {
 		return lbl + ": " + t
 	}
 	return lbl
@@ -239,13 +239,13 @@ func truncate(s string, n int) string {
 // without a visible change.
 const zwj = "\u200d"
 
-// Escape makes untrusted text (upstream titles, raw states, project names)
+// escape makes untrusted text (upstream titles, raw states, project names)
 // safe inside a Markdown table cell or list item: one line, no table
 // pipes, HTML, links, code spans or emphasis, and no @mentions, #123
 // references or bare URLs, which would notify people or add backlinks.
 // Control and format characters (bidi overrides, zero-width) are dropped
 // so text cannot disguise itself.
-func Escape(s string) string {
+func escape(s string) string {
 	// Dropped first, so that the look-ahead below sees what is kept.
 	s = strings.Map(func(c rune) rune {
 		if unicode.Is(unicode.Cf, c) || c == utf8.RuneError {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -35,8 +36,8 @@ func TestEscape(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := Escape(tt.in); got != tt.want {
-				t.Errorf("Escape(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			if got := escape(tt.in); got != tt.want {
+				t.Errorf("escape(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -136,6 +137,24 @@ func TestStale(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := Stale(tt.ref, now, tt.after); got != tt.want {
 				t.Errorf("Stale = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTitled(t *testing.T) {
+	long := strings.Repeat("ä", 120)
+	tests := []struct{ name, title, want string }{
+		{"no title", "", "L"},
+		{"short", "Fix it", "L: Fix it"},
+		{"at the cap", strings.Repeat("a", maxTitle), "L: " + strings.Repeat("a", maxTitle)},
+		{"over the cap, in runes", long, "L: " + strings.Repeat("ä", maxTitle-1) + "…"},
+		{"cut before a space", strings.Repeat("a", maxTitle-2) + " bbbb", "L: " + strings.Repeat("a", maxTitle-2) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := titled("L", tt.title); got != tt.want {
+				t.Errorf("titled\n got %q\nwant %q", got, tt.want)
 			}
 		})
 	}

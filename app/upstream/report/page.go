@@ -46,9 +46,9 @@ const (
 	filterNoModule = "(none)"
 )
 
-// Filters are the query parameters of the page and the API; empty means
+// filters are the query parameters of the page and the API; empty means
 // all.
-type Filters struct {
+type filters struct {
 	Module  string `json:"module"`
 	State   string `json:"state"`
 	Project string `json:"project"`
@@ -57,7 +57,7 @@ type Filters struct {
 // parseFilters reads module, state and project. A state is one of a fixed
 // list, so a wrong one is an error; a module or project that is not in the
 // data just matches nothing, since the data changes under bookmarks.
-func parseFilters(q url.Values) (Filters, error) {
+func parseFilters(q url.Values) (filters, error) {
 	get := func(k string) string {
 		v := strings.TrimSpace(q.Get(k))
 		if v == filterAll {
@@ -65,7 +65,7 @@ func parseFilters(q url.Values) (Filters, error) {
 		}
 		return v
 	}
-	f := Filters{Module: get("module"), State: get("state"), Project: get("project")}
+	f := filters{Module: get("module"), State: get("state"), Project: get("project")}
 	if f.State != "" && !slices.Contains(stateKeys(), f.State) {
 		return f, &stateError{f.State}
 	}
@@ -78,7 +78,7 @@ func (e *stateError) Error() string {
 	return "unknown state " + strconv.Quote(e.value) + "; use one of: " + strings.Join(stateKeys(), ", ")
 }
 
-func (f Filters) match(r Reference) bool {
+func (f filters) match(r Reference) bool {
 	if f.State != "" && stateKey(r) != f.State {
 		return false
 	}
@@ -96,7 +96,7 @@ func (f Filters) match(r Reference) bool {
 }
 
 // filter returns the matching references in display order.
-func (f Filters) filter(refs []Reference) []Reference {
+func (f filters) filter(refs []Reference) []Reference {
 	var out []Reference
 	for _, r := range sortRefs(refs) {
 		if f.match(r) {
@@ -166,7 +166,7 @@ func API(src Source, o PageOptions) http.Handler {
 type apiAnswer struct {
 	References []apiRef `json:"references"`
 	Count      int      `json:"count"`
-	Filters    Filters  `json:"filters"`
+	Filters    filters  `json:"filters"`
 }
 
 // apiRef is a Reference with what the page derives from it.
@@ -248,7 +248,7 @@ type option struct {
 
 // options builds the form's choices from the data, keeping the current
 // selection even when no reference has it any more.
-func (d *pageData) options(refs []Reference, f Filters) {
+func (d *pageData) options(refs []Reference, f filters) {
 	var mods, projects []string
 	states := map[string]bool{}
 	noMod := false

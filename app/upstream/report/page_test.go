@@ -206,7 +206,7 @@ func TestAPI(t *testing.T) {
 			Trackers []Tracker `json:"trackers"`
 		} `json:"references"`
 		Count       int      `json:"count"`
-		Filters     *Filters `json:"filters"`
+		Filters     *filters `json:"filters"`
 		Error       string   `json:"error"`
 		ValidStates []string `json:"valid_states"`
 	}
@@ -225,16 +225,16 @@ func TestAPI(t *testing.T) {
 		src         Source
 		wantCode    int
 		wantKeys    []string
-		wantFilters *Filters
+		wantFilters *filters
 		wantError   string
 	}{
-		{name: "all", wantCode: 200, wantKeys: []string{evil, review, capi, merged, osism, nova, notes}, wantFilters: &Filters{}},
-		{name: "module", query: "?module=Container", wantCode: 200, wantKeys: []string{capi, merged}, wantFilters: &Filters{Module: "Container"}},
-		{name: "all is empty", query: "?module=all&state=all&project=all", wantCode: 200, wantKeys: []string{evil, review, capi, merged, osism, nova, notes}, wantFilters: &Filters{}},
-		{name: "state and project", query: "?state=merged&project=bugs.launchpad.net/keystone", wantCode: 200, wantKeys: []string{merged}, wantFilters: &Filters{State: "merged", Project: "bugs.launchpad.net/keystone"}},
-		{name: "not checked yet", query: "?state=unknown", wantCode: 200, wantKeys: []string{nova}, wantFilters: &Filters{State: "unknown"}},
-		{name: "nothing matches", query: "?project=nowhere", wantCode: 200, wantKeys: []string{}, wantFilters: &Filters{Project: "nowhere"}},
-		{name: "empty source", src: staticSource(nil), wantCode: 200, wantKeys: []string{}, wantFilters: &Filters{}},
+		{name: "all", wantCode: 200, wantKeys: []string{evil, review, capi, merged, osism, nova, notes}, wantFilters: &filters{}},
+		{name: "module", query: "?module=Container", wantCode: 200, wantKeys: []string{capi, merged}, wantFilters: &filters{Module: "Container"}},
+		{name: "all is empty", query: "?module=all&state=all&project=all", wantCode: 200, wantKeys: []string{evil, review, capi, merged, osism, nova, notes}, wantFilters: &filters{}},
+		{name: "state and project", query: "?state=merged&project=bugs.launchpad.net/keystone", wantCode: 200, wantKeys: []string{merged}, wantFilters: &filters{State: "merged", Project: "bugs.launchpad.net/keystone"}},
+		{name: "not checked yet", query: "?state=unknown", wantCode: 200, wantKeys: []string{nova}, wantFilters: &filters{State: "unknown"}},
+		{name: "nothing matches", query: "?project=nowhere", wantCode: 200, wantKeys: []string{}, wantFilters: &filters{Project: "nowhere"}},
+		{name: "empty source", src: staticSource(nil), wantCode: 200, wantKeys: []string{}, wantFilters: &filters{}},
 		{name: "unknown state", query: "?state=Merged", wantCode: 400,
 			wantError: `unknown state "Merged"; use one of: draft, in_review, open, merged, released, abandoned, unavailable, unknown, untracked`},
 		{name: "source down", src: failingSource, wantCode: 503, wantError: "upstream references are unavailable right now; try again in a minute"},
