@@ -106,6 +106,8 @@ type setup struct {
 	// a second replica of the same deployment.
 	fake      *fakegithub.Server
 	configure func(*app.Config)
+	// now is the upstream tracker's clock; nil is time.Now.
+	now func() time.Time
 	// intakeOnly leaves the workers stopped, to measure intake alone.
 	intakeOnly bool
 	// logLevel defaults to debug, so a failing test shows everything.
@@ -145,7 +147,7 @@ func start(t testing.TB, s setup) *env {
 	}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
 	ctx := context.Background()
-	svc, err := app.New(ctx, cfg, app.Options{Logger: log})
+	svc, err := app.New(ctx, cfg, app.Options{Logger: log, Now: s.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -218,7 +218,7 @@ func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollE
 // PollUpstream has the upstream references that are due checked now,
 // rather than at the next periodic poll.
 func (s *Service) PollUpstream(ctx context.Context) error {
-	return s.queue.Schedule(ctx, upstream.TaskPoll, upstream.PollKey, 0)
+	return s.queue.Schedule(ctx, upstream.TaskPoll, "now@"+strconv.FormatInt(time.Now().UnixNano(), 10), 0)
 }
 
 // upstreamPages serves the tracker's public page and its JSON twin; the

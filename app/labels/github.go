@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/SovereignCloudStack/contribot/app/githubapp"
 	"github.com/SovereignCloudStack/contribot/app/rulesload"
 )
 
@@ -105,19 +104,7 @@ func (g GitHub) AddLabels(ctx context.Context, owner, repo string, number int, n
 
 // RemoveLabel removes one label from a PR.
 func (g GitHub) RemoveLabel(ctx context.Context, owner, repo string, number int, name string) error {
-	// go-github puts the name into the path as it is; "area/storage" would
-	// become two path segments.
-	// "." and ".." would be dropped as path segments.
-	escaped := strings.ReplaceAll(url.PathEscape(name), ".", "%2E")
-	resp, err := g.C.Issues.RemoveLabelForIssue(ctx, owner, repo, number, escaped)
-	if err != nil {
-		if resp != nil && resp.StatusCode == http.StatusNotFound {
-			// Someone removed it first; a retry after a crash lands here too.
-			return nil
-		}
-		return fmt.Errorf("remove label %q from %s/%s#%d: %w", name, owner, repo, number, err)
-	}
-	return nil
+	return githubapp.RemoveLabel(ctx, g.C, owner, repo, number, name)
 }
 
 // GetFile reads a rules file from the default branch.

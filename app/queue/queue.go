@@ -22,6 +22,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
@@ -128,7 +129,7 @@ type Queue struct {
 	stopAndCancel func(ctx context.Context) error
 	ping          func(ctx context.Context) error
 	closeDB       func()
-	insertTask    func(ctx context.Context, args TaskArgs, opts *river.InsertOpts) error
+	insertTask    func(ctx context.Context, args TaskArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	subscribe     func(kinds ...river.EventKind) (<-chan *river.Event, func())
 	db            *sql.DB
 	log           *slog.Logger
@@ -379,9 +380,8 @@ func build[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *ri
 		stop:          client.Stop,
 		stopAndCancel: client.StopAndCancel,
 		subscribe:     client.Subscribe,
-		insertTask: func(ctx context.Context, args TaskArgs, opts *river.InsertOpts) error {
-			_, err := client.Insert(ctx, args, opts)
-			return err
+		insertTask: func(ctx context.Context, args TaskArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			return client.Insert(ctx, args, opts)
 		},
 		log:     opts.Logger,
 		metrics: opts.Metrics,

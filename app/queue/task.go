@@ -19,6 +19,9 @@ import (
 type TaskArgs struct {
 	Task string `json:"task"`
 	Key  string `json:"key"`
+	// Round tells apart copies of a task scheduled while an earlier copy
+	// runs (see Schedule).
+	Round int `json:"round,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -75,18 +78,31 @@ func taskInsertOpts(delay time.Duration) *river.InsertOpts {
 }
 
 // Schedule inserts a task to run after delay, unless the same task and key
-// is already waiting or running. A task that is running when a change
-// arrives must therefore re-read its inputs before it finishes (see the
-// upstream feature's versions), or the change waits for the next run.
+// is already waiting, which will see the change anyway. One that is
+// running may have read its inputs before the change, so the task is
+// scheduled again behind it: River keeps a finished job "running" until its
+// completer catches up, so a task cannot rule that window out itself.
 func (q *Queue) Schedule(ctx context.Context, task, key string, delay time.Duration) error {
 	if q.insertTask == nil {
 		return errors.New("schedule task: queue has no task support")
 	}
-	if err := q.insertTask(ctx, TaskArgs{Task: task, Key: key}, taskInsertOpts(delay)); err != nil {
-		return fmt.Errorf("schedule task %s %q: %w", task, key, err)
+	for round := range scheduleRounds {
+		res, err := q.insertTask(ctx, TaskArgs{Task: task, Key: key, Round: round}, taskInsertOpts(delay))
+		if err != nil {
+			return fmt.Errorf("schedule task %s %q: %w", task, key, err)
+		}
+		if !res.UniqueSkippedAsDuplicate || res.Job == nil || res.Job.State != rivertype.JobStateRunning {
+			return nil
+		}
 	}
+	// Every round is running: each started after the first, so the last
+	// one read its inputs after this change began to be written.
 	return nil
 }
+
+// scheduleRounds bounds the copies of one task: one running with a stale
+// view, one running with a fresh one, one waiting.
+const scheduleRounds = 3
 
 // jitterSchedule is River's fixed interval with a random spread.
 type jitterSchedule struct {

@@ -76,7 +76,7 @@ func (h *Handler) Backfill(ctx context.Context, installation int64, f Finder, or
 		}
 	}
 	// The poll is what gives new references their state; have it run now.
-	return rep, h.Queue.Schedule(ctx, TaskPoll, PollKey, 0)
+	return rep, h.Queue.Schedule(ctx, TaskPoll, "now@backfill", 0)
 }
 
 // repoFromURL turns a search result's repository_url

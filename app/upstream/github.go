@@ -94,11 +94,7 @@ func (g GitHub) AddLabels(ctx context.Context, owner, repo string, number int, n
 
 // RemoveLabel removes one label; one already gone is not an error.
 func (g GitHub) RemoveLabel(ctx context.Context, owner, repo string, number int, name string) error {
-	_, err := g.C.Issues.RemoveLabelForIssue(ctx, owner, repo, number, name)
-	if err != nil && !gone(err) {
-		return fmt.Errorf("remove label %q from %s/%s#%d: %w", name, owner, repo, number, err)
-	}
-	return nil
+	return githubapp.RemoveLabel(ctx, g.C, owner, repo, number, name)
 }
 
 // FindIssue lists the creator's open issues, 100 a page.

@@ -309,16 +309,20 @@ func refsOf(p link.Parsed) []link.Ref {
 	return out
 }
 
-// scheduleAfterChange: the status comment, the org's dashboard, and a check
-// of references never checked.
+// scheduleAfterChange: the status comment, and a poll for references never
+// checked, which then rebuilds the dashboards.
 func (h *Handler) scheduleAfterChange(ctx context.Context, it Item) error {
-	if err := h.Queue.Schedule(ctx, TaskSync, ItemKey{it.Repo, it.Number}.String(), SyncDelay); err != nil {
+	saved, err := h.Store.Item(ctx, it.Repo, it.Number)
+	if err != nil || saved == nil {
 		return err
 	}
-	if err := h.Queue.Schedule(ctx, TaskDashboard, it.Org(), SyncDelay); err != nil {
+	if err := h.Queue.Schedule(ctx, TaskSync, syncKey(ItemKey{it.Repo, it.Number}, saved.Version), SyncDelay); err != nil {
 		return err
 	}
-	return h.Queue.Schedule(ctx, TaskPoll, PollKey, SyncDelay)
+	// A poll checks the new references, then rebuilds the dashboard: one
+	// dashboard write after the states are known, not one before and one
+	// after. Its own key: the periodic poll may be running for minutes.
+	return h.Queue.Schedule(ctx, TaskPoll, "new@"+syncKey(ItemKey{it.Repo, it.Number}, saved.Version), SyncDelay)
 }
 
 // LinkOptions are the parser's options under an org's rules.

@@ -338,14 +338,14 @@ func (s *Store) SetLabels(ctx context.Context, repo string, number int, labels [
 // refColumns are the columns references are read with, for scanRef.
 const refColumns = `r.key, r.provider, r.host, r.project, r.kind, r.number, r.url, r.state, r.raw_state, r.title, r.last_activity, r.last_checked, r.check_error, r.failing_since`
 
-func scanRef(sc interface{ Scan(...any) error }) (report.Reference, int64, error) {
+func scanRef(sc interface{ Scan(...any) error }, more ...any) (report.Reference, error) {
 	var r report.Reference
 	var state string
 	var activity, checked, failing int64
-	err := sc.Scan(&r.Key, &r.Provider, &r.Host, &r.Project, &r.Kind, &r.Number, &r.URL, &state, &r.RawState, &r.Title, &activity, &checked, &r.CheckError, &failing)
+	err := sc.Scan(append([]any{&r.Key, &r.Provider, &r.Host, &r.Project, &r.Kind, &r.Number, &r.URL, &state, &r.RawState, &r.Title, &activity, &checked, &r.CheckError, &failing}, more...)...)
 	r.State = provider.State(state)
-	r.LastActivity, r.LastChecked = unix(activity), unix(checked)
-	return r, failing, err
+	r.LastActivity, r.LastChecked, r.CheckFailedSince = unix(activity), unix(checked), unix(failing)
+	return r, err
 }
 
 func unix(s int64) time.Time {
@@ -365,7 +365,7 @@ func (s *Store) ItemReferences(ctx context.Context, repo string, number int) ([]
 	defer rows.Close()
 	var out []report.Reference
 	for rows.Next() {
-		r, _, err := scanRef(rows)
+		r, err := scanRef(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list references of %s#%d: %w", repo, number, err)
 		}
@@ -398,11 +398,8 @@ func (s *Store) References(ctx context.Context, org string) ([]report.Reference,
 	for rows.Next() {
 		var t report.Tracker
 		var modules string
-		var r report.Reference
-		var state string
-		var activity, checked, failing int64
-		if err := rows.Scan(&r.Key, &r.Provider, &r.Host, &r.Project, &r.Kind, &r.Number, &r.URL, &state, &r.RawState, &r.Title, &activity, &checked, &r.CheckError, &failing,
-			&t.Repo, &t.Number, &t.Title, &t.URL, &t.PR, &t.Open, &t.Private, &modules); err != nil {
+		r, err := scanRef(rows, &t.Repo, &t.Number, &t.Title, &t.URL, &t.PR, &t.Open, &t.Private, &modules)
+		if err != nil {
 			return nil, fmt.Errorf("list upstream references: %w", err)
 		}
 		t.Modules = splitList(modules)
@@ -413,8 +410,6 @@ func (s *Store) References(ctx context.Context, org string) ([]report.Reference,
 			}
 			continue
 		}
-		r.State = provider.State(state)
-		r.LastActivity, r.LastChecked = unix(activity), unix(checked)
 		r.Trackers = []report.Tracker{t}
 		out = append(out, r)
 	}
@@ -428,28 +423,57 @@ func likePrefix(s string) string {
 }
 
 // Due lists tracked references not tried since before, never-checked
-// first; a reference only untracked items name is not polled. A failing
-// reference waits like the others, so an outage is not hammered.
-func (s *Store) Due(ctx context.Context, before time.Time, limit int) ([]link.Ref, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT r.key, r.provider, r.host, r.project, r.kind, r.number, r.url FROM contribot_upstream_ref r
+// first, and marks them tried at now, so that polls running side by side
+// (the periodic one, one for a new item's references, another replica's)
+// do not check the same references twice. A reference only untracked items
+// name is not polled; a failing one waits like the others, so an outage is
+// not hammered.
+func (s *Store) Due(ctx context.Context, before, now time.Time, limit int) ([]link.Ref, error) {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("list references due for a check: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	rows, err := tx.QueryContext(ctx, `SELECT r.key, r.provider, r.host, r.project, r.kind, r.number, r.url FROM contribot_upstream_ref r
 	WHERE r.provider <> $1 AND r.attempted_at < $2 AND EXISTS (SELECT 1 FROM contribot_upstream_link l
 	JOIN contribot_upstream_item i ON i.repo = l.repo AND i.number = l.number WHERE l.ref_key = r.key AND i.tracked)
 	ORDER BY r.attempted_at, r.key LIMIT $3`, string(link.Other), before.Unix(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list references due for a check: %w", err)
 	}
-	defer rows.Close()
 	var out []link.Ref
+	var keys []string
 	for rows.Next() {
 		var r link.Ref
 		var key, prov, kind string
 		if err := rows.Scan(&key, &prov, &r.Host, &r.Project, &kind, &r.Number, &r.URL); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("list references due for a check: %w", err)
 		}
 		r.Provider, r.Kind = link.Provider(prov), link.Kind(kind)
 		out = append(out, r)
+		keys = append(keys, key)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list references due for a check: %w", err)
+	}
+	// Only references still due are claimed: on PostgreSQL another
+	// replica's poll may have claimed some since the select.
+	claimed := out[:0]
+	for i, k := range keys {
+		res, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET attempted_at = $2 WHERE key = $1 AND attempted_at < $3`, k, now.Unix(), before.Unix())
+		if err != nil {
+			return nil, fmt.Errorf("claim reference %s: %w", k, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			claimed = append(claimed, out[i])
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("claim references due for a check: %w", err)
+	}
+	return claimed, nil
 }
 
 // Save records check results in one transaction and returns the items
@@ -525,6 +549,12 @@ type ItemKey struct {
 
 func (k ItemKey) String() string { return fmt.Sprintf("%s#%d", k.Repo, k.Number) }
 
+// syncKey names a sync of the item at one version: a change makes a new
+// version and so a new task, never one absorbed by a sync that already
+// read the old state (River may report a finished job as running until its
+// completer catches up).
+func syncKey(k ItemKey, version int64) string { return fmt.Sprintf("%s@%d", k, version) }
+
 // bumpLinking bumps the version of every tracked item naming one of keys,
 // and lists them.
 func bumpLinking(ctx context.Context, tx *sql.Tx, keys []string) ([]ItemKey, error) {
@@ -570,9 +600,9 @@ func bumpLinking(ctx context.Context, tx *sql.Tx, keys []string) ([]ItemKey, err
 	return out, nil
 }
 
-// TrackedItems lists every tracked item, or an org's.
-func (s *Store) TrackedItems(ctx context.Context, org string) ([]ItemKey, error) {
-	q := `SELECT repo, number FROM contribot_upstream_item WHERE tracked`
+// TrackedItems lists every tracked item, or an org's, with its version.
+func (s *Store) TrackedItems(ctx context.Context, org string) ([]VersionedItem, error) {
+	q := `SELECT repo, number, version FROM contribot_upstream_item WHERE tracked`
 	var args []any
 	if org != "" {
 		q += ` AND repo LIKE $1`
@@ -583,15 +613,21 @@ func (s *Store) TrackedItems(ctx context.Context, org string) ([]ItemKey, error)
 		return nil, fmt.Errorf("list tracked items: %w", err)
 	}
 	defer rows.Close()
-	var out []ItemKey
+	var out []VersionedItem
 	for rows.Next() {
-		var k ItemKey
-		if err := rows.Scan(&k.Repo, &k.Number); err != nil {
+		var k VersionedItem
+		if err := rows.Scan(&k.Repo, &k.Number, &k.Version); err != nil {
 			return nil, err
 		}
 		out = append(out, k)
 	}
 	return out, rows.Err()
+}
+
+// VersionedItem is an item key with the item's version.
+type VersionedItem struct {
+	ItemKey
+	Version int64
 }
 
 // Orgs lists the orgs with tracked items and, for each, the installation

@@ -59,7 +59,10 @@ func (h *Handler) HandleTask(ctx context.Context, t queue.Task) error {
 	case TaskDashboard:
 		err = h.dashboard(ctx, t.Key)
 	case TaskPoll:
-		err = h.Poll(ctx)
+		// The periodic poll ("all") and explicit ones ("now@…") refresh
+		// every status and dashboard, since staleness moves with time; a
+		// poll for an item's new references touches what changed.
+		err = h.Poll(ctx, t.Key == PollKey || strings.HasPrefix(t.Key, "now@"))
 	default:
 		return queue.Permanent(fmt.Errorf("unknown upstream task %q", t.Task))
 	}
@@ -71,6 +74,7 @@ func (h *Handler) HandleTask(ctx context.Context, t queue.Task) error {
 }
 
 func parseItemKey(key string) (ItemKey, error) {
+	key, _, _ = strings.Cut(key, "@") // the version only makes the task unique
 	repo, n, ok := strings.Cut(key, "#")
 	number, err := strconv.Atoi(n)
 	if !ok || err != nil || !strings.Contains(repo, "/") {
@@ -109,7 +113,12 @@ func (h *Handler) sync(ctx context.Context, key string) error {
 			return err
 		}
 		id, digest := it.CommentID, it.CommentHash
-		if u.StatusComment && body != "" && hash(body) != it.CommentHash {
+		switch {
+		case !u.StatusComment || body == "":
+		case hash(body) == it.CommentHash:
+			log.Debug("status comment unchanged")
+			h.Metrics.wrote("comment", "unchanged")
+		default:
 			if id, err = h.writeComment(ctx, log, c, owner, repo, it, body); err != nil {
 				return err
 			}
@@ -150,25 +159,25 @@ func (h *Handler) statusText(ctx context.Context, it *Saved, u rules.Upstream) (
 	if err != nil {
 		return "", err
 	}
-	if it.CommentID == 0 && !worthPosting(refs) {
-		// Labelled with nothing to report yet, or waiting for the first
-		// check: posting "not checked yet" would cost a second write
-		// minutes later. The poll after the check syncs again.
+	switch {
+	case len(refs) == 0 && it.CommentID == 0:
+		return "", nil // labelled, but nothing to report yet
+	case awaitingCheck(refs):
+		// A reference never checked would show "not checked yet" and
+		// cost a second write minutes later; the poll scheduled with it
+		// syncs again once it is checked.
 		return "", nil
 	}
 	return report.Comment(tracker(it), refs, h.reportOptions(u)), nil
 }
 
-func worthPosting(refs []report.Reference) bool {
-	if len(refs) == 0 {
-		return false
-	}
+func awaitingCheck(refs []report.Reference) bool {
 	for _, r := range refs {
 		if r.Provider != string(link.Other) && r.LastChecked.IsZero() && r.CheckError == "" {
-			return false
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 func tracker(it *Saved) report.Tracker {
@@ -286,7 +295,8 @@ func (h *Handler) syncLabels(ctx context.Context, log *slog.Logger, c Client, ow
 
 // dashboard rewrites an org's dashboard issue when its text changed; an
 // unchanged dashboard costs no GitHub call.
-func (h *Handler) dashboard(ctx context.Context, org string) error {
+func (h *Handler) dashboard(ctx context.Context, key string) error {
+	org, _, _ := strings.Cut(key, "@")
 	orgs, err := h.Store.Orgs(ctx)
 	if err != nil {
 		return err
@@ -320,6 +330,7 @@ func (h *Handler) dashboard(ctx context.Context, org string) error {
 			rec = Dashboard{Repo: d.Repo}
 		}
 		if rec.Number != 0 && rec.BodyHash == hash(body) {
+			log.Debug("dashboard unchanged", slog.Int("issue", rec.Number))
 			h.Metrics.wrote("dashboard", "unchanged")
 			return nil
 		}
@@ -370,14 +381,14 @@ func (h *Handler) writeDashboard(ctx context.Context, log *slog.Logger, c Client
 const MaxPoll = 20000
 
 // Poll checks every reference that is due, records what changed, and
-// schedules the status comments and dashboards: every tracked item's sync,
-// since staleness moves with time alone, and a sync that finds nothing new
-// costs no GitHub call.
-func (h *Handler) Poll(ctx context.Context) error {
+// schedules the status comments and dashboards: after a full poll every
+// tracked item's sync, since staleness moves with time alone (a sync that
+// finds nothing new costs no GitHub call), else those of changed items.
+func (h *Handler) Poll(ctx context.Context, full bool) error {
 	start := h.now()
 	// A little slack, so a jittered poll that comes early still takes
 	// what the previous one checked.
-	due, err := h.Store.Due(ctx, start.Add(-h.PollEvery*9/10), MaxPoll)
+	due, err := h.Store.Due(ctx, start.Add(-h.PollEvery*9/10), start, MaxPoll)
 	if err != nil {
 		return err
 	}
@@ -413,8 +424,11 @@ func (h *Handler) Poll(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if !full {
+		items = slices.DeleteFunc(items, func(v VersionedItem) bool { return !slices.Contains(changed, v.ItemKey) })
+	}
 	for _, k := range items {
-		if err := h.Queue.Schedule(ctx, TaskSync, k.String(), 0); err != nil {
+		if err := h.Queue.Schedule(ctx, TaskSync, syncKey(k.ItemKey, k.Version), 0); err != nil {
 			return err
 		}
 	}
@@ -423,7 +437,12 @@ func (h *Handler) Poll(ctx context.Context) error {
 		return err
 	}
 	for org := range orgs {
-		if err := h.Queue.Schedule(ctx, TaskDashboard, org, 0); err != nil {
+		if !full && !slices.ContainsFunc(changed, func(k ItemKey) bool { return strings.HasPrefix(k.Repo, org+"/") }) {
+			continue
+		}
+		// One rebuild per org and poll; the suffix keeps it from being
+		// absorbed by a rebuild that rendered before this poll saved.
+		if err := h.Queue.Schedule(ctx, TaskDashboard, org+"@"+strconv.FormatInt(start.UnixNano(), 10), 0); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,372 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/SovereignCloudStack/contribot/app"
+	"github.com/SovereignCloudStack/contribot/app/dbtest"
+	"github.com/SovereignCloudStack/contribot/app/fakegithub"
+	"github.com/SovereignCloudStack/contribot/app/upstream"
+	"github.com/SovereignCloudStack/contribot/app/upstream/fakeupstream"
+	"github.com/SovereignCloudStack/contribot/app/upstream/report"
+)
+
+// clock is a settable clock for the upstream tracker: hours pass between
+// polls without the test waiting.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+const (
+	trackingIssue = 1
+	upstreamRules = `upstream:
+  comments: true
+  labels: true
+  dashboard:
+    repo: Codertocat/Hello-World
+    title: Upstream contributions
+`
+	trackingBody = "We fixed the token expiry upstream.\n\n" +
+		"Upstream: https://review.opendev.org/c/openstack/keystone/+/903172\n" +
+		"Upstream: https://bugs.launchpad.net/keystone/+bug/2045974\n" +
+		"Upstream: https://github.com/kubernetes-sigs/cluster-api/pull/9001\n" +
+		"Upstream: https://example.org/design-doc\n\n" +
+		"Related: https://github.com/Codertocat/Hello-World/issues/7 (ours, not upstream)\n"
+	cluster = "/repos/kubernetes-sigs/cluster-api/issues/9001"
+)
+
+type upstreamEnv struct {
+	*env
+	gerrit    *fakeupstream.Gerrit
+	launchpad *fakeupstream.Launchpad
+	clock     *clock
+}
+
+func startUpstream(t *testing.T, databaseURL string) *upstreamEnv {
+	t.Helper()
+	gerrit, lp := fakeupstream.NewGerrit(), fakeupstream.NewLaunchpad()
+	t.Cleanup(gerrit.Close)
+	t.Cleanup(lp.Close)
+	clk := &clock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	e := start(t, setup{
+		databaseURL: databaseURL,
+		now:         clk.Now,
+		configure: func(c *app.Config) {
+			c.UpstreamEndpoints = "review.opendev.org=" + gerrit.APIBase() + ",launchpad=" + lp.APIBase()
+			c.UpstreamPollInterval = time.Hour
+			c.UpstreamRate = 1000
+			c.PublicURL = "https://contribot.example.org"
+		},
+	})
+	e.fake.SetFile(owner, ".github", ".github/contribot.yml", []byte(upstreamRules))
+	e.fake.AddSearchItem(owner, repo, fakegithub.SearchItem{Number: trackingIssue, Author: "Codertocat", Title: "Token expiry", Body: trackingBody})
+	e.fake.AddSearchItem("kubernetes-sigs", "cluster-api", fakegithub.SearchItem{Number: 9001, PR: true, Author: "alice", Title: "Add OpenStack CSP support",
+		CreatedAt: clk.Now().Add(-72 * time.Hour)})
+	gerrit.SetChange(903172, fakeupstream.Change{Project: "openstack/keystone", Status: "NEW", Subject: "Fix token expiry", Updated: clk.Now().Add(-24 * time.Hour)})
+	lp.SetBug(2045974, fakeupstream.Task{Target: "keystone", Status: "In Progress",
+		Title: `Bug #2045974 in OpenStack Identity (keystone): "Tokens expire early"`, InProgress: clk.Now().Add(-48 * time.Hour)})
+	return &upstreamEnv{env: e, gerrit: gerrit, launchpad: lp, clock: clk}
+}
+
+func trackingEvent(t testing.TB, action, body string, labels ...string) []byte {
+	var ls []map[string]any
+	for _, l := range labels {
+		ls = append(ls, map[string]any{"name": l})
+	}
+	return payload(t, "issues/opened.json", map[string]any{
+		"action": action, "issue.number": trackingIssue, "issue.body": body, "issue.labels": ls,
+		"issue.user.login": "Codertocat", "issue.author_association": "OWNER",
+		"issue.html_url": fmt.Sprintf("https://github.com/%s/%s/issues/%d", owner, repo, trackingIssue),
+		"installation":   map[string]any{"id": 1},
+	})
+}
+
+// statusComments are contribot's status comments on the tracking issue.
+func (u *upstreamEnv) statusComments() []string {
+	var out []string
+	for _, c := range u.fake.Comments(owner, repo, trackingIssue) {
+		if strings.Contains(c.GetBody(), report.CommentMarker) {
+			out = append(out, c.GetBody())
+		}
+	}
+	return out
+}
+
+func (u *upstreamEnv) onlyStatus(t *testing.T) string {
+	t.Helper()
+	cs := u.statusComments()
+	if len(cs) != 1 {
+		t.Fatalf("%d status comments, want exactly 1: %q", len(cs), cs)
+	}
+	return cs[0]
+}
+
+// waitStatus waits until the one status comment says want.
+func (u *upstreamEnv) waitStatus(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if cs := u.statusComments(); len(cs) == 1 && strings.Contains(cs[0], want) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the status comment never said %q: %q", want, u.statusComments())
+}
+
+func (u *upstreamEnv) dashboards() []string {
+	var out []string
+	for _, is := range u.fake.Issues(owner, repo) {
+		if strings.Contains(is.GetBody(), report.DashboardMarker) {
+			out = append(out, is.GetBody())
+		}
+	}
+	return out
+}
+
+// countLog counts log lines that hold every fragment.
+func (e *env) countLog(fragments ...string) int {
+	n := 0
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		all := true
+		for _, f := range fragments {
+			all = all && strings.Contains(line, f)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
+
+// waitCount waits until at least n log lines hold every fragment.
+func (e *env) waitCount(n int, fragments ...string) {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if e.countLog(fragments...) >= n {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.t.Fatalf("only %d of %d log lines with %q after 30s", e.countLog(fragments...), n, fragments)
+}
+
+// upstreamCalls are the GitHub calls of the tracker: everything but rules
+// reads and tokens.
+func upstreamCalls(calls []string) []string {
+	var out []string
+	for _, c := range withoutRules(calls) {
+		if !strings.Contains(c, "/contents/") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func contains(s string, parts ...string) []string {
+	var missing []string
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			missing = append(missing, p)
+		}
+	}
+	return missing
+}
+
+func TestUpstreamTracking(t *testing.T) {
+	backends := []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(*testing.T) string { return "" }},
+		{"postgres", dbtest.FreshPostgres},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			u := startUpstream(t, b.url(t))
+
+			// 1. A labelled issue with Upstream: lines is tracked; its first
+			// poll checks each reference once, then one status comment and
+			// one dashboard are written.
+			u.send("issues", trackingEvent(t, "opened", trackingBody, "upstream"))
+			u.waitCount(1, "status comment posted")
+			u.waitCount(1, "dashboard opened")
+			status := u.onlyStatus(t)
+			if m := contains(status, "openstack/keystone", "903172", "in review", "Launchpad bug 2045974", "kubernetes-sigs/cluster-api#9001", "example.org/design-doc", "2026-11-01"); m != nil {
+				t.Errorf("status comment lacks %q:\n%s", m, status)
+			}
+			if strings.Contains(status, "Hello-World/issues/7") {
+				t.Errorf("the org's own issue is listed as upstream:\n%s", status)
+			}
+			if n := u.gerrit.Calls(); n != 1 {
+				t.Errorf("Gerrit got %d requests for one change, want 1: %q", n, u.gerrit.Requests())
+			}
+			if n := u.launchpad.Calls(); n != 1 {
+				t.Errorf("Launchpad got %d requests for one bug, want 1", n)
+			}
+			dash := u.dashboards()
+			if len(dash) != 1 || !strings.Contains(dash[0], "903172") {
+				t.Fatalf("dashboards = %q, want one listing change 903172", dash)
+			}
+			calls := upstreamCalls(u.fake.Calls())
+			for _, want := range []string{
+				"GET " + cluster,
+				"GET /repos/Codertocat/Hello-World/issues/1/comments?per_page=100",
+				"POST /repos/Codertocat/Hello-World/issues/1/comments",
+				"POST /repos/Codertocat/Hello-World/issues",
+			} {
+				if n := strings.Count(strings.Join(calls, "\n")+"\n", want+"\n"); n != 1 && !strings.Contains(want, "comments?") {
+					t.Errorf("%q made %d times, want once; calls %q", want, n, calls)
+				}
+			}
+			if slices.ContainsFunc(calls, func(c string) bool { return strings.HasPrefix(c, "PATCH ") }) {
+				t.Errorf("the first round edited something; a status comment waits for the first check: %q", calls)
+			}
+
+			// 2. Upstream moves on: everything merges. One poll edits the
+			// comment (with the nudge), labels the issue and edits the
+			// dashboard, in place.
+			u.clock.Add(2 * time.Hour)
+			u.gerrit.SetChange(903172, fakeupstream.Change{Project: "openstack/keystone", Status: "MERGED", Subject: "Fix token expiry", Updated: u.clock.Now()})
+			u.launchpad.SetBug(2045974, fakeupstream.Task{Target: "keystone", Status: "Fix Released", Title: `Bug #2045974 in OpenStack Identity (keystone): "Tokens expire early"`, FixReleased: u.clock.Now()})
+			u.fake.SetIssue("kubernetes-sigs", "cluster-api", 9001, func(it *fakegithub.SearchItem) { it.State, it.Merged, it.UpdatedAt = "closed", true, u.clock.Now() })
+			u.fake.Reset()
+			if err := u.svc.PollUpstream(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			u.waitCount(1, "status comment updated")
+			u.waitCount(1, "dashboard updated")
+			u.waitCount(1, "upstream labels updated")
+			status = u.onlyStatus(t)
+			if m := contains(status, "merged", "released", "All upstream work here is merged. If nothing is left to do, close this issue."); m != nil {
+				t.Errorf("status comment after the merge lacks %q:\n%s", m, status)
+			}
+			if got := u.fake.Labels(owner, repo, trackingIssue); !slices.Contains(got, "upstream/merged") {
+				t.Errorf("labels = %q, want upstream/merged added", got)
+			}
+			calls = upstreamCalls(u.fake.Calls())
+			if n := len(slices.DeleteFunc(slices.Clone(calls), func(c string) bool { return !strings.HasPrefix(c, "POST ") || strings.HasSuffix(c, "/labels") })); n != 0 {
+				t.Errorf("%d comments or issues created after a state change, want edits only: %q", n, calls)
+			}
+
+			// 3. Nothing changes upstream: a poll costs one request per
+			// Gerrit batch and Launchpad bug, a conditional GitHub read that
+			// GitHub answers 304, and no write at all.
+			u.clock.Add(2 * time.Hour)
+			u.fake.Reset()
+			gerritBefore, lpBefore := u.gerrit.Calls(), u.launchpad.Calls()
+			unchanged := u.countLog("dashboard unchanged")
+			if err := u.svc.PollUpstream(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			u.waitCount(unchanged+1, "dashboard unchanged")
+			u.waitCount(1, "status comment unchanged")
+			calls = upstreamCalls(u.fake.Calls())
+			if !slices.Equal(calls, []string{"GET " + cluster}) {
+				t.Errorf("an unchanged poll made GitHub calls %q, want only the conditional read of the upstream PR", calls)
+			}
+			if reqs := u.fake.Requests(); len(reqs) == 0 || reqs[len(reqs)-1].Status != http.StatusNotModified {
+				t.Errorf("the upstream PR was read without a 304: %+v", reqs)
+			}
+			if g, l := u.gerrit.Calls()-gerritBefore, u.launchpad.Calls()-lpBefore; g != 1 || l != 1 {
+				t.Errorf("unchanged poll: %d Gerrit and %d Launchpad requests, want 1 and 1", g, l)
+			}
+
+			// 4. Gerrit is down: the last known state stays, shown with the
+			// day checks began failing; the others are still checked.
+			u.clock.Add(2 * time.Hour)
+			u.gerrit.Down(true)
+			if err := u.svc.PollUpstream(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			u.waitStatus(t, "could not check")
+			status = u.onlyStatus(t)
+			if m := contains(status, "merged", "could not check since 2026-11-02"); m != nil {
+				t.Errorf("status comment during a Gerrit outage lacks %q:\n%s", m, status)
+			}
+			api := getJSON(t, u.env, "/api/upstream?state=merged")
+			var found bool
+			for _, r := range api.References {
+				if r.Number == 903172 {
+					found = true
+					if r.CheckError == "" || r.LastChecked.IsZero() || !r.LastChecked.Equal(time.Date(2026, 11, 2, 13, 0, 0, 0, time.UTC)) {
+						t.Errorf("API during the outage: check_error %q, last_checked %v; want an error and the last successful check at 13:00", r.CheckError, r.LastChecked)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("change 903172 missing from /api/upstream?state=merged: %+v", api)
+			}
+			u.gerrit.Down(false)
+
+			// 5. The author adds a reference in a comment: it is tracked
+			// and checked, and upstream/merged goes, since not all is merged.
+			u.gerrit.SetChange(903999, fakeupstream.Change{Project: "openstack/nova", Status: "NEW", Subject: "Follow-up", Updated: u.clock.Now()})
+			cm := payload(t, "issue_comment/created.with-installation.json", map[string]any{
+				"issue.number": trackingIssue, "issue.body": trackingBody, "issue.labels": []map[string]any{{"name": "upstream"}, {"name": "upstream/merged"}},
+				"issue.user.login": "Codertocat", "comment.user.login": "Codertocat", "comment.id": 4242, "comment.author_association": "OWNER",
+				"comment.body": "Follow-up:\nUpstream: https://review.opendev.org/#/c/903999/", "installation": map[string]any{"id": 1},
+			})
+			u.send("issue_comment", cm)
+			u.waitStatus(t, "903999")
+			u.waitCount(2, "upstream labels updated")
+			status = u.onlyStatus(t)
+			if m := contains(status, "903999", "in review"); m != nil {
+				t.Errorf("status comment after a comment with a reference lacks %q:\n%s", m, status)
+			}
+			if strings.Contains(status, "All upstream work here is merged") {
+				t.Errorf("the nudge stays while a change is in review:\n%s", status)
+			}
+			if got := u.fake.Labels(owner, repo, trackingIssue); slices.Contains(got, "upstream/merged") {
+				t.Errorf("labels = %q, want upstream/merged removed", got)
+			}
+
+			// 6. The label and the lines go: tracking ends, and the status
+			// comment says so instead of going stale.
+			u.send("issues", trackingEvent(t, "edited", "Nothing upstream after all.", "bug"))
+			u.waitStatus(t, upstream.NotTracked)
+			if got := len(u.statusComments()); got != 1 {
+				t.Errorf("%d status comments in the end, want 1", got)
+			}
+		})
+	}
+}
+
+type apiAnswer struct {
+	References []report.Reference `json:"references"`
+	Count      int                `json:"count"`
+}
+
+func getJSON(t *testing.T, e *env, path string) apiAnswer {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	e.svc.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	body, _ := io.ReadAll(rec.Body)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, rec.Code, body)
+	}
+	var a apiAnswer
+	if err := json.Unmarshal(body, &a); err != nil {
+		t.Fatalf("GET %s: %v: %s", path, err, body)
+	}
+	return a
+}
