@@ -370,3 +370,57 @@ func getJSON(t *testing.T, e *env, path string) apiAnswer {
 	}
 	return a
 }
+
+func TestUpstreamBackfill(t *testing.T) {
+	t.Parallel()
+	u := startUpstream(t, "")
+	u.fake.SetOrgInstallation(owner, 1)
+	// Issue 1 has Upstream: lines and no label; issue 3 has the label and a
+	// Gerrit link in prose; issue 4 has neither; PR 5 has the label but
+	// links only into the org.
+	u.fake.AddSearchItem(owner, repo, fakegithub.SearchItem{Number: 3, Author: "alice", Title: "Nova quota", Labels: []string{"upstream"},
+		Body: "Proposed at https://review.opendev.org/c/openstack/nova/+/903999 last week."})
+	u.fake.AddSearchItem(owner, repo, fakegithub.SearchItem{Number: 4, Author: "alice", Body: "Nothing upstream."})
+	u.fake.AddSearchItem(owner, repo, fakegithub.SearchItem{Number: 5, Author: "alice", PR: true, Labels: []string{"upstream"},
+		Body: "See https://github.com/Codertocat/Hello-World/issues/1"})
+	u.gerrit.SetChange(903999, fakeupstream.Change{Project: "openstack/nova", Status: "ABANDONED", Subject: "Quota", Updated: u.clock.Now()})
+
+	for run := 1; run <= 2; run++ {
+		rep, err := u.svc.BackfillUpstream(t.Context(), owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := upstream.BackfillReport{Found: 3, Tracked: 3, Changed: 3}
+		if run == 2 {
+			want.Changed = 0 // safe to run again: nothing new
+		}
+		if rep != want {
+			t.Errorf("backfill run %d = %+v, want %+v", run, rep, want)
+		}
+	}
+	u.waitCount(2, "status comment posted")
+	u.waitCount(1, "dashboard opened")
+	api := getJSON(t, u.env, "/api/upstream")
+	states := map[int64]string{}
+	for _, r := range api.References {
+		states[r.Number] = string(r.State)
+	}
+	if states[903172] != "in_review" || states[903999] != "abandoned" {
+		t.Errorf("states after the backfill = %v, want 903172 in review and 903999 abandoned", states)
+	}
+	for _, n := range []int{4, 5} {
+		for _, c := range u.fake.Comments(owner, repo, n) {
+			if strings.Contains(c.GetBody(), report.CommentMarker) {
+				t.Errorf("#%d tracks nothing upstream but got a status comment", n)
+			}
+		}
+	}
+}
+
+func TestUpstreamBackfillNeedsTheApp(t *testing.T) {
+	t.Parallel()
+	e := start(t, setup{})
+	if _, err := e.svc.BackfillUpstream(t.Context(), "nowhere"); err == nil || !strings.Contains(err.Error(), "is the App installed there?") {
+		t.Errorf("backfill of an org without the App: %v, want it to ask whether the App is installed there", err)
+	}
+}

@@ -81,6 +81,8 @@ var routes = []*route{
 		"https://docs.github.com/rest/checks/runs#get-a-check-run", (*Server).getCheckRun),
 	r("GET", "/repos/{owner}/{repo}/contents/{path...}", perms("contents=read"),
 		"https://docs.github.com/rest/repos/contents#get-repository-content", (*Server).getContents),
+	r("GET", "/orgs/{org}/repos", perms("metadata=read"),
+		"https://docs.github.com/rest/repos/repos#list-organization-repositories", (*Server).listOrgRepos),
 	r("GET", "/orgs/{org}/members/{username}", perms("members=read"),
 		"https://docs.github.com/rest/orgs/members#check-organization-membership-for-a-user", (*Server).checkMember),
 	r("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission", perms("metadata=read"),

@@ -55,9 +55,9 @@ import (
 //
 // What it does not model, and answers instead:
 //
-//   - Free text (GitHub searches titles, bodies and comments for it), any
-//     other qualifier (in:, sort:, is:draft, ...), negation (-author:),
-//     quoting outside label:, parentheses, AND/OR/NOT, and qualifier names
+//   - Free text (GitHub searches titles, bodies and comments for it) but a
+//     quoted phrase with in:body, any other qualifier (in:title, sort:,
+//     is:draft, ...), negation (-author:), parentheses, AND/OR/NOT, and qualifier names
 //     not in lower case (IS:pr; values may be in any case): 422 "Validation
 //     Failed" with errors [{resource: Search, field: q, code: invalid,
 //     message: ...}], the message starting "fakegithub:", so a test cannot
@@ -245,6 +245,9 @@ type searchFilter struct {
 	labels [][]string
 	draft  *bool    // draft:true / draft:false (pull requests only)
 	scopes []string // lower case "owner" or "owner/name"; any one suffices
+	// phrases are quoted terms searched in bodies only (in:body); lower case.
+	phrases []string
+	inBody  bool
 	// none: two qualifiers contradict each other (is:pr is:issue, is:open
 	// is:closed), so nothing matches, as on GitHub.
 	none bool
@@ -272,6 +275,14 @@ func parseSearchQuery(q string) (*searchFilter, string) {
 		return nil, msg
 	}
 	for _, term := range terms {
+		if len(term) > 2 && strings.HasPrefix(term, `"`) && strings.HasSuffix(term, `"`) && !strings.Contains(term[1:len(term)-1], `"`) {
+			f.phrases = append(f.phrases, strings.ToLower(term[1:len(term)-1]))
+			continue
+		}
+		if term == "in:body" {
+			f.inBody = true
+			continue
+		}
 		key, val, ok := strings.Cut(term, ":")
 		if !ok || val == "" {
 			return nil, fmt.Sprintf("fakegithub: free text %q is not supported (GitHub would search titles, bodies and comments for it); use qualifiers", term)
@@ -332,6 +343,9 @@ func parseSearchQuery(q string) (*searchFilter, string) {
 		default:
 			return nil, fmt.Sprintf("fakegithub: qualifier %q is not supported", term)
 		}
+	}
+	if len(f.phrases) > 0 && !f.inBody {
+		return nil, "fakegithub: a quoted phrase is searched only with in:body (GitHub would also search titles and comments)"
 	}
 	return f, ""
 }
@@ -417,6 +431,11 @@ func (f *searchFilter) match(rs *repoState, e *searchEntry) bool {
 	}
 	for _, a := range f.author {
 		if !strings.EqualFold(a, e.Author) {
+			return false
+		}
+	}
+	for _, p := range f.phrases {
+		if !strings.Contains(strings.ToLower(e.Body), p) {
 			return false
 		}
 	}

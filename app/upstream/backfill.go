@@ -33,9 +33,13 @@ func (h *Handler) Backfill(ctx context.Context, installation int64, f Finder, or
 	if !r.Upstream.Enabled {
 		return rep, fmt.Errorf("upstream tracking is off in the rules of %s (upstream.enabled)", org)
 	}
-	queries := []string{fmt.Sprintf("org:%s in:body \"Upstream:\"", org)}
-	if l := r.Upstream.Label; l != "" {
-		queries = append([]string{fmt.Sprintf("org:%s label:%q", org, l)}, queries...)
+	// GitHub's issue search takes issues or pull requests, not both.
+	var queries []string
+	for _, kind := range []string{"is:issue", "is:pr"} {
+		if l := r.Upstream.Label; l != "" {
+			queries = append(queries, fmt.Sprintf("org:%s %s label:%q", org, kind, l))
+		}
+		queries = append(queries, fmt.Sprintf("org:%s %s in:body \"Upstream:\"", org, kind))
 	}
 	private, err := f.PrivateRepos(ctx, org)
 	if err != nil {
