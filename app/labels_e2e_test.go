@@ -96,11 +96,14 @@ func (e *env) setFiles(paths ...string) {
 
 // deliver sends a delivery and waits for its jobs: two for PR events that
 // the DCO check also wants, one for label events.
+// deliver sends one delivery and waits for every job it queued: at least
+// jobs of them (DCO and labels); fixtures with a label also queue the
+// upstream tracker's.
 func (e *env) deliver(event string, body []byte, jobs int64) {
 	e.t.Helper()
-	before := e.done.Load()
-	e.send(event, body)
-	e.waitJobs(before + jobs)
+	if queued := e.deliverOne(event, body); int64(len(queued)) < jobs {
+		e.t.Fatalf("delivery queued %q, want at least %d jobs", queued, jobs)
+	}
 }
 
 // labelCalls are the calls made besides the DCO job's (its commits and

@@ -141,6 +141,26 @@ func (u *upstreamEnv) dashboards() []string {
 	return out
 }
 
+// waitIdle waits until no upstream task waits or runs, so that a step's
+// work is over before the next one changes the world.
+func (e *env) waitIdle() {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var n int
+	for time.Now().Before(deadline) {
+		err := e.svc.Queue().DB().QueryRowContext(e.t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'task'
+		AND state IN ('available', 'running', 'scheduled', 'retryable', 'pending') AND CAST(args AS TEXT) NOT LIKE '%"key":"all"%'`).Scan(&n)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.t.Fatalf("%d upstream tasks still waiting or running after 30s", n)
+}
+
 // countLog counts log lines that hold every fragment.
 func (e *env) countLog(fragments ...string) int {
 	n := 0
@@ -242,6 +262,8 @@ func TestUpstreamTracking(t *testing.T) {
 				t.Errorf("the first round edited something; a status comment waits for the first check: %q", calls)
 			}
 
+			u.waitIdle()
+
 			// 2. Upstream moves on: everything merges. One poll edits the
 			// comment (with the nudge), labels the issue and edits the
 			// dashboard, in place.
@@ -268,6 +290,8 @@ func TestUpstreamTracking(t *testing.T) {
 				t.Errorf("%d comments or issues created after a state change, want edits only: %q", n, calls)
 			}
 
+			u.waitIdle()
+
 			// 3. Nothing changes upstream: a poll costs one request per
 			// Gerrit batch and Launchpad bug, a conditional GitHub read that
 			// GitHub answers 304, and no write at all.
@@ -290,6 +314,8 @@ func TestUpstreamTracking(t *testing.T) {
 			if g, l := u.gerrit.Calls()-gerritBefore, u.launchpad.Calls()-lpBefore; g != 1 || l != 1 {
 				t.Errorf("unchanged poll: %d Gerrit and %d Launchpad requests, want 1 and 1", g, l)
 			}
+
+			u.waitIdle()
 
 			// 4. Gerrit is down: the last known state stays, shown with the
 			// day checks began failing; the others are still checked.
@@ -318,6 +344,8 @@ func TestUpstreamTracking(t *testing.T) {
 			}
 			u.gerrit.Down(false)
 
+			u.waitIdle()
+
 			// 5. The author adds a reference in a comment: it is tracked
 			// and checked, and upstream/merged goes, since not all is merged.
 			u.gerrit.SetChange(903999, fakeupstream.Change{Project: "openstack/nova", Status: "NEW", Subject: "Follow-up", Updated: u.clock.Now()})
@@ -339,6 +367,8 @@ func TestUpstreamTracking(t *testing.T) {
 			if got := u.fake.Labels(owner, repo, trackingIssue); slices.Contains(got, "upstream/merged") {
 				t.Errorf("labels = %q, want upstream/merged removed", got)
 			}
+
+			u.waitIdle()
 
 			// 6. The label and the lines go: tracking ends, and the status
 			// comment says so instead of going stale.

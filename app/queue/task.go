@@ -104,6 +104,10 @@ func (q *Queue) Schedule(ctx context.Context, task, key string, delay time.Durat
 // view, one running with a fresh one, one waiting.
 const scheduleRounds = 3
 
+// Snooze runs a task again after d without spending an attempt, e.g. when
+// another worker holds what it needs.
+func Snooze(d time.Duration) error { return river.JobSnooze(d) }
+
 // jitterSchedule is River's fixed interval with a random spread.
 type jitterSchedule struct {
 	every  time.Duration
@@ -161,6 +165,10 @@ func (w *taskWorker) Work(ctx context.Context, j *river.Job[TaskArgs]) error {
 func (w *taskWorker) outcome(ctx context.Context, j *river.Job[TaskArgs], err error) (string, error) {
 	if err == nil {
 		return "ok", nil
+	}
+	var snooze *river.JobSnoozeError
+	if errors.As(err, &snooze) {
+		return "snoozed", err
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return "interrupted", river.JobSnooze(0)

@@ -71,6 +71,10 @@ var Schema = []string{
 	PRIMARY KEY (repo, number, source, ref_key)
 )`,
 	`CREATE INDEX IF NOT EXISTS contribot_upstream_link_ref ON contribot_upstream_link (ref_key)`,
+	`CREATE TABLE IF NOT EXISTS contribot_upstream_lock (
+	name TEXT PRIMARY KEY,
+	until_unix BIGINT NOT NULL
+)`,
 	`CREATE TABLE IF NOT EXISTS contribot_upstream_dashboard (
 	org TEXT PRIMARY KEY,
 	repo TEXT NOT NULL,
@@ -649,6 +653,33 @@ func (s *Store) Orgs(ctx context.Context) (map[string]int64, error) {
 		out[org] = inst
 	}
 	return out, rows.Err()
+}
+
+// Lock takes a named lease until ttl from now, unless someone else holds
+// it: syncs of one item, or rebuilds of one org's dashboard, must not run
+// side by side on several workers or replicas, or both would post. The
+// lease ends by itself if its holder dies. Leases use the wall clock.
+func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (bool, error) {
+	now := time.Now()
+	res, err := s.DB.ExecContext(ctx, `INSERT INTO contribot_upstream_lock (name, until_unix) VALUES ($1, $2)
+	ON CONFLICT (name) DO UPDATE SET until_unix = excluded.until_unix WHERE contribot_upstream_lock.until_unix < $3`,
+		name, now.Add(ttl).UnixMilli(), now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("lock %s: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("lock %s: %w", name, err)
+	}
+	return n == 1, nil
+}
+
+// Unlock ends a lease taken with Lock.
+func (s *Store) Unlock(ctx context.Context, name string) error {
+	if _, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_lock SET until_unix = 0 WHERE name = $1`, name); err != nil {
+		return fmt.Errorf("unlock %s: %w", name, err)
+	}
+	return nil
 }
 
 // Dashboard is where an org's dashboard issue is and what it last said.

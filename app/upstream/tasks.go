@@ -83,6 +83,28 @@ func parseItemKey(key string) (ItemKey, error) {
 	return ItemKey{repo, number}, nil
 }
 
+// LockTTL bounds how long a dead sync or rebuild can hold up the next:
+// longer than a job may run.
+const LockTTL = 3 * time.Minute
+
+// lock takes the lease of one item's sync or one org's dashboard; held by
+// another worker, the task waits a moment and runs again, and finds the
+// other's writes.
+func (h *Handler) lock(ctx context.Context, name string) (func(), error) {
+	ok, err := h.Store.Lock(ctx, name, LockTTL)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, queue.Snooze(time.Second)
+	}
+	return func() {
+		if err := h.Store.Unlock(context.WithoutCancel(ctx), name); err != nil {
+			h.Log.Warn("could not release a lease; it expires by itself", slog.String("lease", name), slog.String("error", err.Error()))
+		}
+	}, nil
+}
+
 // maxRounds bounds how often a sync re-renders when the item keeps
 // changing under it; the next change schedules another sync anyway.
 const maxRounds = 3
@@ -96,6 +118,11 @@ func (h *Handler) sync(ctx context.Context, key string) error {
 	}
 	owner, repo, _ := strings.Cut(k.Repo, "/")
 	log := h.Log.With(slog.String("task", TaskSync), slog.String("repo", k.Repo), slog.Int("number", k.Number))
+	unlock, err := h.lock(ctx, "sync:"+k.String())
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	for range maxRounds {
 		it, err := h.Store.Item(ctx, k.Repo, k.Number)
 		if err != nil || it == nil {
@@ -315,6 +342,11 @@ func (h *Handler) dashboard(ctx context.Context, key string) error {
 	if !r.Upstream.Enabled || d.Repo == "" {
 		return nil
 	}
+	unlock, err := h.lock(ctx, "dashboard:"+org)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	owner, repo, _ := strings.Cut(d.Repo, "/")
 	for range maxRounds {
 		refs, err := h.Store.References(ctx, org)
