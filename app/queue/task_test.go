@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -85,6 +86,57 @@ func TestTasks(t *testing.T) {
 				}
 			case <-time.After(30 * time.Second):
 				t.Fatal("a task scheduled after the first run finished never ran")
+			}
+		})
+	}
+}
+
+// A task scheduled while the same task runs is not absorbed by it: the
+// running one may have read its inputs before the change.
+func TestTaskScheduledWhileRunningRunsAgain(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			started := make(chan struct{}, 10)
+			release := make(chan struct{})
+			var runs atomic.Int64
+			done := make(chan struct{}, 10)
+			h := queue.TaskFunc(func(ctx context.Context, task queue.Task) error {
+				if runs.Add(1) == 1 {
+					started <- struct{}{}
+					<-release
+				}
+				done <- struct{}{}
+				return nil
+			})
+			q, err := queue.Open(context.Background(), b.url(t), queue.Options{Handler: &recorder{}, Tasks: h})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = q.Stop(context.Background()) })
+			ctx := context.Background()
+			if err := q.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := q.Schedule(ctx, "sync", "o/r#1", 0); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-started:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the task never started")
+			}
+			for range 3 { // three changes while it runs: at least one more run
+				if err := q.Schedule(ctx, "sync", "o/r#1", 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			close(release)
+			for i := range 2 {
+				select {
+				case <-done:
+				case <-time.After(30 * time.Second):
+					t.Fatalf("only %d runs; a schedule during the run was lost", i)
+				}
 			}
 		})
 	}

@@ -1,0 +1,230 @@
+package upstream_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/SovereignCloudStack/contribot/app/dbtest"
+	"github.com/SovereignCloudStack/contribot/app/queue"
+	"github.com/SovereignCloudStack/contribot/app/upstream"
+	"github.com/SovereignCloudStack/contribot/app/upstream/link"
+	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
+)
+
+// stores runs a test against a fresh store on each database.
+func stores(t *testing.T, test func(t *testing.T, s *upstream.Store)) {
+	for _, b := range []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "c.db") }},
+		{"postgres", dbtest.FreshPostgres},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			q, err := queue.Open(context.Background(), b.url(t), queue.Options{NoWork: true, Schema: upstream.Schema})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = q.Stop(context.Background()) })
+			test(t, &upstream.Store{DB: q.DB()})
+		})
+	}
+}
+
+var (
+	change  = link.Ref{Provider: link.Gerrit, Host: "review.opendev.org", Project: "openstack/nova", Kind: link.Change, Number: 1, URL: "https://review.opendev.org/c/openstack/nova/+/1"}
+	bug     = link.Ref{Provider: link.Launchpad, Host: "bugs.launchpad.net", Project: "nova", Kind: link.Bug, Number: 2, URL: "https://bugs.launchpad.net/nova/+bug/2"}
+	page    = link.Ref{Provider: link.Other, Kind: link.Page, URL: "https://example.org/doc"}
+	tracker = upstream.Item{Repo: "o/r", Number: 7, Installation: 1, Title: "Nova", URL: "https://github.com/o/r/issues/7", Author: "alice", Open: true, Listed: true, Modules: []string{"iaas"}}
+)
+
+func keys(refs []link.Ref) []string {
+	var out []string
+	for _, r := range refs {
+		out = append(out, r.Key())
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestStoreTrackingAndVersions(t *testing.T) {
+	stores(t, func(t *testing.T, s *upstream.Store) {
+		ctx := context.Background()
+		steps := []struct {
+			name        string
+			do          func() (bool, error)
+			wantChanged bool
+			wantRefs    int
+			wantTracked bool
+		}{
+			{"first links", func() (bool, error) { return s.Track(ctx, tracker, upstream.SourceBody, []link.Ref{change, page}) }, true, 2, true},
+			{"same links again", func() (bool, error) { return s.Track(ctx, tracker, upstream.SourceBody, []link.Ref{page, change}) }, false, 2, true},
+			{"a comment adds a bug", func() (bool, error) { return s.Track(ctx, tracker, "comment:9", []link.Ref{bug}) }, true, 3, true},
+			{"the body drops the page", func() (bool, error) { return s.Track(ctx, tracker, upstream.SourceBody, []link.Ref{change}) }, true, 2, true},
+			{"a new title", func() (bool, error) {
+				it := tracker
+				it.Title = "Nova quota"
+				return s.Track(ctx, it, upstream.SourceBody, []link.Ref{change})
+			}, true, 2, true},
+			{"untracked", func() (bool, error) { return s.Untrack(ctx, tracker) }, true, 0, false},
+			{"untracked again", func() (bool, error) { return s.Untrack(ctx, tracker) }, false, 0, false},
+		}
+		var version int64
+		for _, st := range steps {
+			changed, err := st.do()
+			if err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			if changed != st.wantChanged {
+				t.Errorf("%s: changed = %v, want %v", st.name, changed, st.wantChanged)
+			}
+			it, err := s.Item(ctx, tracker.Repo, tracker.Number)
+			if err != nil || it == nil {
+				t.Fatalf("%s: item %v, %v", st.name, it, err)
+			}
+			if (it.Version > version) != st.wantChanged {
+				t.Errorf("%s: version %d after %d; a change must bump it, nothing else", st.name, it.Version, version)
+			}
+			version = it.Version
+			refs, err := s.ItemReferences(ctx, tracker.Repo, tracker.Number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(refs) != st.wantRefs || it.Tracked != st.wantTracked {
+				t.Errorf("%s: %d references, tracked %v; want %d, %v", st.name, len(refs), it.Tracked, st.wantRefs, st.wantTracked)
+			}
+		}
+	})
+}
+
+func TestStorePollClaimsAndSaves(t *testing.T) {
+	stores(t, func(t *testing.T, s *upstream.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+		s.Now = func() time.Time { return now }
+		if _, err := s.Track(ctx, tracker, upstream.SourceBody, []link.Ref{change, bug, page}); err != nil {
+			t.Fatal(err)
+		}
+		due, err := s.Due(ctx, now.Add(-time.Hour), now, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := keys(due), keys([]link.Ref{change, bug}); !slices.Equal(got, want) {
+			t.Fatalf("due = %q, want %q (untracked links are never polled)", got, want)
+		}
+		// A second poll at the same moment finds them claimed.
+		if again, err := s.Due(ctx, now.Add(-time.Hour), now, 100); err != nil || len(again) != 0 {
+			t.Fatalf("a concurrent poll got %q (%v), want nothing: the first claimed them", keys(again), err)
+		}
+		before, _ := s.Item(ctx, tracker.Repo, tracker.Number)
+		items, err := s.Save(ctx, map[string]provider.Result{
+			change.Key(): {Status: provider.Status{State: provider.InReview, Raw: "NEW", Title: "Quota", LastActivity: now.Add(-time.Hour)}},
+			bug.Key():    {Err: errors.New("HTTP 503")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) != 1 || items[0].Repo != "o/r" || items[0].Number != 7 {
+			t.Errorf("changed items = %v, want o/r#7", items)
+		}
+		after, _ := s.Item(ctx, tracker.Repo, tracker.Number)
+		if after.Version != before.Version+1 {
+			t.Errorf("version %d → %d, want one bump for one save", before.Version, after.Version)
+		}
+		refs, _ := s.ItemReferences(ctx, tracker.Repo, tracker.Number)
+		got := map[string]string{}
+		for _, r := range refs {
+			got[r.Key] = string(r.State) + "|" + r.RawState + "|" + r.CheckError + "|" + r.CheckFailedSince.Format(time.DateOnly)
+		}
+		want := map[string]string{
+			change.Key(): "in_review|NEW||0001-01-01",
+			bug.Key():    "||HTTP 503|2026-11-02",
+			page.Key():   "|||0001-01-01",
+		}
+		for k, w := range want {
+			if got[k] != w {
+				t.Errorf("%s: %q, want %q", k, got[k], w)
+			}
+		}
+		// Saving the same again changes nothing: no version bump.
+		items, err = s.Save(ctx, map[string]provider.Result{
+			change.Key(): {Status: provider.Status{State: provider.InReview, Raw: "NEW", Title: "Quota", LastActivity: now.Add(-time.Hour)}},
+			bug.Key():    {Err: errors.New("HTTP 503 again")},
+		})
+		if err != nil || len(items) != 0 {
+			t.Errorf("an unchanged save reported %v (%v), want no item", items, err)
+		}
+		// The whole list, with trackers, for the page and the dashboard.
+		all, err := s.References(ctx, "o")
+		if err != nil || len(all) != 3 || len(all[0].Trackers) != 1 || all[0].Trackers[0].Number != 7 {
+			t.Errorf("References = %+v (%v), want 3 references each tracked by o/r#7", all, err)
+		}
+		if other, _ := s.References(ctx, "p"); len(other) != 0 {
+			t.Errorf("another org sees %d references, want 0", len(other))
+		}
+	})
+}
+
+func TestStorePrivateItemsStayOffTheReports(t *testing.T) {
+	stores(t, func(t *testing.T, s *upstream.Store) {
+		ctx := context.Background()
+		hidden := tracker
+		hidden.Repo, hidden.Private, hidden.Listed = "o/secret", true, false
+		if _, err := s.Track(ctx, hidden, upstream.SourceBody, []link.Ref{bug}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Track(ctx, tracker, upstream.SourceBody, []link.Ref{change}); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.References(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != 1 || all[0].Key != change.Key() {
+			t.Errorf("reports list %d references, want only the public item's change", len(all))
+		}
+	})
+}
+
+func TestStoreLockIsExclusive(t *testing.T) {
+	stores(t, func(t *testing.T, s *upstream.Store) {
+		ctx := context.Background()
+		var won atomic.Int64
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := s.Lock(ctx, "sync:o/r#7", time.Minute)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					won.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if won.Load() != 1 {
+			t.Fatalf("%d of 16 took the lease, want 1", won.Load())
+		}
+		if err := s.Unlock(ctx, "sync:o/r#7"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.Lock(ctx, "sync:o/r#7", time.Minute); err != nil || !ok {
+			t.Errorf("after Unlock the lease was not free: %v %v", ok, err)
+		}
+		if ok, _ := s.Lock(ctx, "sync:o/r#8", -time.Second); !ok {
+			t.Fatal("another name's lease was not free")
+		}
+		if ok, _ := s.Lock(ctx, "sync:o/r#8", time.Minute); !ok {
+			t.Error("an expired lease was not taken over")
+		}
+	})
+}
