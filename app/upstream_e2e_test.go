@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/sjson"
+
 	"github.com/SovereignCloudStack/contribot/app"
 	"github.com/SovereignCloudStack/contribot/app/dbtest"
 	"github.com/SovereignCloudStack/contribot/app/fakegithub"
@@ -254,7 +256,7 @@ func TestUpstreamTracking(t *testing.T) {
 				"POST /repos/Codertocat/Hello-World/issues/1/comments",
 				"POST /repos/Codertocat/Hello-World/issues",
 			} {
-				if n := strings.Count(strings.Join(calls, "\n")+"\n", want+"\n"); n != 1 && !strings.Contains(want, "comments?") {
+				if n := strings.Count(strings.Join(calls, "\n")+"\n", want+"\n"); n != 1 {
 					t.Errorf("%q made %d times, want once; calls %q", want, n, calls)
 				}
 			}
@@ -452,5 +454,83 @@ func TestUpstreamBackfillNeedsTheApp(t *testing.T) {
 	e := start(t, setup{})
 	if _, err := e.svc.BackfillUpstream(t.Context(), "nowhere"); err == nil || !strings.Contains(err.Error(), "is the App installed there?") {
 		t.Errorf("backfill of an org without the App: %v, want it to ask whether the App is installed there", err)
+	}
+}
+
+// With the database lost (or a second deployment), contribot finds its own
+// status comment and dashboard by their markers and edits them; a marker
+// someone else pasted is not taken for contribot's.
+func TestUpstreamFindsItsCommentAndDashboardByMarker(t *testing.T) {
+	t.Parallel()
+	u := startUpstream(t, "")
+	pasted := u.fake.AddComment(owner, repo, trackingIssue, "mallory", report.CommentMarker+"\nnot contribot's")
+	own := u.fake.AddComment(owner, repo, trackingIssue, "contribot[bot]", report.CommentMarker+"\nold status")
+	u.fake.AddSearchItem(owner, repo, fakegithub.SearchItem{Number: 40, Author: "contribot[bot]", Title: "Upstream contributions", Body: report.DashboardMarker + "\nold"})
+	u.fake.Reset()
+
+	u.send("issues", trackingEvent(t, "opened", trackingBody, "upstream"))
+	u.waitCount(1, "status comment updated")
+	u.waitCount(1, "dashboard updated")
+	u.waitIdle()
+	calls := upstreamCalls(u.fake.Calls())
+	for _, c := range calls {
+		if strings.HasPrefix(c, "POST /repos/Codertocat/Hello-World/issues") && !strings.HasSuffix(c, "/labels") {
+			t.Errorf("created %q though its own comment and dashboard exist", c)
+		}
+	}
+	for _, want := range []string{
+		fmt.Sprintf("PATCH /repos/Codertocat/Hello-World/issues/comments/%d", own.GetID()),
+		"PATCH /repos/Codertocat/Hello-World/issues/40",
+	} {
+		if !slices.Contains(calls, want) {
+			t.Errorf("calls %q lack %q", calls, want)
+		}
+	}
+	for _, c := range u.fake.Comments(owner, repo, trackingIssue) {
+		if c.GetID() == pasted.GetID() && !strings.Contains(c.GetBody(), "not contribot's") {
+			t.Errorf("the comment mallory pasted a marker into was edited: %q", c.GetBody())
+		}
+	}
+	if d := u.dashboards(); len(d) != 1 || !strings.Contains(d[0], "903172") {
+		t.Errorf("dashboards %q, want the one found, rewritten", d)
+	}
+}
+
+// Items of private repositories stay off the public page and the
+// dashboard unless the rules say show_private; their own status comment
+// is still kept.
+func TestUpstreamPrivateItems(t *testing.T) {
+	for _, show := range []bool{false, true} {
+		t.Run(fmt.Sprintf("show_private %v", show), func(t *testing.T) {
+			t.Parallel()
+			u := startUpstream(t, "")
+			if show {
+				u.fake.SetFile(owner, ".github", ".github/contribot.yml", []byte(upstreamRules+"  show_private: true\n"))
+			}
+			body := trackingEvent(t, "opened", trackingBody, "upstream")
+			body, err := sjson.SetBytes(body, "repository.private", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u.send("issues", body)
+			u.waitCount(1, "status comment posted")
+			u.waitIdle()
+			api := getJSON(t, u.env, "/api/upstream")
+			dash := strings.Join(u.dashboards(), "\n")
+			if show {
+				if api.Count == 0 || !strings.Contains(dash, "903172") {
+					t.Errorf("show_private: API count %d, dashboard %q; want the private item's references listed", api.Count, dash)
+				}
+				return
+			}
+			if api.Count != 0 || strings.Contains(dash, "903172") {
+				t.Errorf("a private item leaked: API count %d, dashboard %q", api.Count, dash)
+			}
+			rec := httptest.NewRecorder()
+			u.svc.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/upstream", nil))
+			if strings.Contains(rec.Body.String(), "903172") {
+				t.Error("a private item leaked onto /upstream")
+			}
+		})
 	}
 }

@@ -249,17 +249,34 @@ func (h *Handler) readComments(ctx context.Context, c Client, ev event, opts lin
 		return false, err
 	}
 	changed := false
+	// Whether a status comment exists is known now: the first sync need
+	// not list the comments again to find it.
+	status := int64(NoComment)
 	for _, cm := range comments {
+		if isStatusComment(cm, self) {
+			status = cm.GetID()
+			continue
+		}
 		if !countsComment(cm, ev.item.Author, self) {
 			continue
 		}
-		more, err := h.Store.Track(ctx, ev.item, commentSource(cm.GetID()), refsOf(link.Parse(cm.GetBody(), opts)))
+		more, err := h.Store.Track(ctx, ev.item, commentSource(cm.GetID()), commentRefs(cm.GetBody(), opts))
 		if err != nil {
 			return false, err
 		}
 		changed = changed || more
 	}
-	return changed, nil
+	return changed, h.Store.SetComment(ctx, ev.item.Repo, ev.item.Number, status)
+}
+
+// NoComment as a stored comment id says the item is known to have no
+// status comment; 0 says unknown.
+const NoComment = -1
+
+// isStatusComment: contribot's own status comment, by its marker and, when
+// known, its author (anyone can paste a marker).
+func isStatusComment(cm *github.IssueComment, self string) bool {
+	return strings.Contains(cm.GetBody(), report.CommentMarker) && (self == "" || cm.GetUser().GetLogin() == self)
 }
 
 // countsComment: references come from the item's author and maintainers,
@@ -287,7 +304,7 @@ func (h *Handler) onComment(ctx context.Context, log *slog.Logger, ev event, u r
 	}
 	var refs []link.Ref
 	if ev.action != "deleted" && countsComment(ev.comment, ev.item.Author, self) {
-		refs = refsOf(link.Parse(ev.comment.GetBody(), opts))
+		refs = commentRefs(ev.comment.GetBody(), opts)
 	}
 	changed, err = h.Store.Track(ctx, ev.item, commentSource(ev.comment.GetID()), refs)
 	if changed {
@@ -305,6 +322,19 @@ func refsOf(p link.Parsed) []link.Ref {
 	out := make([]link.Ref, 0, len(p.Refs))
 	for _, f := range p.Refs {
 		out = append(out, f.Ref)
+	}
+	return out
+}
+
+// commentRefs are the references a comment adds: only those on
+// "Upstream:" lines, since comments discuss many links that are not the
+// item's upstream work.
+func commentRefs(body string, opts link.Options) []link.Ref {
+	var out []link.Ref
+	for _, f := range link.Parse(body, opts).Refs {
+		if f.UpstreamLine {
+			out = append(out, f.Ref)
+		}
 	}
 	return out
 }

@@ -329,6 +329,16 @@ func (s *Store) Synced(ctx context.Context, repo string, number int, version, co
 	return nil
 }
 
+// SetComment records the status comment found on an item (or NoComment),
+// so that its first sync need not look for it; a known comment stays.
+func (s *Store) SetComment(ctx context.Context, repo string, number int, id int64) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_item SET comment_id = $3 WHERE repo = $1 AND number = $2 AND comment_id <= 0`, repo, number, id)
+	if err != nil {
+		return fmt.Errorf("record the status comment of %s#%d: %w", repo, number, err)
+	}
+	return nil
+}
+
 // SetLabels records the labels an item now carries, after contribot
 // changed them.
 func (s *Store) SetLabels(ctx context.Context, repo string, number int, labels []string) error {

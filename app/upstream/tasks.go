@@ -177,7 +177,7 @@ const NotTracked = "This is no longer tracked as upstream work: it has neither t
 // it should have none.
 func (h *Handler) statusText(ctx context.Context, it *Saved, u rules.Upstream) (string, error) {
 	if !it.Tracked {
-		if it.CommentID == 0 {
+		if it.CommentID <= 0 {
 			return "", nil
 		}
 		return report.CommentMarker + "\n" + NotTracked + "\n", nil
@@ -187,7 +187,7 @@ func (h *Handler) statusText(ctx context.Context, it *Saved, u rules.Upstream) (
 		return "", err
 	}
 	switch {
-	case len(refs) == 0 && it.CommentID == 0:
+	case len(refs) == 0 && it.CommentID <= 0:
 		return "", nil // labelled, but nothing to report yet
 	case awaitingCheck(refs):
 		// A reference never checked would show "not checked yet" and
@@ -219,7 +219,9 @@ func (h *Handler) reportOptions(u rules.Upstream) report.Options {
 // if its id is not known, and creates it only if there is none.
 func (h *Handler) writeComment(ctx context.Context, log *slog.Logger, c Client, owner, repo string, it *Saved, body string) (int64, error) {
 	id := it.CommentID
-	if id == 0 {
+	if id == NoComment {
+		id = 0
+	} else if id == 0 {
 		self, err := h.self(ctx)
 		if err != nil {
 			return 0, err
@@ -229,7 +231,7 @@ func (h *Handler) writeComment(ctx context.Context, log *slog.Logger, c Client, 
 			return 0, err
 		}
 		for _, cm := range comments {
-			if strings.Contains(cm.GetBody(), report.CommentMarker) && (self == "" || cm.GetUser().GetLogin() == self) {
+			if isStatusComment(cm, self) {
 				id = cm.GetID()
 				break
 			}
@@ -281,8 +283,8 @@ func WantLabels(refs []report.Reference, o report.Options) []string {
 	return out
 }
 
-// syncLabels adds and removes only contribot's own upstream/ labels, in at
-// most one add and one removal per label.
+// syncLabels adds and removes only upstream/merged and upstream/stale, in
+// at most one add and one removal per label.
 func (h *Handler) syncLabels(ctx context.Context, log *slog.Logger, c Client, owner, repo string, it *Saved, u rules.Upstream) error {
 	refs, err := h.Store.ItemReferences(ctx, it.Repo, it.Number)
 	if err != nil {
@@ -296,7 +298,8 @@ func (h *Handler) syncLabels(ctx context.Context, log *slog.Logger, c Client, ow
 		}
 	}
 	for _, l := range it.Labels {
-		if strings.HasPrefix(l, rules.UpstreamLabelPrefix) && !slices.Contains(want, l) {
+		// Only the labels contribot sets: a person's upstream/openstack stays.
+		if (l == rules.UpstreamLabelMerged || l == rules.UpstreamLabelStale) && !slices.Contains(want, l) {
 			remove = append(remove, l)
 		}
 	}
