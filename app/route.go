@@ -100,6 +100,11 @@ func wantsUpstream(event string, payload []byte) bool {
 	switch gjson.GetBytes(payload, "action").String() {
 	case "labeled", "unlabeled":
 		return true
+	case "deleted", "transferred":
+		// A tracked item that is gone must leave the reports; only labelled
+		// items or ones with a URL can have been tracked.
+		f := gjson.GetManyBytes(payload, item+".body", item+".labels.#")
+		return strings.Contains(f[0].String(), "://") || f[1].Int() > 0
 	case "opened", "edited", "closed", "reopened":
 		f := gjson.GetManyBytes(payload, item+".body", item+".labels.#", "changes.body.from")
 		return strings.Contains(f[0].String(), "://") || f[1].Int() > 0 || strings.Contains(f[2].String(), "://")

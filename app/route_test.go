@@ -65,6 +65,8 @@ func TestRoute(t *testing.T) {
 		{"unlabelled issue with a URL", "issues", read("issues/opened.json", map[string]any{"issue.labels": []any{}, "issue.body": "Upstream: https://review.opendev.org/c/openstack/nova/+/1"}), "upstream"},
 		{"edit that removes the last URL", "issues", read("issues/opened.json", map[string]any{"action": "edited", "issue.labels": []any{}, "changes.body.from": "Upstream: https://x.org/1"}), "upstream"},
 		{"unlabelled PR without a URL", "pull_request", read("pull_request/closed.json", map[string]any{"pull_request.labels": []any{}}), ""},
+		{"labelled issue deleted", "issues", read("issues/opened.json", map[string]any{"action": "deleted"}), "upstream"},
+		{"unlabelled issue without a URL transferred", "issues", read("issues/opened.json", map[string]any{"action": "transferred", "issue.labels": []any{}}), ""},
 		{"issue assigned", "issues", read("issues/opened.json", map[string]any{"action": "assigned"}), ""},
 		{"comment with a URL", "issue_comment", read("issue_comment/created.with-installation.json", map[string]any{"comment.body": "see https://bugs.launchpad.net/nova/+bug/1"}), "upstream"},
 		{"comment that lost its URL", "issue_comment", read("issue_comment/created.with-installation.json", map[string]any{"action": "edited", "changes.body.from": "see https://x.org"}), "upstream"},

@@ -188,10 +188,18 @@ func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollE
 			if err != nil {
 				return nil, err
 			}
-			for _, inst := range orgs {
-				return s.github.Installation(inst), nil
+			// One installation for all reads, the same on every poll, so
+			// that its ETag cache answers from 304s.
+			var inst int64
+			for _, id := range orgs {
+				if inst == 0 || id < inst {
+					inst = id
+				}
 			}
-			return nil, errors.New("no installation tracks upstream work yet")
+			if inst == 0 {
+				return nil, errors.New("no installation tracks upstream work yet")
+			}
+			return s.github.Installation(inst), nil
 		},
 	})
 	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -87,13 +88,17 @@ func startUpstream(t *testing.T, databaseURL string) *upstreamEnv {
 	return &upstreamEnv{env: e, gerrit: gerrit, launchpad: lp, clock: clk}
 }
 
+// edits orders the tracking issue's events as GitHub does, by updated_at.
+var edits atomic.Int64
+
 func trackingEvent(t testing.TB, action, body string, labels ...string) []byte {
+	updated := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(edits.Add(1)) * time.Minute)
 	var ls []map[string]any
 	for _, l := range labels {
 		ls = append(ls, map[string]any{"name": l})
 	}
 	return payload(t, "issues/opened.json", map[string]any{
-		"action": action, "issue.number": trackingIssue, "issue.body": body, "issue.labels": ls,
+		"action": action, "issue.number": trackingIssue, "issue.body": body, "issue.labels": ls, "issue.updated_at": updated.Format(time.RFC3339),
 		"issue.user.login": "Codertocat", "issue.author_association": "OWNER",
 		"issue.html_url": fmt.Sprintf("https://github.com/%s/%s/issues/%d", owner, repo, trackingIssue),
 		"installation":   map[string]any{"id": 1},
@@ -143,14 +148,15 @@ func (u *upstreamEnv) dashboards() []string {
 	return out
 }
 
-// waitIdle waits until no upstream task waits or runs, so that a step's
-// work is over before the next one changes the world.
+// waitIdle waits until no delivery's job or upstream task waits or runs
+// (but the periodic poll), so that a step's work is over before the next
+// one changes the world.
 func (e *env) waitIdle() {
 	e.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var n int
 	for time.Now().Before(deadline) {
-		err := e.svc.Queue().DB().QueryRowContext(e.t.Context(), `SELECT count(*) FROM river_job WHERE kind = 'task'
+		err := e.svc.Queue().DB().QueryRowContext(e.t.Context(), `SELECT count(*) FROM river_job WHERE kind IN ('task', 'webhook')
 		AND state IN ('available', 'running', 'scheduled', 'retryable', 'pending') AND CAST(args AS TEXT) NOT LIKE '%"key":"all"%'`).Scan(&n)
 		if err != nil {
 			e.t.Fatal(err)
@@ -372,12 +378,39 @@ func TestUpstreamTracking(t *testing.T) {
 
 			u.waitIdle()
 
+			// 5b. One line goes from the body: that reference alone stops
+			// being tracked.
+			withoutBug := strings.Replace(trackingBody, "Upstream: https://bugs.launchpad.net/keystone/+bug/2045974\n", "", 1)
+			u.send("issues", trackingEvent(t, "edited", withoutBug, "upstream"))
+			u.waitIdle()
+			status = u.onlyStatus(t)
+			if strings.Contains(status, "2045974") || !strings.Contains(status, "903172") || !strings.Contains(status, "903999") {
+				t.Errorf("after removing the Launchpad line the status comment should list the Gerrit changes only:\n%s", status)
+			}
+			u.waitIdle()
+
 			// 6. The label and the lines go: tracking ends, and the status
 			// comment says so instead of going stale.
 			u.send("issues", trackingEvent(t, "edited", "Nothing upstream after all.", "bug"))
 			u.waitStatus(t, upstream.NotTracked)
 			if got := len(u.statusComments()); got != 1 {
 				t.Errorf("%d status comments in the end, want 1", got)
+			}
+			if api := getJSON(t, u.env, "/api/upstream"); api.Count != 0 {
+				t.Errorf("an untracked item's references are still listed: %+v", api.References)
+			}
+			u.waitIdle()
+
+			// 7. The issue is deleted: it is forgotten, and nothing is
+			// written to it any more.
+			u.fake.Reset()
+			u.send("issues", trackingEvent(t, "deleted", "Nothing upstream after all.", "bug"))
+			u.waitLogLine("tracking item deleted; forgotten")
+			u.waitIdle()
+			for _, c := range upstreamCalls(u.fake.Calls()) {
+				if strings.Contains(c, "/issues/1/") {
+					t.Errorf("wrote to a deleted issue: %q", c)
+				}
 			}
 		})
 	}

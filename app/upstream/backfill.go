@@ -62,7 +62,8 @@ func (h *Handler) Backfill(ctx context.Context, installation int64, f Finder, or
 			owner, name, _ := strings.Cut(repo, "/")
 			ev := event{installation: installation, owner: owner, repo: name, action: "backfill", body: is.GetBody(), author: is.GetUser().GetLogin(),
 				item: Item{Repo: repo, Number: is.GetNumber(), Installation: installation, PR: is.IsPullRequest(), Title: is.GetTitle(),
-					URL: is.GetHTMLURL(), Author: is.GetUser().GetLogin(), Open: is.GetState() != "closed", Private: private[repo], Labels: labelNames(is.Labels)}}
+					URL: is.GetHTMLURL(), Author: is.GetUser().GetLogin(), Open: is.GetState() != "closed", Private: isPrivate(private, repo), Labels: labelNames(is.Labels)},
+				seen: is.GetUpdatedAt().Time}
 			log := h.Log.With(slog.String("repo", repo), slog.Int("number", is.GetNumber()), slog.String("action", "backfill"))
 			changed, tracked, err := h.reparse(ctx, log, ev)
 			if err != nil {
@@ -73,7 +74,13 @@ func (h *Handler) Backfill(ctx context.Context, installation int64, f Finder, or
 			}
 			if changed {
 				rep.Changed++
-				if err := h.scheduleAfterChange(ctx, ev.item); err != nil {
+				saved, err := h.Store.Item(ctx, repo, is.GetNumber())
+				if err != nil || saved == nil {
+					return rep, err
+				}
+				// One sync per item; the one poll below checks every new
+				// reference and rebuilds the dashboard once.
+				if err := h.Queue.Schedule(ctx, TaskSync, syncKey(ItemKey{repo, is.GetNumber()}, saved.Version), SyncDelay); err != nil {
 					return rep, err
 				}
 			}
@@ -81,6 +88,17 @@ func (h *Handler) Backfill(ctx context.Context, installation int64, f Finder, or
 	}
 	// The poll is what gives new references their state; have it run now.
 	return rep, h.Queue.Schedule(ctx, TaskPoll, "now@backfill", 0)
+}
+
+// isPrivate: a repository the org's list does not name (moved, renamed,
+// cut off) counts as private, so that nothing leaks onto public reports.
+func isPrivate(private map[string]bool, repo string) bool {
+	for name, p := range private {
+		if strings.EqualFold(name, repo) {
+			return p
+		}
+	}
+	return true
 }
 
 // repoFromURL turns a search result's repository_url

@@ -92,6 +92,8 @@ type event struct {
 	// comment is set for issue_comment events.
 	comment *github.IssueComment
 	action  string
+	// seen is the item's updated_at in the payload.
+	seen time.Time
 }
 
 func (ev event) log(h *Handler, job queue.Job) *slog.Logger {
@@ -113,13 +115,13 @@ func eventOf(payload any) (event, bool) {
 	switch p := payload.(type) {
 	case *github.IssuesEvent:
 		is := p.GetIssue()
-		ev = event{installation: p.GetInstallation().GetID(), action: p.GetAction(), body: is.GetBody(), author: is.GetUser().GetLogin()}
+		ev = event{installation: p.GetInstallation().GetID(), action: p.GetAction(), body: is.GetBody(), author: is.GetUser().GetLogin(), seen: is.GetUpdatedAt().Time}
 		repo = p.GetRepo()
 		ev.item = Item{Number: is.GetNumber(), PR: is.IsPullRequest(), Title: is.GetTitle(), URL: is.GetHTMLURL(),
 			Author: is.GetUser().GetLogin(), Open: is.GetState() != "closed", Labels: labelNames(is.Labels)}
 	case *github.PullRequestEvent:
 		pr := p.GetPullRequest()
-		ev = event{installation: p.GetInstallation().GetID(), action: p.GetAction(), body: pr.GetBody(), author: pr.GetUser().GetLogin()}
+		ev = event{installation: p.GetInstallation().GetID(), action: p.GetAction(), body: pr.GetBody(), author: pr.GetUser().GetLogin(), seen: pr.GetUpdatedAt().Time}
 		repo = p.GetRepo()
 		ev.item = Item{Number: pr.GetNumber(), PR: true, Title: pr.GetTitle(), URL: pr.GetHTMLURL(),
 			Author: pr.GetUser().GetLogin(), Open: pr.GetState() != "closed", Labels: labelNames(pr.Labels)}
@@ -166,11 +168,30 @@ func (h *Handler) Handle(ctx context.Context, job queue.Job, payload any) error 
 }
 
 func (h *Handler) handle(ctx context.Context, log *slog.Logger, ev event) error {
+	if ev.comment == nil && (ev.action == "deleted" || ev.action == "transferred") {
+		// Gone from here: nothing left to comment on; the new copy of a
+		// transferred issue arrives as its own "opened".
+		gone, err := h.Store.Forget(ctx, ev.item.Repo, ev.item.Number)
+		if err != nil || !gone {
+			return err
+		}
+		log.Info("tracking item " + ev.action + "; forgotten")
+		return h.Queue.Schedule(ctx, TaskDashboard, ev.item.Org()+"@"+ItemKey{ev.item.Repo, ev.item.Number}.String()+"@gone", SyncDelay)
+	}
 	changed, _, err := h.reparse(ctx, log, ev)
-	if err != nil || !changed {
+	if err != nil {
 		return err
 	}
-	return h.scheduleAfterChange(ctx, ev.item)
+	saved, err := h.Store.Item(ctx, ev.item.Repo, ev.item.Number)
+	if err != nil || saved == nil {
+		return err
+	}
+	// Also when nothing changed now: a retry of a job that recorded its
+	// change and then failed to schedule finds the item not yet synced.
+	if !changed && saved.Version <= saved.SyncedVersion {
+		return nil
+	}
+	return h.scheduleAfterChange(ctx, saved)
 }
 
 // reparse records what an item tracks now; tracked says whether it tracks
@@ -206,7 +227,7 @@ func (h *Handler) onItem(ctx context.Context, log *slog.Logger, c Client, ev eve
 	parsed := link.Parse(ev.body, opts)
 	labelled := u.Label != "" && slices.ContainsFunc(ev.item.Labels, func(l string) bool { return strings.EqualFold(l, u.Label) })
 	if !labelled && !parsed.HasUpstreamLines {
-		untracked, err := h.Store.Untrack(ctx, ev.item)
+		untracked, err := h.Store.Apply(ctx, Change{Item: ev.item, Untrack: true, Seen: ev.seen})
 		if untracked {
 			log.Info("no longer tracked: no upstream label and no Upstream: lines")
 		}
@@ -224,14 +245,22 @@ func (h *Handler) onItem(ctx context.Context, log *slog.Logger, c Client, ev eve
 	if err != nil {
 		return false, true, err
 	}
-	changed, err = h.Store.Track(ctx, ev.item, SourceBody, refsOf(parsed))
+	var comments []*github.IssueComment
+	readComments := u.Comments && (before == nil || !before.Tracked)
+	if readComments {
+		// Newly tracked: the comments so far are read once, before
+		// anything is recorded, so that a failed read is retried; later
+		// comments arrive as events.
+		if comments, err = c.Comments(ctx, ev.owner, ev.repo, ev.item.Number); err != nil {
+			return false, true, err
+		}
+	}
+	changed, err = h.Store.Apply(ctx, Change{Item: ev.item, Source: SourceBody, Refs: refsOf(parsed), Seen: ev.seen})
 	if err != nil {
 		return false, true, err
 	}
-	if u.Comments && (before == nil || !before.Tracked) {
-		// Newly tracked: the comments so far are read once; later ones
-		// arrive as events.
-		more, err := h.readComments(ctx, c, ev, opts, self)
+	if readComments {
+		more, err := h.recordComments(ctx, ev, comments, opts, self)
 		if err != nil {
 			return false, true, err
 		}
@@ -243,11 +272,7 @@ func (h *Handler) onItem(ctx context.Context, log *slog.Logger, c Client, ev eve
 	return changed, true, nil
 }
 
-func (h *Handler) readComments(ctx context.Context, c Client, ev event, opts link.Options, self string) (bool, error) {
-	comments, err := c.Comments(ctx, ev.owner, ev.repo, ev.item.Number)
-	if err != nil {
-		return false, err
-	}
+func (h *Handler) recordComments(ctx context.Context, ev event, comments []*github.IssueComment, opts link.Options, self string) (bool, error) {
 	changed := false
 	// Whether a status comment exists is known now: the first sync need
 	// not list the comments again to find it.
@@ -260,7 +285,7 @@ func (h *Handler) readComments(ctx context.Context, c Client, ev event, opts lin
 		if !countsComment(cm, ev.item.Author, self) {
 			continue
 		}
-		more, err := h.Store.Track(ctx, ev.item, commentSource(cm.GetID()), commentRefs(cm.GetBody(), opts))
+		more, err := h.Store.Apply(ctx, Change{Item: ev.item, Source: commentSource(cm.GetID()), Refs: commentRefs(cm.GetBody(), opts), IfTracked: true})
 		if err != nil {
 			return false, err
 		}
@@ -306,7 +331,7 @@ func (h *Handler) onComment(ctx context.Context, log *slog.Logger, ev event, u r
 	if ev.action != "deleted" && countsComment(ev.comment, ev.item.Author, self) {
 		refs = commentRefs(ev.comment.GetBody(), opts)
 	}
-	changed, err = h.Store.Track(ctx, ev.item, commentSource(ev.comment.GetID()), refs)
+	changed, err = h.Store.Apply(ctx, Change{Item: ev.item, Source: commentSource(ev.comment.GetID()), Refs: refs, IfTracked: true})
 	if changed {
 		log.Info("upstream references in a comment updated", slog.Int64("comment", ev.comment.GetID()), slog.Int("references", len(refs)))
 	}
@@ -339,20 +364,24 @@ func commentRefs(body string, opts link.Options) []link.Ref {
 	return out
 }
 
-// scheduleAfterChange: the status comment, and a poll for references never
-// checked, which then rebuilds the dashboards.
-func (h *Handler) scheduleAfterChange(ctx context.Context, it Item) error {
-	saved, err := h.Store.Item(ctx, it.Repo, it.Number)
-	if err != nil || saved == nil {
+// scheduleAfterChange: the status comment; then either a poll for
+// references never checked, which rebuilds the dashboard once their state
+// is known (one dashboard write, not a placeholder and an edit), or, when
+// all are known, the dashboard at once.
+func (h *Handler) scheduleAfterChange(ctx context.Context, it *Saved) error {
+	key := syncKey(ItemKey{it.Repo, it.Number}, it.Version)
+	if err := h.Queue.Schedule(ctx, TaskSync, key, SyncDelay); err != nil {
 		return err
 	}
-	if err := h.Queue.Schedule(ctx, TaskSync, syncKey(ItemKey{it.Repo, it.Number}, saved.Version), SyncDelay); err != nil {
+	refs, err := h.Store.ItemReferences(ctx, it.Repo, it.Number)
+	if err != nil {
 		return err
 	}
-	// A poll checks the new references, then rebuilds the dashboard: one
-	// dashboard write after the states are known, not one before and one
-	// after. Its own key: the periodic poll may be running for minutes.
-	return h.Queue.Schedule(ctx, TaskPoll, "new@"+syncKey(ItemKey{it.Repo, it.Number}, saved.Version), SyncDelay)
+	if awaitingCheck(refs) {
+		// Its own key: the periodic poll may be running for minutes.
+		return h.Queue.Schedule(ctx, TaskPoll, "new@"+key, SyncDelay)
+	}
+	return h.Queue.Schedule(ctx, TaskDashboard, it.Org()+"@"+key, SyncDelay)
 }
 
 // LinkOptions are the parser's options under an org's rules.

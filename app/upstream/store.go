@@ -43,6 +43,7 @@ var Schema = []string{
 	comment_hash TEXT NOT NULL DEFAULT '',
 	version BIGINT NOT NULL DEFAULT 1,
 	synced_version BIGINT NOT NULL DEFAULT 0,
+	seen_at BIGINT NOT NULL DEFAULT 0,
 	updated_at BIGINT NOT NULL,
 	PRIMARY KEY (repo, number)
 )`,
@@ -145,53 +146,132 @@ func splitList(s string) []string {
 // whether anything its status comment shows changed, and bumps the item's
 // version if so.
 func (s *Store) Track(ctx context.Context, it Item, source string, refs []link.Ref) (bool, error) {
+	return s.Apply(ctx, Change{Item: it, Source: source, Refs: refs})
+}
+
+// Change is what one event says about an item.
+type Change struct {
+	Item   Item
+	Source string
+	Refs   []link.Ref
+	// Seen is the payload's updated_at: a payload older than one already
+	// applied is skipped, since GitHub does not deliver in order and
+	// several workers run. Zero applies always.
+	Seen time.Time
+	// IfTracked applies the change only to an item tracked at that moment:
+	// a comment never starts tracking, nor revives an item untracked
+	// since the comment's job began.
+	IfTracked bool
+	// Untrack ends tracking: the links go, the item stays so that its
+	// status comment can say it is no longer tracked.
+	Untrack bool
+}
+
+// Apply records a change in one transaction and reports whether the item's
+// status comment or the reports may show something new.
+//
+// Locks are taken references first, then the item, the order Save takes
+// them in, so that an edit and a poll on PostgreSQL cannot deadlock.
+func (s *Store) Apply(ctx context.Context, c Change) (bool, error) {
+	it := c.Item
+	fail := func(err error) (bool, error) { return false, fmt.Errorf("record %s#%d: %w", it.Repo, it.Number, err) }
 	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("track %s#%d: %w", it.Repo, it.Number, err)
+		return fail(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	changed, err := upsertItem(ctx, tx, it, true, s.now())
-	if err != nil {
-		return false, fmt.Errorf("track %s#%d: %w", it.Repo, it.Number, err)
+	if !c.Untrack {
+		if err := ensureRefs(ctx, tx, c.Refs); err != nil {
+			return fail(err)
+		}
 	}
-	linksChanged, err := setLinks(ctx, tx, it.Repo, it.Number, source, refs)
-	if err != nil {
-		return false, fmt.Errorf("track %s#%d: %w", it.Repo, it.Number, err)
+	var tracked bool
+	var seen int64
+	err = tx.QueryRowContext(ctx, `SELECT tracked, seen_at FROM contribot_upstream_item WHERE repo = $1 AND number = $2`, it.Repo, it.Number).Scan(&tracked, &seen)
+	exists := err == nil
+	switch {
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return fail(err)
+	case c.IfTracked && !tracked, c.Untrack && !tracked:
+		return false, nil
+	case !c.Seen.IsZero() && c.Seen.Unix() < seen:
+		return false, nil // an older payload than one applied already
 	}
-	if changed || linksChanged {
+	changed, err := upsertItem(ctx, tx, it, !c.Untrack, s.now())
+	if err != nil {
+		return fail(err)
+	}
+	if !c.Seen.IsZero() {
+		if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_item SET seen_at = $3 WHERE repo = $1 AND number = $2`, it.Repo, it.Number, c.Seen.Unix()); err != nil {
+			return fail(err)
+		}
+	}
+	if c.Untrack {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_link WHERE repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
+			return fail(err)
+		}
+	} else {
+		linksChanged, err := setLinks(ctx, tx, it.Repo, it.Number, c.Source, c.Refs)
+		if err != nil {
+			return fail(err)
+		}
+		changed = changed || linksChanged || !exists
+	}
+	if changed {
 		if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_item SET version = version + 1 WHERE repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
-			return false, fmt.Errorf("track %s#%d: %w", it.Repo, it.Number, err)
+			return fail(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("track %s#%d: %w", it.Repo, it.Number, err)
+		return fail(err)
 	}
-	return changed || linksChanged, nil
+	return changed, nil
 }
 
-// Untrack ends tracking of an item: its links go, the item stays so that its
-// status comment can say it is no longer tracked. It reports whether the
-// item was tracked.
+// Untrack ends tracking of an item; it reports whether the item was
+// tracked.
 func (s *Store) Untrack(ctx context.Context, it Item) (bool, error) {
-	saved, err := s.Item(ctx, it.Repo, it.Number)
-	if err != nil || saved == nil || !saved.Tracked {
-		return false, err
-	}
+	return s.Apply(ctx, Change{Item: it, Untrack: true})
+}
+
+// Forget removes an item that no longer exists where it was (deleted or
+// transferred): there is nothing left to comment on.
+func (s *Store) Forget(ctx context.Context, repo string, number int) (bool, error) {
 	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("untrack %s#%d: %w", it.Repo, it.Number, err)
+		return false, fmt.Errorf("forget %s#%d: %w", repo, number, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	if _, err := upsertItem(ctx, tx, it, false, s.now()); err != nil {
-		return false, fmt.Errorf("untrack %s#%d: %w", it.Repo, it.Number, err)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_link WHERE repo = $1 AND number = $2`, repo, number); err != nil {
+		return false, fmt.Errorf("forget %s#%d: %w", repo, number, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_link WHERE repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
-		return false, fmt.Errorf("untrack %s#%d: %w", it.Repo, it.Number, err)
+	res, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_item WHERE repo = $1 AND number = $2`, repo, number)
+	if err != nil {
+		return false, fmt.Errorf("forget %s#%d: %w", repo, number, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_item SET version = version + 1 WHERE repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
-		return false, fmt.Errorf("untrack %s#%d: %w", it.Repo, it.Number, err)
+	n, _ := res.RowsAffected()
+	return n > 0, tx.Commit()
+}
+
+// ensureRefs adds references not seen before (unchecked), in key order,
+// and fills in a project an earlier link left out.
+func ensureRefs(ctx context.Context, tx *sql.Tx, refs []link.Ref) error {
+	refs = slices.Clone(refs)
+	slices.SortFunc(refs, func(a, b link.Ref) int { return strings.Compare(a.Key(), b.Key()) })
+	for _, r := range refs {
+		k := r.Key()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_upstream_ref (key, provider, host, project, kind, number, url)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING`,
+			k, string(r.Provider), r.Host, r.Project, string(r.Kind), r.Number, r.URL); err != nil {
+			return fmt.Errorf("write reference %s: %w", k, err)
+		}
+		if r.Project != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET project = $2, url = $3 WHERE key = $1 AND project = ''`, k, r.Project, r.URL); err != nil {
+				return fmt.Errorf("write reference %s: %w", k, err)
+			}
+		}
 	}
-	return true, tx.Commit()
+	return nil
 }
 
 // Sources lists the sources ("body", "comment:ID") that name references
@@ -243,8 +323,7 @@ func upsertItem(ctx context.Context, tx *sql.Tx, it Item, tracked bool, now time
 	return !exists || old.title != it.Title || old.modules != modules || old.open != it.Open || old.listed != it.Listed || old.tracked != tracked, nil
 }
 
-// setLinks replaces the references one source names, adding references not
-// seen before (unchecked).
+// setLinks replaces the references one source names.
 func setLinks(ctx context.Context, tx *sql.Tx, repo string, number int, source string, refs []link.Ref) (bool, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT ref_key FROM contribot_upstream_link WHERE repo = $1 AND number = $2 AND source = $3`, repo, number, source)
 	if err != nil {
@@ -268,23 +347,17 @@ func setLinks(ctx context.Context, tx *sql.Tx, repo string, number int, source s
 	for _, r := range refs {
 		k := r.Key()
 		want[k] = true
-		if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_upstream_ref (key, provider, host, project, kind, number, url)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING`,
-			k, string(r.Provider), r.Host, r.Project, string(r.Kind), r.Number, r.URL); err != nil {
-			return false, fmt.Errorf("write reference %s: %w", k, err)
-		}
-		// A later link may name the project an earlier one left out.
-		if r.Project != "" {
-			if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET project = $2, url = $3 WHERE key = $1 AND project = ''`, k, r.Project, r.URL); err != nil {
-				return false, fmt.Errorf("write reference %s: %w", k, err)
-			}
-		}
 		if old[k] {
 			continue
 		}
-		changed = true
-		if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_upstream_link (repo, number, source, ref_key) VALUES ($1, $2, $3, $4)`, repo, number, source, k); err != nil {
+		// Another job may have added it since the read (both saw none).
+		res, err := tx.ExecContext(ctx, `INSERT INTO contribot_upstream_link (repo, number, source, ref_key) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (repo, number, source, ref_key) DO NOTHING`, repo, number, source, k)
+		if err != nil {
 			return false, fmt.Errorf("write link %s: %w", k, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			changed = true
 		}
 	}
 	for k := range old {
@@ -399,8 +472,8 @@ func (s *Store) References(ctx context.Context, org string) ([]report.Reference,
 	WHERE i.listed AND i.tracked`
 	args := []any{}
 	if org != "" {
-		q += ` AND i.repo LIKE $1`
-		args = append(args, likePrefix(org)+"/%")
+		q += ` AND substr(i.repo, 1, $2) = $1`
+		args = append(args, org+"/", len(org)+1)
 	}
 	q += ` ORDER BY r.key, i.repo, i.number`
 	rows, err := s.DB.QueryContext(ctx, q, args...)
@@ -428,12 +501,6 @@ func (s *Store) References(ctx context.Context, org string) ([]report.Reference,
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// likePrefix escapes LIKE's wildcards; org names cannot hold them, but
-// the store should not depend on that.
-func likePrefix(s string) string {
-	return strings.NewReplacer("%", "", "_", "\\_").Replace(s)
 }
 
 // Due lists tracked references not tried since before, never-checked
@@ -490,6 +557,17 @@ func (s *Store) Due(ctx context.Context, before, now time.Time, limit int) ([]li
 	return claimed, nil
 }
 
+// Unclaim hands references back to the next poll, when this one could not
+// save what it checked.
+func (s *Store) Unclaim(ctx context.Context, refs []link.Ref) error {
+	for _, r := range refs {
+		if _, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_ref SET attempted_at = 0 WHERE key = $1`, r.Key()); err != nil {
+			return fmt.Errorf("hand back reference %s: %w", r.Key(), err)
+		}
+	}
+	return nil
+}
+
 // Save records check results in one transaction and returns the items
 // whose status may show something new: those naming a reference whose
 // state, title or activity changed, or which started or stopped failing.
@@ -526,8 +604,8 @@ func (s *Store) Save(ctx context.Context, results map[string]provider.Result) ([
 				failing = now
 				changed = append(changed, k)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET check_error = $2, failing_since = $3, attempted_at = $4 WHERE key = $1`,
-				k, res.Err.Error(), failing, now); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET check_error = $2, failing_since = $3 WHERE key = $1`,
+				k, res.Err.Error(), failing); err != nil {
 				return nil, fmt.Errorf("save upstream state of %s: %w", k, err)
 			}
 			continue
@@ -541,7 +619,7 @@ func (s *Store) Save(ctx context.Context, results map[string]provider.Result) ([
 			changed = append(changed, k)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET state = $2, raw_state = $3, title = $4, last_activity = $5,
-		last_checked = $6, attempted_at = $6, check_error = '', failing_since = 0 WHERE key = $1`, k, string(st.State), st.Raw, st.Title, act, now); err != nil {
+		last_checked = $6, check_error = '', failing_since = 0 WHERE key = $1`, k, string(st.State), st.Raw, st.Title, act, now); err != nil {
 			return nil, fmt.Errorf("save upstream state of %s: %w", k, err)
 		}
 	}
@@ -616,11 +694,11 @@ func bumpLinking(ctx context.Context, tx *sql.Tx, keys []string) ([]ItemKey, err
 
 // TrackedItems lists every tracked item, or an org's, with its version.
 func (s *Store) TrackedItems(ctx context.Context, org string) ([]VersionedItem, error) {
-	q := `SELECT repo, number, version FROM contribot_upstream_item WHERE tracked`
+	q := `SELECT repo, number, version, synced_version FROM contribot_upstream_item WHERE tracked`
 	var args []any
 	if org != "" {
-		q += ` AND repo LIKE $1`
-		args = append(args, likePrefix(org)+"/%")
+		q += ` AND substr(repo, 1, $2) = $1`
+		args = append(args, org+"/", len(org)+1)
 	}
 	rows, err := s.DB.QueryContext(ctx, q+` ORDER BY repo, number`, args...)
 	if err != nil {
@@ -630,7 +708,7 @@ func (s *Store) TrackedItems(ctx context.Context, org string) ([]VersionedItem, 
 	var out []VersionedItem
 	for rows.Next() {
 		var k VersionedItem
-		if err := rows.Scan(&k.Repo, &k.Number, &k.Version); err != nil {
+		if err := rows.Scan(&k.Repo, &k.Number, &k.Version, &k.SyncedVersion); err != nil {
 			return nil, err
 		}
 		out = append(out, k)
@@ -641,13 +719,14 @@ func (s *Store) TrackedItems(ctx context.Context, org string) ([]VersionedItem, 
 // VersionedItem is an item key with the item's version.
 type VersionedItem struct {
 	ItemKey
-	Version int64
+	Version, SyncedVersion int64
 }
 
-// Orgs lists the orgs with tracked items and, for each, the installation
-// of its most recently updated item, which dashboards and polls act with.
+// Orgs lists the orgs with items, tracked or once tracked (a dashboard
+// must empty when its last item goes), and for each the installation of
+// its most recently updated item, which its dashboard is written with.
 func (s *Store) Orgs(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT repo, installation FROM contribot_upstream_item WHERE tracked ORDER BY updated_at`)
+	rows, err := s.DB.QueryContext(ctx, `SELECT repo, installation FROM contribot_upstream_item ORDER BY updated_at`)
 	if err != nil {
 		return nil, fmt.Errorf("list orgs with upstream work: %w", err)
 	}

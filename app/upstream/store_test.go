@@ -228,3 +228,50 @@ func TestStoreLockIsExclusive(t *testing.T) {
 		}
 	})
 }
+
+func TestStoreApplyOrderAndGuards(t *testing.T) {
+	stores(t, func(t *testing.T, s *upstream.Store) {
+		ctx := context.Background()
+		t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+		steps := []struct {
+			name        string
+			change      upstream.Change
+			wantChanged bool
+			wantRefs    []link.Ref
+			wantTracked bool
+		}{
+			{"a comment does not start tracking", upstream.Change{Item: tracker, Source: "comment:1", Refs: []link.Ref{bug}, IfTracked: true}, false, nil, false},
+			{"the body does", upstream.Change{Item: tracker, Source: upstream.SourceBody, Refs: []link.Ref{change}, Seen: t0.Add(2 * time.Minute)}, true, []link.Ref{change}, true},
+			{"an older payload arriving late is skipped", upstream.Change{Item: tracker, Source: upstream.SourceBody, Refs: []link.Ref{page}, Seen: t0.Add(time.Minute)}, false, []link.Ref{change}, true},
+			{"a newer one applies", upstream.Change{Item: tracker, Source: upstream.SourceBody, Refs: []link.Ref{change, bug}, Seen: t0.Add(3 * time.Minute)}, true, []link.Ref{change, bug}, true},
+			{"untracked by a newer payload", upstream.Change{Item: tracker, Untrack: true, Seen: t0.Add(4 * time.Minute)}, true, nil, false},
+			{"a comment job that began before does not revive it", upstream.Change{Item: tracker, Source: "comment:1", Refs: []link.Ref{bug}, IfTracked: true}, false, nil, false},
+		}
+		for _, st := range steps {
+			changed, err := s.Apply(ctx, st.change)
+			if err != nil {
+				t.Fatalf("%s: %v", st.name, err)
+			}
+			refs, err := s.ItemReferences(ctx, tracker.Repo, tracker.Number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range refs {
+				got = append(got, r.Key)
+			}
+			slices.Sort(got)
+			it, _ := s.Item(ctx, tracker.Repo, tracker.Number)
+			tracked := it != nil && it.Tracked
+			if changed != st.wantChanged || !slices.Equal(got, keys(st.wantRefs)) || tracked != st.wantTracked {
+				t.Errorf("%s: changed %v, refs %q, tracked %v; want %v, %q, %v", st.name, changed, got, tracked, st.wantChanged, keys(st.wantRefs), st.wantTracked)
+			}
+		}
+		if gone, err := s.Forget(ctx, tracker.Repo, tracker.Number); err != nil || !gone {
+			t.Fatalf("Forget = %v, %v", gone, err)
+		}
+		if it, _ := s.Item(ctx, tracker.Repo, tracker.Number); it != nil {
+			t.Errorf("a forgotten item is still stored: %+v", it)
+		}
+	})
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/SovereignCloudStack/contribot/app/githubapp"
 	"github.com/SovereignCloudStack/contribot/app/queue"
 	"github.com/SovereignCloudStack/contribot/app/upstream/link"
 	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
@@ -135,6 +136,10 @@ func (h *Handler) sync(ctx context.Context, key string) error {
 			return fmt.Errorf("load rules of %s: %w", k.Repo, err)
 		}
 		u := r.Upstream
+		if !u.Enabled {
+			log.Debug("upstream tracking is off in the rules; status comment and labels left as they are")
+			return nil
+		}
 		body, err := h.statusText(ctx, it, u)
 		if err != nil {
 			return err
@@ -147,13 +152,13 @@ func (h *Handler) sync(ctx context.Context, key string) error {
 			h.Metrics.wrote("comment", "unchanged")
 		default:
 			if id, err = h.writeComment(ctx, log, c, owner, repo, it, body); err != nil {
-				return err
+				return final(err, "the status comment")
 			}
 			digest = hash(body)
 		}
-		if u.Labels && it.Tracked {
+		if u.Labels {
 			if err := h.syncLabels(ctx, log, c, owner, repo, it, u); err != nil {
-				return err
+				return final(err, "the upstream labels")
 			}
 		}
 		if err := h.Store.Synced(ctx, k.Repo, k.Number, it.Version, id, digest); err != nil {
@@ -171,7 +176,17 @@ func (h *Handler) sync(ctx context.Context, key string) error {
 
 // NotTracked is the status comment of an item that no longer tracks
 // upstream work.
-const NotTracked = "This is no longer tracked as upstream work: it has neither the upstream label nor `Upstream: <url>` lines."
+const NotTracked = "No longer tracked as upstream work: this has neither the tracking label nor an `Upstream: <url>` line. Add either to track it again."
+
+// final ends the task on a write GitHub refuses (403, 404, 410, 422: a
+// locked or archived item, a missing permission), which every retry would
+// meet again; the next change or full poll tries afresh.
+func final(err error, what string) error {
+	if status, ok := githubapp.Refused(err); ok {
+		return queue.Permanent(fmt.Errorf("GitHub refused %s (HTTP %d); check that the item is not locked or archived and that the App has Issues: write: %w", what, status, err))
+	}
+	return err
+}
 
 // statusText renders what the item's status comment should say; "" means
 // it should have none.
@@ -286,20 +301,30 @@ func WantLabels(refs []report.Reference, o report.Options) []string {
 // syncLabels adds and removes only upstream/merged and upstream/stale, in
 // at most one add and one removal per label.
 func (h *Handler) syncLabels(ctx context.Context, log *slog.Logger, c Client, owner, repo string, it *Saved, u rules.Upstream) error {
-	refs, err := h.Store.ItemReferences(ctx, it.Repo, it.Number)
-	if err != nil {
-		return err
+	var want []string
+	if it.Tracked {
+		refs, err := h.Store.ItemReferences(ctx, it.Repo, it.Number)
+		if err != nil {
+			return err
+		}
+		if awaitingCheck(refs) {
+			return nil // decided once the poll has checked them
+		}
+		want = WantLabels(refs, h.reportOptions(u))
 	}
-	want := WantLabels(refs, h.reportOptions(u))
+	has := func(ls []string, l string) bool {
+		return slices.ContainsFunc(ls, func(x string) bool { return strings.EqualFold(x, l) })
+	}
 	var add, remove []string
 	for _, l := range want {
-		if !slices.Contains(it.Labels, l) {
+		if !has(it.Labels, l) {
 			add = append(add, l)
 		}
 	}
 	for _, l := range it.Labels {
 		// Only the labels contribot sets: a person's upstream/openstack stays.
-		if (l == rules.UpstreamLabelMerged || l == rules.UpstreamLabelStale) && !slices.Contains(want, l) {
+		own := strings.EqualFold(l, rules.UpstreamLabelMerged) || strings.EqualFold(l, rules.UpstreamLabelStale)
+		if own && !has(want, l) {
 			remove = append(remove, l)
 		}
 	}
@@ -318,7 +343,7 @@ func (h *Handler) syncLabels(ctx context.Context, log *slog.Logger, c Client, ow
 		}
 		h.Metrics.wrote("label", "removed")
 	}
-	labels := slices.DeleteFunc(slices.Clone(it.Labels), func(l string) bool { return slices.Contains(remove, l) })
+	labels := slices.DeleteFunc(slices.Clone(it.Labels), func(l string) bool { return has(remove, l) })
 	log.Info("upstream labels updated", slog.Any("added", add), slog.Any("removed", remove))
 	return h.Store.SetLabels(ctx, it.Repo, it.Number, append(labels, add...))
 }
@@ -371,7 +396,7 @@ func (h *Handler) dashboard(ctx context.Context, key string) error {
 		}
 		number, err := h.writeDashboard(ctx, log, c, owner, repo, rec.Number, d.Title, body)
 		if err != nil {
-			return err
+			return final(err, "the dashboard issue in "+d.Repo)
 		}
 		if err := h.Store.SetDashboard(ctx, org, Dashboard{Repo: d.Repo, Number: number, BodyHash: hash(body)}); err != nil {
 			return err
@@ -423,14 +448,14 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 	start := h.now()
 	// A little slack, so a jittered poll that comes early still takes
 	// what the previous one checked.
+	log := h.Log.With(slog.String("task", TaskPoll))
+	if h.DryRun {
+		log.Info("dry-run: upstream references are not checked without App credentials")
+		return nil
+	}
 	due, err := h.Store.Due(ctx, start.Add(-h.PollEvery*9/10), start, MaxPoll)
 	if err != nil {
 		return err
-	}
-	log := h.Log.With(slog.String("task", TaskPoll))
-	if h.DryRun {
-		log.Info("dry-run: would check upstream references", slog.Int("due", len(due)))
-		return nil
 	}
 	results := h.Providers.Fetch(ctx, due)
 	counts := map[string]int{}
@@ -453,6 +478,11 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 	}
 	changed, err := h.Store.Save(ctx, results)
 	if err != nil {
+		// Claimed but not saved: hand them to the retry, not to the next
+		// interval.
+		if uerr := h.Store.Unclaim(context.WithoutCancel(ctx), due); uerr != nil {
+			log.Warn("claimed references not handed back; they wait for the next interval", slog.String("error", uerr.Error()))
+		}
 		return err
 	}
 	items, err := h.Store.TrackedItems(ctx, "")
@@ -460,7 +490,10 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 		return err
 	}
 	if !full {
-		items = slices.DeleteFunc(items, func(v VersionedItem) bool { return !slices.Contains(changed, v.ItemKey) })
+		// What changed now, and what a failed earlier run left unsynced.
+		items = slices.DeleteFunc(items, func(v VersionedItem) bool {
+			return !slices.Contains(changed, v.ItemKey) && v.Version <= v.SyncedVersion
+		})
 	}
 	for _, k := range items {
 		if err := h.Queue.Schedule(ctx, TaskSync, syncKey(k.ItemKey, k.Version), 0); err != nil {
@@ -472,7 +505,7 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 		return err
 	}
 	for org := range orgs {
-		if !full && !slices.ContainsFunc(changed, func(k ItemKey) bool { return strings.HasPrefix(k.Repo, org+"/") }) {
+		if !full && !slices.ContainsFunc(items, func(k VersionedItem) bool { return strings.HasPrefix(k.Repo, org+"/") }) {
 			continue
 		}
 		// One rebuild per org and poll; the suffix keeps it from being

@@ -52,7 +52,14 @@ func runUpstream(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "contribot upstream backfill: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "%s: %d items found, %d tracked, %d new or changed; the service checks their references on its next poll\n",
-		*org, rep.Found, rep.Tracked, rep.Changed)
+	fmt.Fprintf(stdout, "%s: %s found, %d tracked, %d new or changed; their check is queued and runs as soon as serve does\n",
+		*org, plural(rep.Found, "item"), rep.Tracked, rep.Changed)
 	return 0
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
