@@ -85,6 +85,14 @@ func wantsUpstream(event string, payload []byte) bool {
 		item = "issue"
 	case "pull_request":
 		item = "pull_request"
+	case "repository":
+		// Items of a repository that is gone or changed visibility must
+		// leave the public reports, or may return to them.
+		switch gjson.GetBytes(payload, "action").String() {
+		case "deleted", "privatized", "publicized":
+			return true
+		}
+		return false
 	case "issue_comment":
 		f := gjson.GetManyBytes(payload, "action", "comment.body")
 		switch f[0].String() {

@@ -567,3 +567,29 @@ func TestUpstreamPrivateItems(t *testing.T) {
 		})
 	}
 }
+
+// A repository made private takes its items off the public reports at
+// once, and made public again brings them back.
+func TestUpstreamRepositoryVisibility(t *testing.T) {
+	t.Parallel()
+	u := startUpstream(t, "")
+	u.send("issues", trackingEvent(t, "opened", trackingBody, "upstream"))
+	u.waitCount(1, "status comment posted")
+	u.waitIdle()
+	if api := getJSON(t, u.env, "/api/upstream"); api.Count == 0 {
+		t.Fatal("the public item's references are not listed")
+	}
+	for _, step := range []struct {
+		action    string
+		wantCount bool
+	}{{"privatized", false}, {"publicized", true}} {
+		u.send("repository", payload(t, "repository/"+step.action+".json", map[string]any{"installation": map[string]any{"id": 1}}))
+		u.waitLogLine("repository " + step.action + "; its tracking items follow")
+		u.waitIdle()
+		api := getJSON(t, u.env, "/api/upstream")
+		dash := strings.Join(u.dashboards(), "\n")
+		if (api.Count > 0) != step.wantCount || strings.Contains(dash, "903172") != step.wantCount {
+			t.Errorf("after %s: API count %d, dashboard lists 903172 %v; want listed %v", step.action, api.Count, strings.Contains(dash, "903172"), step.wantCount)
+		}
+	}
+}

@@ -154,6 +154,9 @@ func Maintainer(association string) bool {
 // Handle re-reads an item's references after an issue, pull request or
 // comment event.
 func (h *Handler) Handle(ctx context.Context, job queue.Job, payload any) error {
+	if re, ok := payload.(*github.RepositoryEvent); ok {
+		return h.onRepository(ctx, job, re)
+	}
 	ev, ok := eventOf(payload)
 	if !ok {
 		return nil
@@ -192,6 +195,40 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, ev event) error 
 		return nil
 	}
 	return h.scheduleAfterChange(ctx, saved)
+}
+
+// onRepository follows a repository that was deleted, or became private
+// or public: its items leave the reports, or return to them as the rules
+// allow.
+func (h *Handler) onRepository(ctx context.Context, job queue.Job, re *github.RepositoryEvent) error {
+	repo := re.GetRepo().GetFullName()
+	owner := re.GetRepo().GetOwner().GetLogin()
+	log := h.Log.With(slog.String("delivery", job.Delivery), slog.Int64("installation", re.GetInstallation().GetID()),
+		slog.String("repo", repo), slog.String("action", re.GetAction()))
+	var n int64
+	var err error
+	switch re.GetAction() {
+	case "deleted":
+		n, err = h.Store.ForgetRepo(ctx, repo)
+	case "privatized", "publicized":
+		private := re.GetAction() == "privatized"
+		listed := !private
+		if private {
+			r, _, err := h.Rules.UpstreamRules(ctx, h.Client(re.GetInstallation().GetID()), owner, re.GetRepo().GetName())
+			if err != nil {
+				return fmt.Errorf("load rules of %s: %w", repo, err)
+			}
+			listed = r.Upstream.ShowPrivate
+		}
+		n, err = h.Store.SetRepoVisibility(ctx, repo, private, listed)
+	default:
+		return nil
+	}
+	if err != nil || n == 0 {
+		return err
+	}
+	log.Info("repository "+re.GetAction()+"; its tracking items follow", slog.Int64("items", n))
+	return h.Queue.Schedule(ctx, TaskDashboard, owner+"@"+repo+"@"+job.Delivery, 0)
 }
 
 // reparse records what an item tracks now; tracked says whether it tracks

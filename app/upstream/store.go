@@ -2,7 +2,9 @@ package upstream
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -74,6 +76,7 @@ var Schema = []string{
 	`CREATE INDEX IF NOT EXISTS contribot_upstream_link_ref ON contribot_upstream_link (ref_key)`,
 	`CREATE TABLE IF NOT EXISTS contribot_upstream_lock (
 	name TEXT PRIMARY KEY,
+	owner TEXT NOT NULL,
 	until_unix BIGINT NOT NULL
 )`,
 	`CREATE TABLE IF NOT EXISTS contribot_upstream_dashboard (
@@ -412,6 +415,41 @@ func (s *Store) SetComment(ctx context.Context, repo string, number int, id int6
 	return nil
 }
 
+// SetView records what the rules now say of an item's place in the
+// reports; it reports whether that changed.
+func (s *Store) SetView(ctx context.Context, repo string, number int, listed bool, modules []string) (bool, error) {
+	res, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_item SET listed = $3, modules = $4, version = version + 1
+	WHERE repo = $1 AND number = $2 AND (listed <> $3 OR modules <> $4)`, repo, number, listed, joinList(modules))
+	if err != nil {
+		return false, fmt.Errorf("update %s#%d: %w", repo, number, err)
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// SetRepoVisibility records that a repository became private or public;
+// listed says whether its items may appear on the reports now.
+func (s *Store) SetRepoVisibility(ctx context.Context, repo string, private, listed bool) (int64, error) {
+	res, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_item SET private = $2, listed = $3, version = version + 1
+	WHERE repo = $1 AND (private <> $2 OR listed <> $3)`, repo, private, listed)
+	if err != nil {
+		return 0, fmt.Errorf("update the items of %s: %w", repo, err)
+	}
+	return res.RowsAffected()
+}
+
+// ForgetRepo removes the items of a deleted repository.
+func (s *Store) ForgetRepo(ctx context.Context, repo string) (int64, error) {
+	if _, err := s.DB.ExecContext(ctx, `DELETE FROM contribot_upstream_link WHERE repo = $1`, repo); err != nil {
+		return 0, fmt.Errorf("forget the items of %s: %w", repo, err)
+	}
+	res, err := s.DB.ExecContext(ctx, `DELETE FROM contribot_upstream_item WHERE repo = $1`, repo)
+	if err != nil {
+		return 0, fmt.Errorf("forget the items of %s: %w", repo, err)
+	}
+	return res.RowsAffected()
+}
+
 // SetLabels records the labels an item now carries, after contribot
 // changed them.
 func (s *Store) SetLabels(ctx context.Context, repo string, number int, labels []string) error {
@@ -510,51 +548,33 @@ func (s *Store) References(ctx context.Context, org string) ([]report.Reference,
 // name is not polled; a failing one waits like the others, so an outage is
 // not hammered.
 func (s *Store) Due(ctx context.Context, before, now time.Time, limit int) ([]link.Ref, error) {
-	tx, err := s.DB.BeginTx(ctx, nil)
+	// One statement selects and claims; a reference another poll claimed
+	// in between fails the outer condition and is left to it.
+	rows, err := s.DB.QueryContext(ctx, `UPDATE contribot_upstream_ref SET attempted_at = $4
+	WHERE attempted_at < $2 AND key IN (SELECT r.key FROM contribot_upstream_ref r
+		WHERE r.provider <> $1 AND r.attempted_at < $2 AND EXISTS (SELECT 1 FROM contribot_upstream_link l
+		JOIN contribot_upstream_item i ON i.repo = l.repo AND i.number = l.number WHERE l.ref_key = r.key AND i.tracked)
+		ORDER BY r.attempted_at, r.key LIMIT $3)
+	RETURNING key, provider, host, project, kind, number, url`, string(link.Other), before.Unix(), limit, now.Unix())
 	if err != nil {
-		return nil, fmt.Errorf("list references due for a check: %w", err)
+		return nil, fmt.Errorf("claim references due for a check: %w", err)
 	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	rows, err := tx.QueryContext(ctx, `SELECT r.key, r.provider, r.host, r.project, r.kind, r.number, r.url FROM contribot_upstream_ref r
-	WHERE r.provider <> $1 AND r.attempted_at < $2 AND EXISTS (SELECT 1 FROM contribot_upstream_link l
-	JOIN contribot_upstream_item i ON i.repo = l.repo AND i.number = l.number WHERE l.ref_key = r.key AND i.tracked)
-	ORDER BY r.attempted_at, r.key LIMIT $3`, string(link.Other), before.Unix(), limit)
-	if err != nil {
-		return nil, fmt.Errorf("list references due for a check: %w", err)
-	}
+	defer rows.Close()
 	var out []link.Ref
-	var keys []string
 	for rows.Next() {
 		var r link.Ref
 		var key, prov, kind string
 		if err := rows.Scan(&key, &prov, &r.Host, &r.Project, &kind, &r.Number, &r.URL); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list references due for a check: %w", err)
+			return nil, fmt.Errorf("claim references due for a check: %w", err)
 		}
 		r.Provider, r.Kind = link.Provider(prov), link.Kind(kind)
 		out = append(out, r)
-		keys = append(keys, key)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list references due for a check: %w", err)
-	}
-	// Only references still due are claimed: on PostgreSQL another
-	// replica's poll may have claimed some since the select.
-	claimed := out[:0]
-	for i, k := range keys {
-		res, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET attempted_at = $2 WHERE key = $1 AND attempted_at < $3`, k, now.Unix(), before.Unix())
-		if err != nil {
-			return nil, fmt.Errorf("claim reference %s: %w", k, err)
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			claimed = append(claimed, out[i])
-		}
-	}
-	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("claim references due for a check: %w", err)
 	}
-	return claimed, nil
+	slices.SortFunc(out, func(a, b link.Ref) int { return strings.Compare(a.Key(), b.Key()) })
+	return out, nil
 }
 
 // Unclaim hands references back to the next poll, when this one could not
@@ -747,25 +767,36 @@ func (s *Store) Orgs(ctx context.Context) (map[string]int64, error) {
 // Lock takes a named lease until ttl from now, unless someone else holds
 // it: syncs of one item, or rebuilds of one org's dashboard, must not run
 // side by side on several workers or replicas, or both would post. The
-// lease ends by itself if its holder dies. Leases use the wall clock.
-func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (bool, error) {
+// lease ends by itself if its holder dies. It returns the holder's token
+// for Unlock, or "" when the lease is taken. Leases use the wall clock;
+// replicas' clocks must agree within the ttl's margin over a job's run.
+func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (string, error) {
 	now := time.Now()
-	res, err := s.DB.ExecContext(ctx, `INSERT INTO contribot_upstream_lock (name, until_unix) VALUES ($1, $2)
-	ON CONFLICT (name) DO UPDATE SET until_unix = excluded.until_unix WHERE contribot_upstream_lock.until_unix < $3`,
-		name, now.Add(ttl).UnixMilli(), now.UnixMilli())
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("lock %s: %w", name, err)
+	}
+	token := hex.EncodeToString(b[:])
+	res, err := s.DB.ExecContext(ctx, `INSERT INTO contribot_upstream_lock (name, owner, until_unix) VALUES ($1, $2, $3)
+	ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until_unix = excluded.until_unix WHERE contribot_upstream_lock.until_unix < $4`,
+		name, token, now.Add(ttl).UnixMilli(), now.UnixMilli())
 	if err != nil {
-		return false, fmt.Errorf("lock %s: %w", name, err)
+		return "", fmt.Errorf("lock %s: %w", name, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("lock %s: %w", name, err)
+		return "", fmt.Errorf("lock %s: %w", name, err)
 	}
-	return n == 1, nil
+	if n != 1 {
+		return "", nil
+	}
+	return token, nil
 }
 
-// Unlock ends a lease taken with Lock.
-func (s *Store) Unlock(ctx context.Context, name string) error {
-	if _, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_lock SET until_unix = 0 WHERE name = $1`, name); err != nil {
+// Unlock ends a lease taken with Lock, if the token still holds it: a
+// holder that outlived its lease must not end its successor's.
+func (s *Store) Unlock(ctx context.Context, name, token string) error {
+	if _, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_lock SET until_unix = 0 WHERE name = $1 AND owner = $2`, name, token); err != nil {
 		return fmt.Errorf("unlock %s: %w", name, err)
 	}
 	return nil

@@ -196,17 +196,19 @@ func TestStoreLockIsExclusive(t *testing.T) {
 	stores(t, func(t *testing.T, s *upstream.Store) {
 		ctx := context.Background()
 		var won atomic.Int64
+		var token atomic.Value
 		var wg sync.WaitGroup
 		for range 16 {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				ok, err := s.Lock(ctx, "sync:o/r#7", time.Minute)
+				tok, err := s.Lock(ctx, "sync:o/r#7", time.Minute)
 				if err != nil {
 					t.Error(err)
 				}
-				if ok {
+				if tok != "" {
 					won.Add(1)
+					token.Store(tok)
 				}
 			}()
 		}
@@ -214,16 +216,22 @@ func TestStoreLockIsExclusive(t *testing.T) {
 		if won.Load() != 1 {
 			t.Fatalf("%d of 16 took the lease, want 1", won.Load())
 		}
-		if err := s.Unlock(ctx, "sync:o/r#7"); err != nil {
+		if err := s.Unlock(ctx, "sync:o/r#7", "not the holder"); err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := s.Lock(ctx, "sync:o/r#7", time.Minute); err != nil || !ok {
-			t.Errorf("after Unlock the lease was not free: %v %v", ok, err)
+		if tok, _ := s.Lock(ctx, "sync:o/r#7", time.Minute); tok != "" {
+			t.Error("someone else's Unlock ended the lease")
 		}
-		if ok, _ := s.Lock(ctx, "sync:o/r#8", -time.Second); !ok {
+		if err := s.Unlock(ctx, "sync:o/r#7", token.Load().(string)); err != nil {
+			t.Fatal(err)
+		}
+		if tok, err := s.Lock(ctx, "sync:o/r#7", time.Minute); err != nil || tok == "" {
+			t.Errorf("after the holder's Unlock the lease was not free: %q %v", tok, err)
+		}
+		if tok, _ := s.Lock(ctx, "sync:o/r#8", -time.Second); tok == "" {
 			t.Fatal("another name's lease was not free")
 		}
-		if ok, _ := s.Lock(ctx, "sync:o/r#8", time.Minute); !ok {
+		if tok, _ := s.Lock(ctx, "sync:o/r#8", time.Minute); tok == "" {
 			t.Error("an expired lease was not taken over")
 		}
 	})

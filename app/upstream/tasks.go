@@ -92,15 +92,15 @@ const LockTTL = 3 * time.Minute
 // another worker, the task waits a moment and runs again, and finds the
 // other's writes.
 func (h *Handler) lock(ctx context.Context, name string) (func(), error) {
-	ok, err := h.Store.Lock(ctx, name, LockTTL)
+	token, err := h.Store.Lock(ctx, name, LockTTL)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	if token == "" {
 		return nil, queue.Snooze(time.Second)
 	}
 	return func() {
-		if err := h.Store.Unlock(context.WithoutCancel(ctx), name); err != nil {
+		if err := h.Store.Unlock(context.WithoutCancel(ctx), name, token); err != nil {
 			h.Log.Warn("could not release a lease; it expires by itself", slog.String("lease", name), slog.String("error", err.Error()))
 		}
 	}, nil
@@ -139,6 +139,17 @@ func (h *Handler) sync(ctx context.Context, key string) error {
 		if !u.Enabled {
 			log.Debug("upstream tracking is off in the rules; status comment and labels left as they are")
 			return nil
+		}
+		// Rules change without an event on the item: its place in the
+		// reports follows them here, at the latest on the next full poll.
+		if moved, err := h.Store.SetView(ctx, k.Repo, k.Number, !it.Private || u.ShowPrivate, ModulesOf(r, k.Repo, it.Labels)); err != nil {
+			return err
+		} else if moved {
+			log.Info("the rules moved the item in the reports (show_private or modules)")
+			if err := h.Queue.Schedule(ctx, TaskDashboard, it.Org()+"@"+syncKey(k, it.Version)+"@view", 0); err != nil {
+				return err
+			}
+			continue
 		}
 		body, err := h.statusText(ctx, it, u)
 		if err != nil {
