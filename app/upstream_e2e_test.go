@@ -389,12 +389,35 @@ func TestUpstreamTracking(t *testing.T) {
 			}
 			u.waitIdle()
 
+			// 5c. Ten weeks without upstream activity: the change in review
+			// is stale (the built-in stale_after is 60 days), in the comment,
+			// the dashboard and the labels.
+			u.clock.Add(70 * 24 * time.Hour)
+			if err := u.svc.PollUpstream(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			u.waitIdle()
+			u.waitStatus(t, "**stale**")
+			if got := u.fake.Labels(owner, repo, trackingIssue); !slices.Contains(got, "upstream/stale") {
+				t.Errorf("labels = %q, want upstream/stale added", got)
+			}
+			if dash := strings.Join(u.dashboards(), "\n"); !strings.Contains(dash, "## Stale") {
+				t.Errorf("the dashboard does not call out the stale change:\n%s", dash)
+			}
+			u.waitIdle()
+
 			// 6. The label and the lines go: tracking ends, and the status
 			// comment says so instead of going stale.
-			u.send("issues", trackingEvent(t, "edited", "Nothing upstream after all.", "bug"))
+			// The payload carries the labels GitHub has, contribot's too.
+			labels := slices.DeleteFunc(u.fake.Labels(owner, repo, trackingIssue), func(l string) bool { return l == "upstream" })
+			u.send("issues", trackingEvent(t, "edited", "Nothing upstream after all.", append(labels, "bug")...))
 			u.waitStatus(t, upstream.NotTracked)
 			if got := len(u.statusComments()); got != 1 {
 				t.Errorf("%d status comments in the end, want 1", got)
+			}
+			u.waitIdle()
+			if got := u.fake.Labels(owner, repo, trackingIssue); slices.Contains(got, "upstream/stale") || slices.Contains(got, "upstream/merged") {
+				t.Errorf("labels after untracking = %q, want contribot's upstream/ labels gone", got)
 			}
 			if api := getJSON(t, u.env, "/api/upstream"); api.Count != 0 {
 				t.Errorf("an untracked item's references are still listed: %+v", api.References)

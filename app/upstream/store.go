@@ -577,6 +577,25 @@ func (s *Store) Due(ctx context.Context, before, now time.Time, limit int) ([]li
 	return out, nil
 }
 
+// Failing counts references whose last check failed, by provider.
+func (s *Store) Failing(ctx context.Context) (map[string]int, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT provider, count(*) FROM contribot_upstream_ref WHERE check_error <> '' GROUP BY provider`)
+	if err != nil {
+		return nil, fmt.Errorf("count failing references: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var p string
+		var n int
+		if err := rows.Scan(&p, &n); err != nil {
+			return nil, err
+		}
+		out[p] = n
+	}
+	return out, rows.Err()
+}
+
 // Unclaim hands references back to the next poll, when this one could not
 // save what it checked.
 func (s *Store) Unclaim(ctx context.Context, refs []link.Ref) error {

@@ -22,9 +22,11 @@ import (
 
 // Metrics are the tracker's Prometheus series.
 type Metrics struct {
-	checks *prometheus.CounterVec
-	writes *prometheus.CounterVec
-	poll   prometheus.Histogram
+	checks   *prometheus.CounterVec
+	writes   *prometheus.CounterVec
+	poll     prometheus.Histogram
+	lastPoll prometheus.Gauge
+	failing  *prometheus.GaugeVec
 }
 
 // NewMetrics registers the tracker's series on reg.
@@ -41,7 +43,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
 		}),
 	}
-	reg.MustRegister(m.checks, m.writes, m.poll)
+	m.lastPoll = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "contribot_upstream_last_poll_timestamp_seconds", Help: "When the last poll of upstream references finished; alert when it falls far behind UPSTREAM_POLL_INTERVAL.",
+	})
+	m.failing = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "contribot_upstream_failing_references", Help: "Tracked references whose last check failed (provider down or rate-limiting), by provider.",
+	}, []string{"provider"})
+	reg.MustRegister(m.checks, m.writes, m.poll, m.lastPoll, m.failing)
 	return m
 }
 
@@ -528,6 +536,12 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 	took := h.now().Sub(start)
 	if h.Metrics != nil {
 		h.Metrics.poll.Observe(took.Seconds())
+		h.Metrics.lastPoll.SetToCurrentTime()
+		if failing, err := h.Store.Failing(ctx); err == nil {
+			for _, p := range []link.Provider{link.GitHub, link.Gerrit, link.Launchpad, link.GitLab} {
+				h.Metrics.failing.WithLabelValues(string(p)).Set(float64(failing[string(p)]))
+			}
+		}
 	}
 	log.Info("upstream references checked", slog.Int("checked", len(due)), slog.Int("items_changed", len(changed)),
 		slog.Any("results", counts), slog.Duration("took", took))
