@@ -26,3 +26,12 @@ func RemoveLabel(ctx context.Context, c *github.Client, owner, repo string, numb
 	}
 	return nil
 }
+
+// AddLabels adds labels to an issue or pull request in one write; GitHub
+// keeps the ones already there.
+func AddLabels(ctx context.Context, c *github.Client, owner, repo string, number int, names []string) error {
+	if _, _, err := c.Issues.AddLabelsToIssue(ctx, owner, repo, number, names); err != nil {
+		return fmt.Errorf("add labels %q to %s/%s#%d: %w", names, owner, repo, number, err)
+	}
+	return nil
+}

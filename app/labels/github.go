@@ -96,10 +96,7 @@ func (g GitHub) CreateLabel(ctx context.Context, owner, repo, name, color, descr
 
 // AddLabels adds labels to a PR; GitHub keeps the ones already there.
 func (g GitHub) AddLabels(ctx context.Context, owner, repo string, number int, names []string) error {
-	if _, _, err := g.C.Issues.AddLabelsToIssue(ctx, owner, repo, number, names); err != nil {
-		return fmt.Errorf("add labels %q to %s/%s#%d: %w", names, owner, repo, number, err)
-	}
-	return nil
+	return githubapp.AddLabels(ctx, g.C, owner, repo, number, names)
 }
 
 // RemoveLabel removes one label from a PR.

@@ -166,27 +166,5 @@ func (w *taskWorker) outcome(ctx context.Context, j *river.Job[TaskArgs], err er
 	if err == nil {
 		return "ok", nil
 	}
-	var snooze *river.JobSnoozeError
-	if errors.As(err, &snooze) {
-		return "snoozed", err
-	}
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return "interrupted", river.JobSnooze(0)
-	}
-	var cancel *river.JobCancelError
-	if errors.As(err, &cancel) {
-		w.opts.Logger.LogAttrs(ctx, slog.LevelError, "task gave up; it will not run again",
-			slog.String("task", j.Args.Task), slog.String("key", j.Args.Key), slog.String("error", err.Error()))
-		w.opts.Metrics.gaveUp(j.Kind)
-		return "cancelled", err
-	}
-	if w.opts.RetryAfter != nil {
-		if d, ok := w.opts.RetryAfter(err); ok {
-			w.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "rate limited; task snoozed",
-				slog.String("task", j.Args.Task), slog.String("key", j.Args.Key),
-				slog.Duration("wait", d), slog.String("error", err.Error()))
-			return "snoozed", river.JobSnooze(d)
-		}
-	}
-	return "error", err
+	return outcome(ctx, w.opts, j.Kind, "task", err, slog.String("task", j.Args.Task), slog.String("key", j.Args.Key))
 }

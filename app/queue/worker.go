@@ -51,26 +51,35 @@ func (w *webhookWorker) outcome(ctx context.Context, j *river.Job[WebhookArgs], 
 		}
 		return "ok", nil
 	}
-	// A hard shutdown cancels running jobs; hand them straight back to the
-	// queue instead of spending an attempt, so the next process runs them.
+	// River does not pass cancellations to the error handler; outcome says
+	// that this delivery will not be processed.
+	return outcome(ctx, w.opts, j.Kind, "job", err, slog.String("delivery", j.Args.Delivery),
+		slog.String("feature", j.Args.Feature), slog.String("event", j.Args.Event))
+}
+
+// outcome is what River should do with a failed job or task ("job" or
+// "task" in the logs, which carry attrs to name it): a hard shutdown hands
+// it straight back to the queue instead of spending an attempt, so the
+// next process runs it; a cancellation is logged as final; an error
+// carrying a retry-after snoozes it; a snooze passes through.
+func outcome(ctx context.Context, o *Options, kind, what string, err error, attrs ...slog.Attr) (string, error) {
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return "interrupted", river.JobSnooze(0)
 	}
+	var snooze *river.JobSnoozeError
+	if errors.As(err, &snooze) {
+		return "snoozed", err
+	}
+	attrs = append(attrs, slog.String("error", err.Error()))
 	var cancel *river.JobCancelError
 	if errors.As(err, &cancel) {
-		// River does not pass cancellations to the error handler; say here
-		// that this delivery will not be processed.
-		w.opts.Logger.LogAttrs(ctx, slog.LevelError, "job gave up; it will not run again",
-			slog.String("delivery", j.Args.Delivery), slog.String("feature", j.Args.Feature),
-			slog.String("event", j.Args.Event), slog.String("error", err.Error()))
-		w.opts.Metrics.gaveUp(j.Kind)
+		o.Logger.LogAttrs(ctx, slog.LevelError, what+" gave up; it will not run again", attrs...)
+		o.Metrics.gaveUp(kind)
 		return "cancelled", err
 	}
-	if w.opts.RetryAfter != nil {
-		if d, ok := w.opts.RetryAfter(err); ok {
-			w.opts.Logger.LogAttrs(ctx, slog.LevelWarn, "rate limited; job snoozed",
-				slog.String("delivery", j.Args.Delivery), slog.String("feature", j.Args.Feature),
-				slog.Duration("wait", d), slog.String("error", err.Error()))
+	if o.RetryAfter != nil {
+		if d, ok := o.RetryAfter(err); ok {
+			o.Logger.LogAttrs(ctx, slog.LevelWarn, "rate limited; "+what+" snoozed", append(attrs, slog.Duration("wait", d))...)
 			return "snoozed", river.JobSnooze(d)
 		}
 	}

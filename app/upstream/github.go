@@ -86,10 +86,7 @@ func (g GitHub) EditComment(ctx context.Context, owner, repo string, id int64, b
 
 // AddLabels adds labels in one write.
 func (g GitHub) AddLabels(ctx context.Context, owner, repo string, number int, names []string) error {
-	if _, _, err := g.C.Issues.AddLabelsToIssue(ctx, owner, repo, number, names); err != nil {
-		return fmt.Errorf("add labels %q to %s/%s#%d: %w", names, owner, repo, number, err)
-	}
-	return nil
+	return githubapp.AddLabels(ctx, g.C, owner, repo, number, names)
 }
 
 // RemoveLabel removes one label; one already gone is not an error.

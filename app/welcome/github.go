@@ -100,10 +100,7 @@ func (g GitHub) CreateComment(ctx context.Context, owner, repo string, number in
 
 // AddLabels adds labels to the item in one write.
 func (g GitHub) AddLabels(ctx context.Context, owner, repo string, number int, names []string) error {
-	if _, _, err := g.C.Issues.AddLabelsToIssue(ctx, owner, repo, number, names); err != nil {
-		return fmt.Errorf("add labels %q to %s/%s#%d: %w", names, owner, repo, number, err)
-	}
-	return nil
+	return githubapp.AddLabels(ctx, g.C, owner, repo, number, names)
 }
 
 // GetFile reads a rules file from the default branch.

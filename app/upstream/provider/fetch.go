@@ -196,6 +196,21 @@ func unavailable(raw string) Result {
 	return Result{Status: Status{State: Unavailable, Raw: raw}}
 }
 
+// oneByOne asks for each ref with fetchOne, into out. When fetchOne says
+// stop (a rate limit, an outage), the rest get that error unasked: every
+// further request would fail the same way, and spend what quota is left.
+func oneByOne(out map[string]Result, refs []link.Ref, fetchOne func(link.Ref) (Result, error)) map[string]Result {
+	for i, r := range refs {
+		res, stop := fetchOne(r)
+		out[r.Key()] = res
+		if stop != nil {
+			failAll(out, refs[i+1:], stop)
+			break
+		}
+	}
+	return out
+}
+
 // failAll gives err to every ref in refs not yet in out.
 func failAll(out map[string]Result, refs []link.Ref, err error) {
 	for _, r := range refs {

@@ -47,15 +47,7 @@ func (g *GitHub) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 		failAll(out, refs, fmt.Errorf("github: get client: %w", err))
 		return out
 	}
-	for i, r := range refs {
-		res, stop := g.fetchOne(ctx, c, r)
-		out[r.Key()] = res
-		if stop != nil {
-			failAll(out, refs[i+1:], stop)
-			break
-		}
-	}
-	return out
+	return oneByOne(out, refs, func(r link.Ref) (Result, error) { return g.fetchOne(ctx, c, r) })
 }
 
 func (g *GitHub) fetchOne(ctx context.Context, c *github.Client, r link.Ref) (res Result, stop error) {

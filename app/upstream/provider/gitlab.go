@@ -41,16 +41,7 @@ type gitlabItem struct {
 // transport failure it stops calling the host for this Fetch.
 func (g *GitLab) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 	refs = dedupe(refs)
-	out := make(map[string]Result, len(refs))
-	for i, r := range refs {
-		res, stop := g.fetchOne(ctx, r)
-		out[r.Key()] = res
-		if stop != nil {
-			failAll(out, refs[i+1:], stop)
-			break
-		}
-	}
-	return out
+	return oneByOne(make(map[string]Result, len(refs)), refs, func(r link.Ref) (Result, error) { return g.fetchOne(ctx, r) })
 }
 
 func (g *GitLab) fetchOne(ctx context.Context, r link.Ref) (res Result, stop error) {

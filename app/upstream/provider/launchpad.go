@@ -86,16 +86,7 @@ var lpStates = map[string]struct {
 // would only wait on it.
 func (l *Launchpad) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 	refs = dedupe(refs)
-	out := make(map[string]Result, len(refs))
-	for i, r := range refs {
-		res, stop := l.fetchOne(ctx, r)
-		out[r.Key()] = res
-		if stop != nil {
-			failAll(out, refs[i+1:], stop)
-			break
-		}
-	}
-	return out
+	return oneByOne(make(map[string]Result, len(refs)), refs, func(r link.Ref) (Result, error) { return l.fetchOne(ctx, r) })
 }
 
 // fetchOne checks one bug; stop is non-nil when the rest must not be asked,
