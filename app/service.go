@@ -437,15 +437,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Serve is Run on a given listener.
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		// A 25 MiB body over a slow link still fits; slowloris does not.
-		ReadTimeout:    60 * time.Second,
-		WriteTimeout:   30 * time.Second,
-		IdleTimeout:    120 * time.Second,
-		MaxHeaderBytes: 64 << 10,
-	}
+	srv := newHTTPServer(s.handler)
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
@@ -470,6 +462,21 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("serve HTTP: %w", serveErr)
 	}
 	return nil
+}
+
+// newHTTPServer bounds what one client can hold: headers must arrive within
+// 5 s and stay under 64 KiB (GitHub sends a few KiB), a 25 MiB body over a
+// slow link still fits in the read timeout while slowloris does not; the
+// body cap itself is the webhook handler's.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 // selfLogin learns the App's bot login ("<slug>[bot]") once, with the App
