@@ -22,6 +22,8 @@
 //	GET    /app                                             (App JWT)
 //	GET    /orgs/{org}/installation                         (App JWT, see SetOrgInstallation)
 //	POST   /app/installations/{id}/access_tokens            (App JWT)
+//	GET    /app/hook/deliveries                             (App JWT, cursor pagination, see AddHookDelivery)
+//	POST   /app/hook/deliveries/{id}/attempts               (App JWT, see Redelivered)
 //	GET    /rate_limit                                      (costs no quota)
 //	GET    /repos/{o}/{r}/pulls/{n}
 //	GET    /repos/{o}/{r}/pulls/{n}/commits                 (at most 250)
@@ -157,6 +159,7 @@ type Server struct {
 	orgInsts  map[string]orgInstallation // key: lower-case org
 	nextID    int64                      // ids of check runs, comments, labels: unique across repos like GitHub's
 	searchSeq int                        // order in which search items were added
+	hooks     hookState                  // the App webhook's delivery log
 }
 
 // New starts a fake on a loopback port; tb.Cleanup closes it.
