@@ -79,6 +79,7 @@ type handler struct {
 	log          *slog.Logger
 	states       *states
 	secure       bool
+	cookiePath   string
 	csp          string
 	mux          *http.ServeMux
 }
@@ -98,6 +99,10 @@ func Handler(o HandlerOptions) http.Handler {
 		client:   o.HTTPClient,
 		log:      o.Logger,
 		secure:   strings.HasPrefix(o.Manifest.URL, "https:"),
+	}
+	// The browser sees the public path, prefix included.
+	if u, err := url.Parse(h.manifest.URL); err == nil {
+		h.cookiePath = u.Path + SetupPath
 	}
 	if h.client == nil {
 		h.client = http.DefaultClient
@@ -189,7 +194,7 @@ func (h *handler) form(w http.ResponseWriter, r *http.Request) {
 	}
 	target.RawQuery = url.Values{"state": {state}}.Encode()
 	http.SetCookie(w, &http.Cookie{
-		Name: stateCookie, Value: state, Path: SetupPath,
+		Name: stateCookie, Value: state, Path: h.cookiePath,
 		MaxAge: int(h.states.ttl / time.Second), HttpOnly: true, Secure: h.secure,
 		// Lax: GitHub's redirect back is a top-level GET from another site.
 		SameSite: http.SameSiteLaxMode,
@@ -261,7 +266,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	cookie, _ := r.Cookie(stateCookie)
 	// Consume first: whatever happens next, this state is spent.
 	known := state != "" && h.states.consume(state)
-	http.SetCookie(w, &http.Cookie{Name: stateCookie, Path: SetupPath, MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: stateCookie, Path: h.cookiePath, MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	if !known || cookie == nil || cookie.Value != state {
 		h.log.Warn("setup: callback with an unknown, expired or foreign state")
 		h.render(w, http.StatusBadRequest, "error", errorPage{
