@@ -355,13 +355,13 @@ func (h *handler) convert(ctx context.Context, code string) (*conversion, error)
 func (h *handler) startURL() string { return h.manifest.URL + SetupPath }
 
 type donePage struct {
-	App          *conversion
-	InstallURL   string
-	KeyFile      string
-	KeyDownload  template.URL
-	FlyCommand   string
-	EnvLines     string
-	Enterprise   string
+	App         *conversion
+	InstallURL  string
+	KeyFile     string
+	KeyDownload template.URL
+	FlyCommand  string
+	EnvLines    string
+	Enterprise  string
 }
 
 const keyFile = "contribot.private-key.pem"

@@ -1,0 +1,393 @@
+package setup
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fakeGitHub serves POST /app-manifests/{code}/conversions with GitHub's
+// documented bodies: the code "good" converts, "gone" is unknown (404),
+// "refused" fails validation (422).
+type fakeGitHub struct {
+	*httptest.Server
+	calls   atomic.Int32
+	authHdr atomic.Value // Authorization of the last call
+	pem     string
+}
+
+func newFakeGitHub(t *testing.T) *fakeGitHub {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeGitHub{pem: string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))}
+	created := readFixture(t, "testdata/apps-create-from-manifest.json")
+	var app map[string]any
+	if err := json.Unmarshal(created, &app); err != nil {
+		t.Fatal(err)
+	}
+	app["pem"] = f.pem
+	created, _ = json.Marshal(app)
+	invalid := readFixture(t, "testdata/recorded.error-422-validation-failed.json")
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /app-manifests/{code}/conversions", func(w http.ResponseWriter, r *http.Request) {
+		f.calls.Add(1)
+		f.authHdr.Store(r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		switch r.PathValue("code") {
+		case "good":
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write(created)
+		case "refused":
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			_, _ = w.Write(invalid)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest/apps/apps#create-a-github-app-from-a-manifest","status":"404"}`)
+		}
+	})
+	f.Server = httptest.NewServer(mux)
+	t.Cleanup(f.Close)
+	return f
+}
+
+func readFixture(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// env is the service under test as a browser reaches it.
+type env struct {
+	gh      *fakeGitHub
+	srv     *httptest.Server
+	h       *handler
+	logs    *bytes.Buffer
+	browser *http.Client
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{gh: newFakeGitHub(t), logs: &bytes.Buffer{}}
+	mux := http.NewServeMux()
+	e.srv = httptest.NewServer(mux)
+	t.Cleanup(e.srv.Close)
+	hh := Handler(HandlerOptions{
+		Manifest: Options{Name: "contribot", URL: e.srv.URL},
+		APIURL:   e.gh.URL + "/", WebURL: "https://ghes.example.org/",
+		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	e.h = hh.(*handler)
+	mux.Handle("GET /setup", hh)
+	mux.Handle("GET /setup/callback", hh)
+	jar, _ := cookiejar.New(nil)
+	e.browser = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return e
+}
+
+func (e *env) get(t *testing.T, path string) (*http.Response, string) {
+	t.Helper()
+	resp, err := e.browser.Get(e.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}
+
+var (
+	actionRE   = regexp.MustCompile(`<form method="post" action="([^"]*)">`)
+	manifestRE = regexp.MustCompile(`<input type="hidden" name="manifest" value="([^"]*)">`)
+)
+
+// startFlow opens the form and returns the state GitHub would send back.
+func (e *env) startFlow(t *testing.T, query string) string {
+	t.Helper()
+	resp, body := e.get(t, "/setup"+query)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /setup%s: %d\n%s", query, resp.StatusCode, body)
+	}
+	m := actionRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no POST form in:\n%s", body)
+	}
+	u, err := url.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("state")
+}
+
+func TestSetupForm(t *testing.T) {
+	tests := []struct {
+		name, query, wantAction string
+	}{
+		{"personal account", "", "https://ghes.example.org/settings/apps/new"},
+		{"organization", "?org=SovereignCloudStack", "https://ghes.example.org/organizations/SovereignCloudStack/settings/apps/new"},
+		{"organization with hyphen, spaces trimmed", "?org=+scs-test+", "https://ghes.example.org/organizations/scs-test/settings/apps/new"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			resp, body := e.get(t, "/setup"+tt.query)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d\n%s", resp.StatusCode, body)
+			}
+			for k, v := range map[string]string{"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"} {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+			if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' https://ghes.example.org") {
+				t.Errorf("CSP %q does not let the form go to GitHub", csp)
+			}
+			if !strings.Contains(body, "Register contribot on GitHub") {
+				t.Errorf("no title in:\n%s", body)
+			}
+			if strings.Contains(body, "<script") {
+				t.Error("the page has a script")
+			}
+			m := actionRE.FindStringSubmatch(body)
+			if m == nil {
+				t.Fatalf("no POST form in:\n%s", body)
+			}
+			action, err := url.Parse(html.UnescapeString(m[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			state := action.Query().Get("state")
+			if action.Scheme+"://"+action.Host+action.Path != tt.wantAction || len(state) < 40 {
+				t.Errorf("form action = %s, want %s?state=<random>", action, tt.wantAction)
+			}
+			var cookie *http.Cookie
+			for _, c := range resp.Cookies() {
+				if c.Name == stateCookie {
+					cookie = c
+				}
+			}
+			if cookie == nil || cookie.Value != state || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode {
+				t.Errorf("state cookie = %+v, want the form's state, HttpOnly, SameSite=Lax", cookie)
+			}
+			mm := manifestRE.FindStringSubmatch(body)
+			if mm == nil {
+				t.Fatalf("no manifest input in:\n%s", body)
+			}
+			var got struct {
+				HookAttributes struct{ URL string } `json:"hook_attributes"`
+				RedirectURL    string               `json:"redirect_url"`
+				Permissions    map[string]string    `json:"default_permissions"`
+				Events         []string             `json:"default_events"`
+			}
+			if err := json.Unmarshal([]byte(html.UnescapeString(mm[1])), &got); err != nil {
+				t.Fatalf("manifest input: %v", err)
+			}
+			if got.HookAttributes.URL != e.srv.URL+"/webhook" || got.RedirectURL != e.srv.URL+"/setup/callback" {
+				t.Errorf("manifest hook %q, redirect %q", got.HookAttributes.URL, got.RedirectURL)
+			}
+			checkGrants(t, got.Permissions, got.Events)
+		})
+	}
+}
+
+func TestSetupFormRejectsBadOrg(t *testing.T) {
+	for _, org := range []string{"scs/../evil", "-scs", "scs-", "a--b", "sc s", "<b>x</b>", "s%3Fstate%3Dx", strings.Repeat("a", 40)} {
+		t.Run(org, func(t *testing.T) {
+			e := newEnv(t)
+			resp, body := e.get(t, "/setup?org="+url.QueryEscape(org))
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("status %d, want 400", resp.StatusCode)
+			}
+			if !strings.Contains(body, "not a GitHub organization name") || actionRE.MatchString(body) {
+				t.Errorf("want an explanation and no form:\n%s", body)
+			}
+			if len(resp.Cookies()) != 0 || len(e.h.states.m) != 0 {
+				t.Error("a refused request minted a state")
+			}
+		})
+	}
+}
+
+func TestCallbackRefusesBadState(t *testing.T) {
+	tests := []struct {
+		name string
+		// setup returns the callback query after preparing the browser.
+		setup func(t *testing.T, e *env) string
+	}{
+		{"no state", func(t *testing.T, e *env) string { e.startFlow(t, ""); return "?code=good" }},
+		{"unknown state", func(t *testing.T, e *env) string { e.startFlow(t, ""); return "?code=good&state=forged" }},
+		{"expired state", func(t *testing.T, e *env) string {
+			st := e.startFlow(t, "")
+			e.h.states.now = func() time.Time { return time.Now().Add(DefaultStateTTL + time.Second) }
+			return "?code=good&state=" + st
+		}},
+		{"state from another browser", func(t *testing.T, e *env) string {
+			st := e.startFlow(t, "")
+			jar, _ := cookiejar.New(nil)
+			e.browser.Jar = jar // the victim's browser never saw this form
+			return "?code=good&state=" + st
+		}},
+		{"cookie of an older form", func(t *testing.T, e *env) string {
+			old := e.startFlow(t, "")
+			e.startFlow(t, "?org=scs") // a second form replaces the cookie
+			return "?code=good&state=" + old
+		}},
+		{"state used twice", func(t *testing.T, e *env) string {
+			st := e.startFlow(t, "")
+			if resp, body := e.get(t, "/setup/callback?code=good&state="+st); resp.StatusCode != http.StatusOK {
+				t.Fatalf("first use: %d\n%s", resp.StatusCode, body)
+			}
+			e.gh.calls.Store(0)
+			// The browser still holds the state, so only the store can refuse.
+			u, _ := url.Parse(e.srv.URL + "/setup")
+			e.browser.Jar.SetCookies(u, []*http.Cookie{{Name: stateCookie, Value: st, Path: "/setup"}})
+			return "?code=good&state=" + st
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			q := tt.setup(t, e)
+			resp, body := e.get(t, "/setup/callback"+q)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("status %d, want 400\n%s", resp.StatusCode, body)
+			}
+			if n := e.gh.calls.Load(); n != 0 {
+				t.Errorf("GitHub was called %d times", n)
+			}
+			if !strings.Contains(body, "Start again at "+e.srv.URL+"/setup") || strings.Contains(body, e.gh.pem[40:80]) {
+				t.Errorf("want a start-again page without credentials:\n%s", body)
+			}
+		})
+	}
+}
+
+func TestCallbackShowsCredentials(t *testing.T) {
+	e := newEnv(t)
+	st := e.startFlow(t, "?org=SovereignCloudStack")
+	resp, raw := e.get(t, "/setup/callback?code=good&state="+st)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d\n%s", resp.StatusCode, raw)
+	}
+	if resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control = %q, want no-store", resp.Header.Get("Cache-Control"))
+	}
+	if n, auth := e.gh.calls.Load(), e.gh.authHdr.Load(); n != 1 || auth != "" {
+		t.Errorf("conversions called %d times with Authorization %q, want once without", n, auth)
+	}
+	body := html.UnescapeString(raw)
+	for _, want := range []string{
+		"App ID</th><td><code>1</code>",
+		`<a href="https://github.com/apps/octoapp">octoapp</a>`,
+		"e340154128314309424b7c8e90325147d99fdafa", // webhook_secret
+		e.gh.pem,
+		"GITHUB_APP_ID=1\nGITHUB_WEBHOOK_SECRET=e340154128314309424b7c8e90325147d99fdafa\nGITHUB_PRIVATE_KEY_PATH=",
+		`fly secrets set GITHUB_APP_ID=1 GITHUB_WEBHOOK_SECRET=e340154128314309424b7c8e90325147d99fdafa GITHUB_PRIVATE_KEY="$(cat contribot.private-key.pem)"`,
+		`href="https://github.com/apps/octoapp/installations/new"`,
+		"GITHUB_API_URL=https://ghes.example.org/", // WebURL is not github.com
+		"shown once",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q:\n%s", want, body)
+		}
+	}
+	// The client secret is for OAuth, which contribot does not do.
+	if strings.Contains(body, "1726be1638095a19edd134c77bde3aa2ece1e5d8") {
+		t.Error("page shows the client secret")
+	}
+	// The download link carries the key as base64; it must decode to it.
+	m := regexp.MustCompile(`href="data:application/x-pem-file;base64,([^"]+)" download="contribot.private-key.pem"`).FindStringSubmatch(raw)
+	if m == nil {
+		t.Errorf("no key download link in:\n%s", raw)
+	}
+	logs := e.logs.String()
+	for _, secret := range []string{"e340154128314309424b7c8e90325147d99fdafa", "1726be1638095a19edd134c77bde3aa2ece1e5d8", e.gh.pem[40:80], "code=good", st} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain a secret %q:\n%s", secret, logs)
+		}
+	}
+	if !strings.Contains(logs, "app_id=1") || !strings.Contains(logs, "slug=octoapp") {
+		t.Errorf("logs lack the registration:\n%s", logs)
+	}
+}
+
+func TestCallbackConversionFailure(t *testing.T) {
+	tests := []struct {
+		code, want string
+	}{
+		{"gone", "works once, and only within an hour"},
+		{"refused", "GitHub refused to hand out the new App's credentials (Validation Failed)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.code, func(t *testing.T) {
+			e := newEnv(t)
+			st := e.startFlow(t, "")
+			resp, raw := e.get(t, "/setup/callback?code="+tt.code+"&state="+st)
+			body := html.UnescapeString(raw)
+			if resp.StatusCode != http.StatusBadGateway {
+				t.Errorf("status %d, want 502", resp.StatusCode)
+			}
+			if e.gh.calls.Load() != 1 {
+				t.Errorf("GitHub called %d times, want 1", e.gh.calls.Load())
+			}
+			if !strings.Contains(body, tt.want) || !strings.Contains(body, "Start again at "+e.srv.URL+"/setup") {
+				t.Errorf("page lacks %q and the way to start again:\n%s", tt.want, body)
+			}
+		})
+	}
+}
+
+func TestCallbackRefusesOddCode(t *testing.T) {
+	e := newEnv(t)
+	st := e.startFlow(t, "")
+	resp, _ := e.get(t, "/setup/callback?state="+st+"&code="+url.QueryEscape("../../user"))
+	if resp.StatusCode != http.StatusBadRequest || e.gh.calls.Load() != 0 {
+		t.Errorf("status %d after %d calls, want 400 without calling GitHub", resp.StatusCode, e.gh.calls.Load())
+	}
+}
+
+func TestStatesAreBounded(t *testing.T) {
+	now := time.Now()
+	s := newStates(time.Hour, func() time.Time { return now })
+	first, err := s.issue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range maxStates + 10 {
+		now = now.Add(time.Millisecond)
+		if _, err := s.issue(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(s.m) != maxStates {
+		t.Errorf("store holds %d states, want %d", len(s.m), maxStates)
+	}
+	if s.consume(first) {
+		t.Error("the oldest state survived a full store")
+	}
+}
