@@ -70,8 +70,8 @@ func checkManifestOutput(t *testing.T, out, name, hook string, public bool) {
 		t.Errorf("output is not indented JSON:\n%s", out)
 	}
 	var m struct {
-		Name           string            `json:"name"`
-		URL            string            `json:"url"`
+		Name           string `json:"name"`
+		URL            string `json:"url"`
 		HookAttributes struct {
 			URL    string `json:"url"`
 			Active bool   `json:"active"`
