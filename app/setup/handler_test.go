@@ -391,3 +391,16 @@ func TestStatesAreBounded(t *testing.T) {
 		t.Error("the oldest state survived a full store")
 	}
 }
+
+func TestCodeSpans(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"read `.github/contribot.yml` & more", "read <code>.github/contribot.yml</code> &amp; more"},
+		{"`<b>` and `x`", "<code>&lt;b&gt;</code> and <code>x</code>"},
+	}
+	for _, tt := range tests {
+		if got := string(code(tt.in)); got != tt.want {
+			t.Errorf("code(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

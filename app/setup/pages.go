@@ -1,10 +1,27 @@
 package setup
 
-import "html/template"
+import (
+	"html/template"
+	"strings"
+)
+
+// code renders the `backticks` of the shared Why texts (written for the
+// README's Markdown) as <code>, escaping everything else.
+func code(s string) template.HTML {
+	var b strings.Builder
+	for i, part := range strings.Split(s, "`") {
+		if i%2 == 1 {
+			b.WriteString("<code>" + template.HTMLEscapeString(part) + "</code>")
+		} else {
+			b.WriteString(template.HTMLEscapeString(part))
+		}
+	}
+	return template.HTML(b.String())
+}
 
 // pages are server-rendered and script-free, so the flow works with
 // JavaScript off and under a strict Content-Security-Policy.
-var pages = template.Must(template.New("").Parse(`
+var pages = template.Must(template.New("").Funcs(template.FuncMap{"code": code}).Parse(`
 {{define "head"}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -52,10 +69,10 @@ permissions and events listed below. GitHub shows you the settings before anythi
 webhook secret. Finish within an hour, in this browser.</p>
 <h2>Permissions</h2>
 <table><tr><th>permission</th><th>access</th><th>why</th></tr>
-{{range .Permissions}}<tr><td>{{.Title}}{{if .Organization}} (organization){{end}}</td><td>{{.Access}}</td><td>{{.Why}}</td></tr>
+{{range .Permissions}}<tr><td>{{.Title}}{{if .Organization}} (organization){{end}}</td><td>{{.Access}}</td><td>{{code .Why}}</td></tr>
 {{end}}</table>
 <h2>Events</h2>
-<ul>{{range .Events}}<li><code>{{.Name}}</code>: {{.Why}}</li>{{end}}</ul>
+<ul>{{range .Events}}<li><code>{{.Name}}</code>: {{code .Why}}</li>{{end}}</ul>
 <details><summary>The manifest</summary><pre>{{.ManifestPretty}}</pre></details>
 </body></html>{{end}}
 
