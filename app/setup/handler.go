@@ -85,17 +85,40 @@ type handler struct {
 }
 
 // Handler serves GET /setup (the registration form) and GET
-// /setup/callback (where GitHub sends the admin back with a code). It
-// panics on options that cannot work, as a misconfigured route would: the
-// caller builds the options from validated configuration.
+// /setup/callback (where GitHub sends the admin back with a code). Options
+// that cannot work (typically PUBLIC_URL unset or plain http) do not stop
+// the service: /setup then answers 503 and says what to fix, since that is
+// where the admin is looking.
 func Handler(o HandlerOptions) http.Handler {
+	h, err := NewHandler(o)
+	if err != nil {
+		log := o.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Error("setup: the registration page is off", slog.Any("error", err))
+		return misconfigured{err}
+	}
+	return h
+}
+
+// NewHandler is Handler for callers that would rather refuse to start.
+func NewHandler(o HandlerOptions) (http.Handler, error) {
 	if err := o.Manifest.Validate(); err != nil {
-		panic(fmt.Sprintf("setup.Handler: %v", err))
+		return nil, fmt.Errorf("setup: %w", err)
+	}
+	api, err := parseBase(o.APIURL, DefaultAPIURL, "APIURL")
+	if err != nil {
+		return nil, err
+	}
+	web, err := parseBase(o.WebURL, DefaultWebURL, "WebURL")
+	if err != nil {
+		return nil, err
 	}
 	h := &handler{
 		manifest: Manifest(o.Manifest),
-		api:      mustBase(o.APIURL, DefaultAPIURL, "APIURL"),
-		web:      mustBase(o.WebURL, DefaultWebURL, "WebURL"),
+		api:      api,
+		web:      web,
 		client:   o.HTTPClient,
 		log:      o.Logger,
 		secure:   strings.HasPrefix(o.Manifest.URL, "https:"),
@@ -117,7 +140,7 @@ func Handler(o HandlerOptions) http.Handler {
 	h.states = newStates(ttl, time.Now)
 	b, err := json.Marshal(h.manifest)
 	if err != nil {
-		panic(fmt.Sprintf("setup.Handler: encode the manifest: %v", err))
+		return nil, fmt.Errorf("setup: encode the manifest: %w", err)
 	}
 	h.manifestJSON = string(b)
 	// No script runs on these pages, and forms may go only here or to GitHub.
@@ -125,21 +148,31 @@ func Handler(o HandlerOptions) http.Handler {
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("GET "+SetupPath, h.form)
 	h.mux.HandleFunc("GET "+CallbackPath, h.callback)
-	return h
+	return h, nil
 }
 
-func mustBase(raw, def, field string) *url.URL {
+func parseBase(raw, def, field string) (*url.URL, error) {
 	if raw == "" {
 		raw = def
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		panic(fmt.Sprintf("setup.Handler: %s %q is not an http(s) base URL", field, raw))
+		return nil, fmt.Errorf("setup: %s %q is not an http(s) base URL", field, raw)
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	return u
+	return u, nil
+}
+
+// misconfigured explains on the page why registration is off.
+type misconfigured struct{ err error }
+
+func (m misconfigured) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	fmt.Fprintf(w, "The registration page is not configured: %v.\nSet PUBLIC_URL to the https URL GitHub reaches this service at, and restart.\n", m.err)
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -99,7 +99,7 @@ func newEnv(t *testing.T) *env {
 		APIURL:   e.gh.URL + "/", WebURL: "https://ghes.example.org/",
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
-	e.h = hh.(*handler)
+	e.h = hh.(*handler) // a misconfigured handler would fail here
 	mux.Handle("GET /setup", hh)
 	mux.Handle("GET /setup/callback", hh)
 	jar, _ := cookiejar.New(nil)
@@ -402,5 +402,41 @@ func TestCodeSpans(t *testing.T) {
 		if got := string(code(tt.in)); got != tt.want {
 			t.Errorf("code(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestHandlerMisconfigured(t *testing.T) {
+	tests := []struct {
+		name    string
+		o       HandlerOptions
+		wantErr string
+	}{
+		{"no public URL", HandlerOptions{Manifest: Options{Name: "contribot"}}, "the public URL is empty"},
+		{"plain http", HandlerOptions{Manifest: Options{Name: "contribot", URL: "http://bot.example.org"}}, "uses http"},
+		{"bad API URL", HandlerOptions{Manifest: Options{Name: "contribot", URL: "https://bot.example.org"}, APIURL: "api.github.com"}, "APIURL"},
+		{"bad web URL", HandlerOptions{Manifest: Options{Name: "contribot", URL: "https://bot.example.org"}, WebURL: "ftp://github.com/"}, "WebURL"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := NewHandler(tt.o); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("NewHandler error = %v, want one containing %q", err, tt.wantErr)
+			}
+			var logs bytes.Buffer
+			tt.o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			srv := httptest.NewServer(Handler(tt.o))
+			defer srv.Close()
+			resp, err := http.Get(srv.URL + "/setup")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), tt.wantErr) {
+				t.Errorf("GET /setup: %d %s", resp.StatusCode, b)
+			}
+			if !strings.Contains(logs.String(), tt.wantErr) {
+				t.Errorf("the log does not say why: %s", logs.String())
+			}
+		})
 	}
 }
