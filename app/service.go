@@ -184,22 +184,17 @@ func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollE
 			if s.github == nil {
 				return nil, upstream.ErrDryRun
 			}
-			orgs, err := store.Orgs(ctx)
+			insts, err := store.Installations(ctx)
 			if err != nil {
 				return nil, err
 			}
-			// One installation for all reads, the same on every poll, so
-			// that its ETag cache answers from 304s.
-			var inst int64
-			for _, id := range orgs {
-				if inst == 0 || id < inst {
-					inst = id
-				}
-			}
-			if inst == 0 {
+			// One installation of an org with tracked work for all reads,
+			// the same on every poll, so that its ETag cache answers from
+			// 304s.
+			if len(insts) == 0 {
 				return nil, errors.New("no installation tracks upstream work yet")
 			}
-			return s.github.Installation(inst), nil
+			return s.github.Installation(insts[0]), nil
 		},
 	})
 	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
@@ -219,6 +214,7 @@ func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollE
 		PageURL:   pageURL,
 		DryRun:    s.cfg.DryRun(),
 		Now:       now,
+		LockTTL:   max(upstream.LockTTL, 2*cfg.JobTimeout+time.Minute),
 	}
 	return nil
 }

@@ -157,7 +157,7 @@ func (e *env) waitIdle() {
 	var n int
 	for time.Now().Before(deadline) {
 		err := e.svc.Queue().DB().QueryRowContext(e.t.Context(), `SELECT count(*) FROM river_job WHERE kind IN ('task', 'webhook')
-		AND state IN ('available', 'running', 'scheduled', 'retryable', 'pending') AND CAST(args AS TEXT) NOT LIKE '%"key":"all"%'`).Scan(&n)
+		AND state IN ('available', 'running', 'scheduled', 'retryable', 'pending') AND CAST(args AS TEXT) NOT LIKE '%"key":"all@%'`).Scan(&n)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -614,5 +614,34 @@ func TestUpstreamRepositoryVisibility(t *testing.T) {
 		if (api.Count > 0) != step.wantCount || strings.Contains(dash, "903172") != step.wantCount {
 			t.Errorf("after %s: API count %d, dashboard lists 903172 %v; want listed %v", step.action, api.Count, strings.Contains(dash, "903172"), step.wantCount)
 		}
+	}
+}
+
+// GitHub stores the status comment but the answer is lost (502 from the
+// gateway); with comments read when tracking began, contribot knew the item
+// had none, yet the retry must find the one GitHub stored, not post again.
+func TestUpstreamStatusCommentOnceWhenGitHubAppliedAFailedPost(t *testing.T) {
+	t.Parallel()
+	u := startUpstream(t, "")
+	var lost atomic.Bool
+	u.fake.Fault(func(r *http.Request, _ int) *fakegithub.Fault {
+		if r.Method != http.MethodPost || r.URL.Path != "/repos/Codertocat/Hello-World/issues/1/comments" || !lost.CompareAndSwap(false, true) {
+			return nil
+		}
+		var in struct{ Body string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			return &fakegithub.Fault{Status: http.StatusBadRequest}
+		}
+		u.fake.AddComment(owner, repo, trackingIssue, "contribot[bot]", in.Body)
+		return fakegithub.BadGateway()
+	})
+	u.send("issues", trackingEvent(t, "opened", trackingBody, "upstream"))
+	u.waitCount(1, "status comment updated")
+	u.waitIdle()
+	if !lost.Load() {
+		t.Fatal("the status comment was never posted")
+	}
+	if n := len(u.statusComments()); n != 1 {
+		t.Errorf("%d status comments, want 1", n)
 	}
 }

@@ -47,9 +47,9 @@ type TaskFunc func(ctx context.Context, t Task) error
 // HandleTask implements TaskHandler.
 func (f TaskFunc) HandleTask(ctx context.Context, t Task) error { return f(ctx, t) }
 
-// Periodic is a task River inserts on a schedule. With several replicas on
-// PostgreSQL only the elected leader inserts it, so it runs once per
-// period across the fleet.
+// Periodic is a task River inserts on a schedule, with the key Key+"@"+
+// the time of the run. With several replicas on PostgreSQL only the
+// elected leader inserts it, so it runs once per period across the fleet.
 type Periodic struct {
 	Task, Key string
 	Every     time.Duration
@@ -126,10 +126,15 @@ func (s jitterSchedule) Next(t time.Time) time.Time {
 func periodicJobs(ps []Periodic) []*river.PeriodicJob {
 	var jobs []*river.PeriodicJob
 	for _, p := range ps {
-		args := TaskArgs{Task: p.Task, Key: p.Key}
 		jobs = append(jobs, river.NewPeriodicJob(
 			jitterSchedule{every: p.Every, jitter: p.Jitter},
-			func() (river.JobArgs, *river.InsertOpts) { return args, taskInsertOpts(0) },
+			func() (river.JobArgs, *river.InsertOpts) {
+				// A key per run: a run that failed and waits in River's
+				// backoff (hours, late in its attempts) must not absorb the
+				// runs of the periods after it.
+				args := TaskArgs{Task: p.Task, Key: p.Key + "@" + time.Now().UTC().Format(time.RFC3339)}
+				return args, taskInsertOpts(0)
+			},
 			&river.PeriodicJobOpts{ID: "task:" + p.Task + ":" + p.Key, RunOnStart: p.RunOnStart},
 		))
 	}

@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -67,6 +68,9 @@ func TestTasks(t *testing.T) {
 			for len(want) > 0 {
 				select {
 				case k := <-rec.ran:
+					if strings.HasPrefix(k, "poll/all@") {
+						k = "poll/all" // periodic runs carry their time
+					}
 					delete(want, k)
 				case <-deadline:
 					t.Fatalf("tasks never ran: %v", want)

@@ -30,7 +30,7 @@ import (
 const (
 	TaskSync      = "upstream-sync"      // key "owner/repo#n": the item's status comment and labels
 	TaskDashboard = "upstream-dashboard" // key org: the org's dashboard issue
-	TaskPoll      = "upstream-poll"      // key PollKey: check references that are due
+	TaskPoll      = "upstream-poll"      // key PollKey+"@…" (periodic), "now@…" or "new@…": check references that are due
 	PollKey       = "all"
 )
 
@@ -72,6 +72,9 @@ type Handler struct {
 	PageURL string
 	// DryRun: no App credentials, so polls are only logged.
 	DryRun bool
+	// LockTTL is the lease of one sync or dashboard rebuild: longer than a
+	// task may run. Zero is the package's LockTTL.
+	LockTTL time.Duration
 }
 
 func (h *Handler) now() time.Time {

@@ -200,9 +200,13 @@ func (s *Store) Apply(ctx context.Context, c Change) (bool, error) {
 	case !c.Seen.IsZero() && c.Seen.Unix() < seen:
 		return false, nil // an older payload than one applied already
 	}
-	changed, err := upsertItem(ctx, tx, it, !c.Untrack, s.now())
-	if err != nil {
-		return fail(err)
+	changed := false
+	if !c.IfTracked {
+		// A comment's payload carries the issue as it was when the comment
+		// was made; it must not undo a later close, title or label change.
+		if changed, err = upsertItem(ctx, tx, it, !c.Untrack, s.now()); err != nil {
+			return fail(err)
+		}
 	}
 	if !c.Seen.IsZero() {
 		if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_item SET seen_at = $3 WHERE repo = $1 AND number = $2`, it.Repo, it.Number, c.Seen.Unix()); err != nil {
@@ -393,16 +397,34 @@ func (s *Store) Item(ctx context.Context, repo string, number int) (*Saved, erro
 	return &it, nil
 }
 
-// Synced records what an item's status comment now shows: the comment, the
-// hash of its text, and the version it was rendered from.
-func (s *Store) Synced(ctx context.Context, repo string, number int, version, commentID int64, hash string) error {
-	_, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_item SET comment_id = $3, comment_hash = $4,
-	synced_version = CASE WHEN synced_version > $5 THEN synced_version ELSE $5 END WHERE repo = $1 AND number = $2`,
-		repo, number, commentID, hash, version)
+// SetCommentHash records an item's status comment and the hash of the
+// text it shows, as soon as it is written.
+func (s *Store) SetCommentHash(ctx context.Context, repo string, number int, commentID int64, hash string) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_item SET comment_id = $3, comment_hash = $4 WHERE repo = $1 AND number = $2`,
+		repo, number, commentID, hash)
 	if err != nil {
 		return fmt.Errorf("record the status comment of %s#%d: %w", repo, number, err)
 	}
 	return nil
+}
+
+// MarkSynced records that the item's status comment and labels show its
+// state at version.
+func (s *Store) MarkSynced(ctx context.Context, repo string, number int, version int64) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_item SET
+	synced_version = CASE WHEN synced_version > $3 THEN synced_version ELSE $3 END WHERE repo = $1 AND number = $2`, repo, number, version)
+	if err != nil {
+		return fmt.Errorf("mark %s#%d synced: %w", repo, number, err)
+	}
+	return nil
+}
+
+// Synced records the comment, its hash and the version it shows, at once.
+func (s *Store) Synced(ctx context.Context, repo string, number int, version, commentID int64, hash string) error {
+	if err := s.SetCommentHash(ctx, repo, number, commentID, hash); err != nil {
+		return err
+	}
+	return s.MarkSynced(ctx, repo, number, version)
 }
 
 // SetComment records the status comment found on an item (or NoComment),
@@ -759,6 +781,25 @@ func (s *Store) TrackedItems(ctx context.Context, org string) ([]VersionedItem, 
 type VersionedItem struct {
 	ItemKey
 	Version, SyncedVersion int64
+}
+
+// Installations lists the installations of orgs with tracked items,
+// smallest first.
+func (s *Store) Installations(ctx context.Context) ([]int64, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT installation FROM contribot_upstream_item WHERE tracked ORDER BY installation`)
+	if err != nil {
+		return nil, fmt.Errorf("list installations with upstream work: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // Orgs lists the orgs with items, tracked or once tracked (a dashboard

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
 
 	"github.com/SovereignCloudStack/contribot/app/githubapp"
 	"github.com/SovereignCloudStack/contribot/app/queue"
@@ -71,7 +72,7 @@ func (h *Handler) HandleTask(ctx context.Context, t queue.Task) error {
 		// The periodic poll ("all") and explicit ones ("now@…") refresh
 		// every status and dashboard, since staleness moves with time; a
 		// poll for an item's new references touches what changed.
-		err = h.Poll(ctx, t.Key == PollKey || strings.HasPrefix(t.Key, "now@"))
+		err = h.Poll(ctx, strings.HasPrefix(t.Key, PollKey+"@") || strings.HasPrefix(t.Key, "now@"))
 	default:
 		return queue.Permanent(fmt.Errorf("unknown upstream task %q", t.Task))
 	}
@@ -92,15 +93,19 @@ func parseItemKey(key string) (ItemKey, error) {
 	return ItemKey{repo, number}, nil
 }
 
-// LockTTL bounds how long a dead sync or rebuild can hold up the next:
-// longer than a job may run.
+// LockTTL bounds how long a dead sync or rebuild can hold up the next; it
+// must be longer than a task may run (Handler.LockTTL, from JOB_TIMEOUT).
 const LockTTL = 3 * time.Minute
 
 // lock takes the lease of one item's sync or one org's dashboard; held by
 // another worker, the task waits a moment and runs again, and finds the
 // other's writes.
 func (h *Handler) lock(ctx context.Context, name string) (func(), error) {
-	token, err := h.Store.Lock(ctx, name, LockTTL)
+	ttl := h.LockTTL
+	if ttl <= 0 {
+		ttl = LockTTL
+	}
+	token, err := h.Store.Lock(ctx, name, ttl)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +151,9 @@ func (h *Handler) sync(ctx context.Context, key string) error {
 		u := r.Upstream
 		if !u.Enabled {
 			log.Debug("upstream tracking is off in the rules; status comment and labels left as they are")
-			return nil
+			// Marked synced, so that polls do not schedule it again and
+			// again; a full poll looks once more.
+			return h.Store.Synced(ctx, k.Repo, k.Number, it.Version, it.CommentID, it.CommentHash)
 		}
 		// Rules change without an event on the item: its place in the
 		// reports follows them here, at the latest on the next full poll.
@@ -159,28 +166,38 @@ func (h *Handler) sync(ctx context.Context, key string) error {
 			}
 			continue
 		}
-		body, err := h.statusText(ctx, it, u)
+		body, waiting, err := h.statusText(ctx, it, u)
 		if err != nil {
 			return err
 		}
-		id, digest := it.CommentID, it.CommentHash
+		if waiting {
+			// Not marked synced: the poll that checks the new references
+			// schedules this item again (and a full poll would anyway).
+			log.Debug("status waits for the first check of a new reference")
+			return nil
+		}
 		switch {
 		case !u.StatusComment || body == "":
 		case hash(body) == it.CommentHash:
 			log.Debug("status comment unchanged")
 			h.Metrics.wrote("comment", "unchanged")
 		default:
-			if id, err = h.writeComment(ctx, log, c, owner, repo, it, body); err != nil {
-				return final(err, "the status comment")
+			id, err := h.writeComment(ctx, log, c, owner, repo, it, body)
+			if err != nil {
+				return h.refused(ctx, it, final(err, "the status comment"))
 			}
-			digest = hash(body)
+			// Recorded at once: whatever fails next, a retry edits this
+			// comment instead of posting another.
+			if err := h.Store.SetCommentHash(ctx, k.Repo, k.Number, id, hash(body)); err != nil {
+				return err
+			}
 		}
 		if u.Labels {
 			if err := h.syncLabels(ctx, log, c, owner, repo, it, u); err != nil {
-				return final(err, "the upstream labels")
+				return h.refused(ctx, it, final(err, "the upstream labels"))
 			}
 		}
-		if err := h.Store.Synced(ctx, k.Repo, k.Number, it.Version, id, digest); err != nil {
+		if err := h.Store.MarkSynced(ctx, k.Repo, k.Number, it.Version); err != nil {
 			return err
 		}
 		now, err := h.Store.Item(ctx, k.Repo, k.Number)
@@ -191,6 +208,18 @@ func (h *Handler) sync(ctx context.Context, key string) error {
 		// this task, so go round once more.
 	}
 	return nil
+}
+
+// refused marks an item synced when GitHub refused a write for good, so
+// that only the next change or full poll tries again, not every poll.
+func (h *Handler) refused(ctx context.Context, it *Saved, err error) error {
+	var cancel *river.JobCancelError
+	if errors.As(err, &cancel) {
+		if merr := h.Store.MarkSynced(context.WithoutCancel(ctx), it.Repo, it.Number, it.Version); merr != nil {
+			h.Log.Warn("could not mark a refused item synced; polls will try it again", slog.String("repo", it.Repo), slog.Int("number", it.Number), slog.String("error", merr.Error()))
+		}
+	}
+	return err
 }
 
 // NotTracked is the status comment of an item that no longer tracks
@@ -208,28 +237,26 @@ func final(err error, what string) error {
 }
 
 // statusText renders what the item's status comment should say; "" means
-// it should have none.
-func (h *Handler) statusText(ctx context.Context, it *Saved, u rules.Upstream) (string, error) {
+// it should have none. waiting means a reference has not been checked
+// yet: posting "not checked yet" would cost a second write minutes later.
+func (h *Handler) statusText(ctx context.Context, it *Saved, u rules.Upstream) (body string, waiting bool, err error) {
 	if !it.Tracked {
 		if it.CommentID <= 0 {
-			return "", nil
+			return "", false, nil
 		}
-		return report.CommentMarker + "\n" + NotTracked + "\n", nil
+		return report.CommentMarker + "\n" + NotTracked + "\n", false, nil
 	}
 	refs, err := h.Store.ItemReferences(ctx, it.Repo, it.Number)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	switch {
 	case len(refs) == 0 && it.CommentID <= 0:
-		return "", nil // labelled, but nothing to report yet
+		return "", false, nil // labelled, but nothing to report yet
 	case awaitingCheck(refs):
-		// A reference never checked would show "not checked yet" and
-		// cost a second write minutes later; the poll scheduled with it
-		// syncs again once it is checked.
-		return "", nil
+		return "", true, nil
 	}
-	return report.Comment(tracker(it), refs, h.reportOptions(u)), nil
+	return report.Comment(tracker(it), refs, h.reportOptions(u)), false, nil
 }
 
 func awaitingCheck(refs []report.Reference) bool {
@@ -282,6 +309,13 @@ func (h *Handler) writeComment(ctx context.Context, log *slog.Logger, c Client, 
 			return 0, err
 		}
 		log.Info("status comment was deleted; posting a new one", slog.Int64("comment", id))
+	}
+	if it.CommentID == NoComment {
+		// From here on unknown: if GitHub applies the post but the answer
+		// is lost, the retry must look for the comment by its marker.
+		if err := h.Store.SetCommentHash(ctx, it.Repo, it.Number, 0, ""); err != nil {
+			return 0, err
+		}
 	}
 	id, err := c.PostComment(ctx, owner, repo, it.Number, body)
 	if err != nil {
@@ -476,15 +510,35 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 	if err != nil {
 		return err
 	}
-	results := h.Providers.Fetch(ctx, due)
+	// The checks get the task's time but a margin, so that what was
+	// checked is saved even when the hosts are slow; what was not reached
+	// goes back to the next poll.
+	fetchCtx, cancel := context.WithCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		fetchCtx, cancel = context.WithDeadline(ctx, deadline.Add(-time.Duration(float64(time.Until(deadline))*0.1)))
+	}
+	results := h.Providers.Fetch(fetchCtx, due)
+	cancel()
+	var unreached []link.Ref
+	for _, ref := range due {
+		if res, ok := results[ref.Key()]; !ok || errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded) {
+			unreached = append(unreached, ref)
+			delete(results, ref.Key())
+		}
+	}
+	if len(unreached) > 0 {
+		if err := h.Store.Unclaim(context.WithoutCancel(ctx), unreached); err != nil {
+			log.Warn("unreached references not handed back; they wait for the next interval", slog.String("error", err.Error()))
+		}
+		log.Warn("the poll ran out of time; the rest goes to the next poll", slog.Int("unreached", len(unreached)))
+	}
 	counts := map[string]int{}
 	for _, ref := range due {
 		res, ok := results[ref.Key()]
 		result := "ok"
 		switch {
 		case !ok:
-			result = "error"
-			results[ref.Key()] = provider.Result{Err: errors.New("not checked")}
+			continue // unreached, handed back
 		case res.Err != nil:
 			result = "error"
 		case res.Status.State == provider.Unavailable:
@@ -495,7 +549,8 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 			h.Metrics.checks.WithLabelValues(string(ref.Provider), result).Inc()
 		}
 	}
-	changed, err := h.Store.Save(ctx, results)
+	// Saved even if the task's time is up: the checks are done.
+	changed, err := h.Store.Save(context.WithoutCancel(ctx), results)
 	if err != nil {
 		// Claimed but not saved: hand them to the retry, not to the next
 		// interval.
