@@ -52,6 +52,19 @@ type Config struct {
 	// UpstreamEndpoints overrides providers' API base URLs:
 	// "review.opendev.org=https://…/,api.launchpad.net=…,gitlab.com=…/api/v4/".
 	UpstreamEndpoints string `env:"UPSTREAM_ENDPOINTS"`
+	// RedeliverInterval, when set, asks GitHub every interval to redeliver
+	// webhook deliveries of the last RedeliverSince that failed and never
+	// succeeded, at most RedeliverMax a run. Zero: off.
+	RedeliverInterval time.Duration `env:"REDELIVER_INTERVAL"`
+	RedeliverSince    time.Duration `env:"REDELIVER_SINCE" envDefault:"6h"`
+	RedeliverMax      int           `env:"REDELIVER_MAX" envDefault:"100"`
+	// AdminToken, when set, opens /admin/jobs (failed jobs, with a retry
+	// button) to that bearer token or a login with it.
+	AdminToken string `env:"ADMIN_TOKEN"`
+	// SetupEnabled serves the App registration flow at /setup (needs
+	// PUBLIC_URL); GitHubWebURL is GitHub's web address (GHES: its host).
+	SetupEnabled bool   `env:"SETUP_ENABLED"`
+	GitHubWebURL string `env:"GITHUB_WEB_URL" envDefault:"https://github.com/"`
 	// PublicURL is where this service is reachable, e.g.
 	// https://contribot.example.org; reports link to its /upstream page.
 	PublicURL string `env:"PUBLIC_URL"`
@@ -94,6 +107,9 @@ func (c *Config) validate() error {
 	}
 	if c.UpstreamPollJitter < 0 || c.UpstreamPollJitter > 0.5 {
 		errs = append(errs, fmt.Errorf("UPSTREAM_POLL_JITTER %g: want a fraction from 0 to 0.5", c.UpstreamPollJitter))
+	}
+	if c.RedeliverInterval != 0 && (c.RedeliverInterval < time.Minute || c.RedeliverSince <= c.RedeliverInterval) {
+		errs = append(errs, fmt.Errorf("REDELIVER_INTERVAL %s: want at least 1m and less than REDELIVER_SINCE (%s), so that every delivery is looked at", c.RedeliverInterval, c.RedeliverSince))
 	}
 	if c.UpstreamRate <= 0 {
 		errs = append(errs, fmt.Errorf("UPSTREAM_RATE %g: want requests per second per host, more than 0", c.UpstreamRate))

@@ -17,12 +17,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/tidwall/gjson"
 
+	"github.com/SovereignCloudStack/contribot/app/admin"
 	"github.com/SovereignCloudStack/contribot/app/dco"
 	"github.com/SovereignCloudStack/contribot/app/githubapp"
 	"github.com/SovereignCloudStack/contribot/app/labels"
 	"github.com/SovereignCloudStack/contribot/app/queue"
+	"github.com/SovereignCloudStack/contribot/app/redeliver"
 	"github.com/SovereignCloudStack/contribot/app/rulesload"
 	"github.com/SovereignCloudStack/contribot/app/server"
+	"github.com/SovereignCloudStack/contribot/app/setup"
 	"github.com/SovereignCloudStack/contribot/app/upstream"
 	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
 	"github.com/SovereignCloudStack/contribot/app/upstream/report"
@@ -93,7 +96,10 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 	qopts.Schema = append(append(append(qopts.Schema, labels.Schema...), welcome.Schema...), upstream.Schema...)
 	qopts.Handler = queue.HandlerFunc(s.work)
 	// Tasks run only after Start, by when s.upstream is set.
-	qopts.Tasks = queue.TaskFunc(func(ctx context.Context, t queue.Task) error { return s.upstream.HandleTask(ctx, t) })
+	qopts.Tasks = queue.TaskFunc(s.task)
+	if cfg.RedeliverInterval > 0 && s.github != nil {
+		qopts.Periodic = append(qopts.Periodic, queue.Periodic{Task: TaskRedeliver, Key: "app", Every: cfg.RedeliverInterval, Jitter: 0.1})
+	}
 	pollEvery := cfg.UpstreamPollInterval
 	if pollEvery <= 0 {
 		pollEvery = time.Hour
@@ -116,6 +122,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s.queue = q
+	reg.MustRegister(queue.NewDepthCollector(q))
 	s.labels = &labels.Handler{
 		Client:    clients.labels,
 		Rules:     rulesAdapter{s.rules},
@@ -154,7 +161,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Logger:       log,
 		Registry:     reg,
 		MetricsToken: cfg.MetricsToken,
-		Extra:        s.upstreamPages(),
+		Extra:        s.pages(q),
 	})
 	return s, nil
 }
@@ -225,21 +232,51 @@ func (s *Service) PollUpstream(ctx context.Context) error {
 	return s.queue.Schedule(ctx, upstream.TaskPoll, "now@"+strconv.FormatInt(time.Now().UnixNano(), 10), 0)
 }
 
-// upstreamPages serves the tracker's public page and its JSON twin; the
-// store lists only items the rules allow on them.
-func (s *Service) upstreamPages() map[string]http.Handler {
+// pages are the routes besides the webhook and health: the tracker's
+// public page and its JSON twin (the store lists only items the rules allow
+// on them), the admin view of failed jobs (404 unless ADMIN_TOKEN is set),
+// and the App registration flow when SETUP_ENABLED.
+func (s *Service) pages(q *queue.Queue) map[string]http.Handler {
 	src := upstreamSource{s.upstream.Store}
 	opts := report.PageOptions{StaleAfter: upstream.DefaultStaleAfter, Title: "Upstream contributions"}
-	return map[string]http.Handler{
+	pages := map[string]http.Handler{
 		"/upstream":     report.Page(src, opts),
 		"/api/upstream": report.API(src, opts),
+		"/admin/":       admin.Handler(q, admin.Options{Token: s.cfg.AdminToken, Logger: s.log.With(slog.String("component", "admin"))}),
 	}
+	if s.cfg.SetupEnabled {
+		h := setup.Handler(setup.HandlerOptions{
+			Manifest: setup.Options{Name: setup.DefaultName, URL: strings.TrimSuffix(s.cfg.PublicURL, "/")},
+			APIURL:   s.cfg.APIURL,
+			WebURL:   s.cfg.GitHubWebURL,
+			Logger:   s.log.With(slog.String("component", "setup")),
+		})
+		pages["/setup"], pages["/setup/"] = h, h
+	}
+	return pages
 }
 
 type upstreamSource struct{ store *upstream.Store }
 
 func (u upstreamSource) References(ctx context.Context) ([]report.Reference, error) {
 	return u.store.References(ctx, "")
+}
+
+// TaskRedeliver is the periodic redelivery of missed webhook deliveries.
+const TaskRedeliver = "redeliver"
+
+// task runs a task job: the upstream tracker's, or the redelivery of
+// missed deliveries. Tasks run only after Start, by when every feature
+// is set.
+func (s *Service) task(ctx context.Context, t queue.Task) error {
+	if t.Task == TaskRedeliver {
+		if s.github == nil {
+			return nil
+		}
+		return redeliver.RunTask(ctx, redeliver.GitHub{C: s.github.AppClient()}, s.cfg.RedeliverSince, s.cfg.RedeliverMax,
+			s.log.With(slog.String("task", TaskRedeliver)))
+	}
+	return s.upstream.HandleTask(ctx, t)
 }
 
 // clients are the per-installation GitHub clients of each feature.

@@ -5,6 +5,8 @@
 //	contribot rules check FILE…       validate rules files
 //	contribot labels explain …        show the labels rules give a PR, and why
 //	contribot upstream backfill …     seed the upstream tracker from an org
+//	contribot redeliver …             ask GitHub to redeliver missed deliveries
+//	contribot manifest …              print the GitHub App manifest
 //	contribot version                 print the version
 package main
 
@@ -41,6 +43,8 @@ const usage = `usage:
   contribot rules check FILE...                       validate rules files
   contribot labels explain --repo OWNER/NAME (--files A,B | --pr-files FILE.json) [--rules FILE] [--json]
   contribot upstream backfill --org ORG               seed the upstream tracker from ORG's issues
+  contribot redeliver [--since 6h] [--max N] [--dry-run]  redeliver webhook deliveries that failed and never succeeded
+  contribot manifest --url URL [--name NAME] [--public]   print the GitHub App manifest
   contribot version
 `
 
@@ -71,6 +75,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runLabelsExplain(args[2:], stdout, stderr)
 	case "upstream":
 		return runUpstream(ctx, args[1:], stdout, stderr)
+	case "redeliver":
+		return runRedeliver(ctx, args[1:], stdout, stderr)
+	case "manifest":
+		return runManifest(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "contribot", version)
 		return 0
