@@ -168,7 +168,7 @@ func TestReliabilityTwoReplicas(t *testing.T) {
 			if takeover == 0 && unfinishedOf(t, db, orphans) == 0 {
 				takeover = time.Since(k.at)
 			}
-			if recovered == 0 && judge(fake, prs, acceptedAtKill).lost == 0 {
+			if recovered == 0 && pending(fake, prs, acceptedAtKill) == 0 {
 				recovered = time.Since(k.at)
 			}
 			if time.Now().After(deadline) {
