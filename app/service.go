@@ -245,9 +245,12 @@ func (s *Service) pages(q *queue.Queue) map[string]http.Handler {
 		"/admin/":       admin.Handler(q, admin.Options{Token: s.cfg.AdminToken, Logger: s.log.With(slog.String("component", "admin"))}),
 	}
 	if s.cfg.SetupEnabled {
+		// A GITHUB_API_URL that does not resolve leaves APIURL empty; the
+		// App itself refuses to start with it in live mode.
+		apiURL, _ := githubapp.ResolveAPIURL(s.cfg.APIURL)
 		h := setup.Handler(setup.HandlerOptions{
 			Manifest: setup.Options{Name: setup.DefaultName, URL: strings.TrimSuffix(s.cfg.PublicURL, "/")},
-			APIURL:   s.cfg.APIURL,
+			APIURL:   apiURL,
 			WebURL:   s.cfg.GitHubWebURL,
 			Logger:   s.log.With(slog.String("component", "setup")),
 		})

@@ -298,6 +298,17 @@ func defaultTransport() http.RoundTripper {
 	return t
 }
 
+// ResolveAPIURL is the REST base that GITHUB_API_URL stands for, as the
+// App's clients use it (GHES gets /api/v3/), for callers without an App,
+// such as the registration flow in dry-run.
+func ResolveAPIURL(raw string) (string, error) {
+	base, _, err := apiURLs(raw)
+	if err != nil {
+		return "", err
+	}
+	return base.String(), nil
+}
+
 // apiURLs resolves GITHUB_API_URL into the REST and upload bases.
 func apiURLs(raw string) (base, upload *url.URL, err error) {
 	if strings.TrimSpace(raw) == "" {

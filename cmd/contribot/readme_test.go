@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/SovereignCloudStack/contribot/app/setup"
 	"github.com/SovereignCloudStack/contribot/app/welcome"
 	"github.com/SovereignCloudStack/contribot/rules"
 )
@@ -72,5 +73,16 @@ func TestREADMEWelcomeExampleIsCurrent(t *testing.T) {
 	}
 	if got != m[1] {
 		t.Errorf("README shows:\n%s\nthe built-in rules render:\n%s", m[1], got)
+	}
+}
+
+// The README's permission table and event list are the manifest's: what an
+// admin grants by hand is what /setup and `contribot manifest` ask for.
+func TestREADMEPermissionsAreTheManifests(t *testing.T) {
+	text := readme(t)
+	for what, want := range map[string]string{"permission table": setup.PermissionTable(), "event list": setup.EventList()} {
+		if !strings.Contains(text, want) {
+			t.Errorf("README's %s is not the manifest's; want:\n%s", what, want)
+		}
 	}
 }
