@@ -243,3 +243,25 @@ func TestMetricsToken(t *testing.T) {
 }
 
 func urlEncode(b []byte) string { return url.QueryEscape(string(b)) }
+
+func TestReadyzChecksTheDatabase(t *testing.T) {
+	q, err := queue.Open(context.Background(), filepath.Join(t.TempDir(), "c.db"), queue.Options{NoWork: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := server.New(server.Config{Secrets: [][]byte{[]byte(secret)}, Queue: q, Route: func(string, []byte) ([]queue.Route, error) { return nil, nil }})
+	get := func() int {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		return rec.Code
+	}
+	if code := get(); code != http.StatusOK {
+		t.Fatalf("/readyz with the database up = %d, want 200", code)
+	}
+	if err := q.Stop(context.Background()); err != nil { // closes the database
+		t.Fatal(err)
+	}
+	if code := get(); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with the database closed = %d, want 503", code)
+	}
+}
