@@ -12,7 +12,8 @@ import (
 // busy organisation from tripping them without making quiet organisations
 // queue behind it (the Probot DCO app paces the whole app at 1/s).
 // Reads are not paced, but do respect a pause: after a 403/429 with
-// Retry-After, GitHub asks for no requests at all until it passes.
+// Retry-After, GitHub asks for no requests at all until it passes, and
+// after one that says the quota is spent, none can succeed before its reset.
 type pacer struct {
 	next     http.RoundTripper
 	rate     float64 // tokens per second; <= 0 disables pacing of writes
@@ -40,7 +41,9 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 		err.Method, err.Path = req.Method, req.URL.Path
 		return nil, err
 	}
-	if wait > 0 {
+	// A pause can grow while this request sleeps (another request met a
+	// limit): it is sent only once no pause holds.
+	for wait > 0 {
 		if err := p.sleep(req.Context(), wait); err != nil {
 			if write {
 				p.unreserve(id)
@@ -48,14 +51,46 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeRequestBody(req)
 			return nil, err
 		}
+		var held *RateLimitError
+		if wait, held = p.pauseLeft(id); held != nil {
+			if write {
+				p.unreserve(id)
+			}
+			closeRequestBody(req)
+			held.Method, held.Path = req.Method, req.URL.Path
+			return nil, held
+		}
 	}
 	resp, rtErr := p.next.RoundTrip(req)
 	if rtErr == nil && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests) {
-		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), p.now()); ok {
+		now := p.now()
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
 			p.pause(id, d)
+		} else if reset, ok := parseReset(resp.Header.Get("X-RateLimit-Reset")); ok &&
+			resp.Header.Get("X-RateLimit-Remaining") == "0" && resp.Header.Get("X-RateLimit-Resource") != "search" {
+			// The installation's quota is spent: every other request of
+			// it would meet the same 403 until the reset, so none is sent.
+			// (Search has a quota of its own; spending it stops nothing else.)
+			p.pause(id, reset.Sub(now))
 		}
 	}
 	return resp, rtErr
+}
+
+// pauseLeft is how much of the installation's pause is left, or the
+// pause as a *RateLimitError when it is longer than a worker waits.
+func (p *pacer) pauseLeft(id identity) (time.Duration, *RateLimitError) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	b := p.bucketLocked(id, now)
+	if !b.pausedUntil.After(now) {
+		return 0, nil
+	}
+	if left := b.pausedUntil.Sub(now); left <= p.maxPause {
+		return left, nil
+	}
+	return 0, &RateLimitError{Reset: b.pausedUntil, Secondary: true}
 }
 
 // maxWriteWait is the longest a write sleeps in a worker for its turn.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -210,5 +211,96 @@ func TestPacerHandsLongWaitsBackToTheQueue(t *testing.T) {
 	}
 	if got := slept; !slices.Equal(got, []time.Duration{time.Second, 2 * time.Second}) {
 		t.Errorf("worker slept %v, want [1s 2s]", got)
+	}
+}
+
+// A spent quota (403 with X-RateLimit-Remaining: 0) holds back every other
+// request of the installation until the reset, instead of letting each meet
+// the same 403; the search quota is separate and holds back nothing.
+func TestPacerHoldsAnInstallationWithASpentQuota(t *testing.T) {
+	tests := []struct {
+		name        string
+		resource    string
+		resetIn     time.Duration
+		wantWait    time.Duration
+		wantLimited bool
+	}{
+		{name: "reset soon: waited out", resource: "core", resetIn: 4 * time.Second, wantWait: 4 * time.Second},
+		{name: "reset far: handed back without sending", resource: "core", resetIn: time.Hour, wantLimited: true},
+		{name: "search quota spent: others go on", resource: "search", resetIn: time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			sleeps := &sleepRecorder{clock: clock}
+			sent := 0
+			p := &pacer{
+				next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					sent++
+					if sent == 1 {
+						rec := httptest.NewRecorder()
+						rec.Header().Set("X-RateLimit-Remaining", "0")
+						rec.Header().Set("X-RateLimit-Resource", tt.resource)
+						rec.Header().Set("X-RateLimit-Reset", strconv.FormatInt(clock.Now().Add(tt.resetIn).Unix(), 10))
+						rec.WriteHeader(http.StatusForbidden)
+						return rec.Result(), nil
+					}
+					return okResponse(r), nil
+				}),
+				rate: 0, burst: 1, maxPause: 10 * time.Second,
+				now: clock.Now, sleep: sleeps.sleep, buckets: map[identity]*bucket{},
+			}
+			if _, err := p.RoundTrip(requestAs(1, "GET")); err != nil {
+				t.Fatal(err)
+			}
+			_, err := p.RoundTrip(requestAs(1, "GET"))
+			var rl *RateLimitError
+			switch {
+			case tt.wantLimited:
+				if !errors.As(err, &rl) || sent != 1 {
+					t.Fatalf("err = %v, sent %d; want a held-back *RateLimitError and nothing sent", err, sent)
+				}
+			case err != nil:
+				t.Fatal(err)
+			default:
+				var want []time.Duration
+				if tt.wantWait > 0 {
+					want = []time.Duration{tt.wantWait}
+				}
+				if got := sleeps.recorded(); !slices.Equal(got, want) {
+					t.Errorf("waits = %v, want %v", got, want)
+				}
+			}
+		})
+	}
+}
+
+// A request already sleeping out a pause goes only when the pause is over,
+// even if another request's 403 made it longer in the meantime.
+func TestPacerRechecksAPauseThatGrewDuringTheSleep(t *testing.T) {
+	clock := newFakeClock()
+	var p *pacer
+	var waits []time.Duration
+	grown := false
+	p = &pacer{
+		next: roundTripFunc(func(r *http.Request) (*http.Response, error) { return okResponse(r), nil }),
+		rate: 0, burst: 1, maxPause: 10 * time.Second, now: clock.Now,
+		sleep: func(_ context.Context, d time.Duration) error {
+			waits = append(waits, d)
+			if !grown {
+				grown = true
+				p.pause(1, d+3*time.Second) // another request met a Retry-After meanwhile
+			}
+			clock.Advance(d)
+			return nil
+		},
+		buckets: map[identity]*bucket{},
+	}
+	p.pause(1, 2*time.Second)
+	if _, err := p.RoundTrip(requestAs(1, "GET")); err != nil {
+		t.Fatal(err)
+	}
+	if want := []time.Duration{2 * time.Second, 3 * time.Second}; !slices.Equal(waits, want) {
+		t.Errorf("waits = %v, want %v: the request must sleep out the longer pause too", waits, want)
 	}
 }
