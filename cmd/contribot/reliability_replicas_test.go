@@ -96,7 +96,7 @@ func TestReliabilityTwoReplicas(t *testing.T) {
 			t.Errorf("%d of %d redeliveries answered as duplicates; each must be queued once", s.dupAcks, len(again))
 		}
 		o := waitDone(t, fake, prs, s.acceptedCopy(), 5*time.Minute, logs)
-		checkOutcome(t, o, 0)
+		checkOutcome(t, o, 0, 0)
 		baseline = o
 		t.Logf("%d deliveries round-robin over two replicas plus %d redeliveries to the other replica (%d answered duplicate): processed and settled in %s",
 			n, len(again), s.dupAcks, time.Since(start).Round(time.Millisecond))
@@ -181,7 +181,7 @@ func TestReliabilityTwoReplicas(t *testing.T) {
 		if o.accepted != n {
 			t.Errorf("accepted %d of %d deliveries after resending", o.accepted, n)
 		}
-		checkOutcome(t, o, 10)
+		checkOutcome(t, o, 10, 10)
 		t.Logf("kill -9 of one replica after %d of %d acknowledged; %d jobs were running on it (JOB_TIMEOUT %s, rescue after %s); "+
 			"the survivor finished them %s after the kill, and everything acknowledged before the kill %s after it; %d deliveries resent to the survivor, %d answered duplicate",
 			len(acceptedAtKill), n, len(orphans), relJobTimeout, 2*relJobTimeout, takeover.Round(time.Millisecond), recovered.Round(time.Millisecond), len(rest), s.dupAcks)

@@ -25,7 +25,7 @@ func relCleanRun(t *testing.T, bin string, prs []relPR) relOutcome {
 		t.Fatalf("%d deliveries failed on a healthy process:\n%s", len(f), tail(p.logs.String(), 40))
 	}
 	o := waitDone(t, fake, prs, s.acceptedCopy(), 5*time.Minute, p.logs.String)
-	checkOutcome(t, o, 0)
+	checkOutcome(t, o, 0, 0)
 	return o
 }
 
@@ -97,7 +97,7 @@ func TestReliabilitySQLiteKill9(t *testing.T) {
 		}
 		// A job killed between its check-run write and its completion runs
 		// again; at most the priority queue's 10 workers can be there.
-		checkOutcome(t, o, 10)
+		checkOutcome(t, o, 10, 0)
 		t.Logf("kill -9 after %d of %d acknowledged (%d of them not yet finished); restart answered /healthz %s after the kill; "+
 			"%d deliveries (in flight or not yet sent) resent to the new process, %d of them answered as duplicates; "+
 			"everything acknowledged before the kill was done %s after it",

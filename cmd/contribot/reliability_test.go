@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -270,14 +269,6 @@ func startRel(t *testing.T, bin string, env []string) *relProc {
 	return nil
 }
 
-func (p *relProc) kill(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-p.done
-}
-
 // recorder is the fake's fault function: it notes when each request
 // arrived (the fake records no times) and asks the scenario's fault.
 type recorder struct {
@@ -511,7 +502,12 @@ func tail(s string, lines int) string {
 // checkOutcome fails the test for any lost delivery or duplicate write;
 // maxDupChecks is how many SHAs may carry a second check run (0 unless a
 // process was killed between a job's write and its completion).
-func checkOutcome(t *testing.T, o relOutcome, maxDupChecks int) {
+// checkOutcome fails on anything lost, any duplicate comment, and more
+// duplicate check runs or label writes than the scenario allows: a job
+// killed between its write and its completion repeats the write when it is
+// rescued (a second check run of the same verdict, the latest of which is
+// the current one; an add of a label already there, which GitHub ignores).
+func checkOutcome(t *testing.T, o relOutcome, maxDupChecks, maxDupLabelWrites int) {
 	t.Helper()
 	if o.lost != 0 {
 		t.Errorf("%d accepted deliveries lost (e.g. %q)", o.lost, o.missingExamples)
@@ -525,8 +521,8 @@ func checkOutcome(t *testing.T, o relOutcome, maxDupChecks int) {
 	if o.dupGreetings != 0 {
 		t.Errorf("%d duplicate welcome comments (per PR or per newcomer)", o.dupGreetings)
 	}
-	if o.dupLabelWrites != 0 {
-		t.Errorf("%d pull requests had their label written more than once", o.dupLabelWrites)
+	if o.dupLabelWrites > maxDupLabelWrites {
+		t.Errorf("%d pull requests had their label written more than once, want at most %d", o.dupLabelWrites, maxDupLabelWrites)
 	}
 	if o.labelCreates != 0 {
 		t.Errorf("%d label creations; the label exists", o.labelCreates)
