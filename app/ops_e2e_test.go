@@ -34,8 +34,21 @@ func TestOperationsSurfaceIsMounted(t *testing.T) {
 				t.Errorf("GET %s = %d, want %d (off unless configured)", path, code, want)
 			}
 		}
-		if _, body := get(t, e.url+"/metrics", ""); !strings.Contains(body, `contribot_queue_depth{queue="priority",state="available"}`) {
-			t.Error("/metrics lacks contribot_queue_depth")
+		// One delivery worked end to end, then every family the operators
+		// watch is on /metrics.
+		e.send("pull_request", payload(t, "pull_request/opened.json", map[string]any{"pull_request.labels": []any{}}))
+		e.waitChecks(1)
+		_, body := get(t, e.url+"/metrics", "")
+		for _, family := range []string{
+			`contribot_deliveries_total{event="pull_request",result="queued"}`,
+			`contribot_queue_depth{queue="priority",state="available"}`,
+			`contribot_job_latency_seconds_count{feature="dco"}`,
+			`contribot_github_requests_total{`,
+			`contribot_github_rate_limit_remaining{resource="core"}`,
+		} {
+			if !strings.Contains(body, family) {
+				t.Errorf("/metrics lacks %s", family)
+			}
 		}
 	})
 	t.Run("configured", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/SovereignCloudStack/contribot/app"
 	"github.com/SovereignCloudStack/contribot/app/fakegithub"
 )
 
@@ -22,7 +23,8 @@ import (
 // of the private key, every installation token and App JWT GitHub saw, in
 // the logs and in every HTTP answer.
 func TestServiceLogsAndAnswersHoldNoSecrets(t *testing.T) {
-	e := start(t, setup{})
+	const metricsToken, adminToken = "metrics-token-0123456789abcdef", "admin-token-0123456789abcdef"
+	e := start(t, setup{configure: func(c *app.Config) { c.MetricsToken, c.AdminToken = metricsToken, adminToken }})
 	e.fake.SetPRCommits(owner, repo, prNumber, []*github.RepositoryCommit{
 		fakegithub.Commit(headSHA, unsigned, alice, nil, "alice"),
 	})
@@ -60,8 +62,10 @@ func TestServiceLogsAndAnswersHoldNoSecrets(t *testing.T) {
 	e.fake.RevokeTokens()
 	e.send("pull_request", payload(t, "pull_request/reopened.json", nil))
 	e.waitChecks(3)
-	for _, path := range []string{"/metrics", "/readyz", "/healthz", "/upstream", "/api/upstream"} {
-		resp, err := http.Get(e.url + path)
+	for _, path := range []string{"/metrics", "/readyz", "/healthz", "/upstream", "/api/upstream", "/admin/jobs"} {
+		req, _ := http.NewRequest(http.MethodGet, e.url+path, nil)
+		req.Header.Set("Authorization", "Bearer wrong-"+adminToken) // a wrong guess is not echoed either
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +74,7 @@ func TestServiceLogsAndAnswersHoldNoSecrets(t *testing.T) {
 		answers.Write(b)
 	}
 
-	secrets := map[string]string{"webhook secret": secret}
+	secrets := map[string]string{"webhook secret": secret, "metrics token": metricsToken, "admin token": adminToken}
 	der := x509.MarshalPKCS1PrivateKey(testKey)
 	for i, line := range strings.Split(string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der})), "\n") {
 		if len(line) == 64 { // a full line of the key's base64 body
