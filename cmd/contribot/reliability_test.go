@@ -129,6 +129,10 @@ func relPRs(run string, first, n int) []relPR {
 // prepareFake tells the fake about the repository's rules and labels and
 // every pull request's commits and files.
 func prepareFake(fake *fakegithub.Server, prs []relPR) {
+	// About four requests a delivery: the full runs (2,000 deliveries) would
+	// spend GitHub's 5,000 an hour, and the test is about faults it injects
+	// itself. A real org of that volume has several installations' quota.
+	fake.SetRateLimit(max(5000, 10*len(prs)))
 	fake.SetFile(relOwner, relRepo, ".github/contribot.yml", []byte(relRules))
 	fake.SetRepoLabels(relOwner, relRepo,
 		&github.Label{Name: github.String("bug"), Color: github.String("d73a4a")},
