@@ -189,3 +189,7 @@ func (d dryRunClient) EditIssue(_ context.Context, owner, repo string, n int, _ 
 func (d dryRunClient) PostComment(_ context.Context, owner, repo string, n int, body string) (int64, error) {
 	return 0, d.would(fmt.Sprintf("comment on %s/%s#%d: %q", owner, repo, n, body))
 }
+
+func (d dryRunClient) IssueLabels(_ context.Context, owner, repo string, n int) ([]string, error) {
+	return nil, d.would(fmt.Sprintf("list the labels of %s/%s#%d", owner, repo, n))
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-github/v60/github"
@@ -382,4 +383,29 @@ func TestLabelsGitHubRefuses(t *testing.T) {
 			t.Errorf("%d attempts to add labels, want 1: a 422 is not retried", n)
 		}
 	})
+}
+
+// GitHub applies the labels but every answer of the attempt is lost (502
+// from the gateway, as often as the transport tries): the job's next
+// attempt, like a job run again after a crash, reads the PR's labels once
+// and adds nothing again.
+func TestLabelsNotAddedTwiceWhenGitHubAppliedAFailedWrite(t *testing.T) {
+	e := startLabels(t, labelSetup{createMissing: true}, "README.md")
+	var lost atomic.Int64
+	e.fake.Fault(func(r *http.Request, _ int) *fakegithub.Fault {
+		if r.Method != http.MethodPost || r.URL.Path != "/repos/Codertocat/Hello-World/issues/2/labels" || lost.Add(1) > 3 {
+			return nil
+		}
+		e.fake.SetLabels(owner, repo, prNumber, []string{"documentation"})
+		return fakegithub.BadGateway()
+	})
+	e.deliver("pull_request", e.prPayload("opened"), 2)
+	e.waitLogged("labels already applied by an earlier attempt")
+	adds := e.countCalls(func(c string) bool { return c == callAddLabels })
+	if adds != 3 {
+		t.Errorf("%d label writes, want the first attempt's 3 (transport retries) and none from the job's retry; calls %q", adds, e.labelCalls())
+	}
+	if got := e.fake.Labels(owner, repo, prNumber); !slices.Equal(got, []string{"documentation"}) {
+		t.Errorf("labels = %q, want [documentation]", got)
+	}
 }

@@ -22,6 +22,8 @@ type Client interface {
 	RepoLabels(ctx context.Context, owner, repo string) ([]string, error)
 	// CreateLabel creates a label; created is false when it already exists.
 	CreateLabel(ctx context.Context, owner, repo, name, color, description string) (created bool, err error)
+	// IssueLabels lists the labels a PR carries now.
+	IssueLabels(ctx context.Context, owner, repo string, number int) ([]string, error)
 	// AddLabels adds labels to a PR in one write.
 	AddLabels(ctx context.Context, owner, repo string, number int, names []string) error
 	// RemoveLabel removes one label; a label already gone is not an error.
@@ -92,6 +94,25 @@ func (g GitHub) CreateLabel(ctx context.Context, owner, repo, name, color, descr
 		return false, fmt.Errorf("create label %q in %s/%s: %w", name, owner, repo, err)
 	}
 	return true, nil
+}
+
+// IssueLabels reads a PR's labels, 100 a page (a PR has few).
+func (g GitHub) IssueLabels(ctx context.Context, owner, repo string, number int) ([]string, error) {
+	var out []string
+	opts := &github.ListOptions{PerPage: 100}
+	for {
+		page, resp, err := g.C.Issues.ListLabelsByIssue(ctx, owner, repo, number, opts)
+		if err != nil {
+			return nil, fmt.Errorf("list labels of %s/%s#%d: %w", owner, repo, number, err)
+		}
+		for _, l := range page {
+			out = append(out, l.GetName())
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opts.Page = resp.NextPage
+	}
 }
 
 // AddLabels adds labels to a PR; GitHub keeps the ones already there.

@@ -191,6 +191,18 @@ func (h *Handler) label(ctx context.Context, log *slog.Logger, job queue.Job, in
 		return nil
 	}
 	log.Info("labels decided", slog.Any("add", d.Add), slog.Any("remove", d.Remove), slog.String("why", Explain(d, rulesFile)))
+	if job.Attempt > 1 && len(d.Add) > 0 {
+		// A retry, or a job run again after a crash, may find its own
+		// labels already added by the attempt before: the payload shows
+		// the PR as it was. One read keeps the write from being repeated.
+		if err := h.dropPresent(ctx, log, c, full, key.Number, d); err != nil {
+			return h.dryRunOr(log, err)
+		}
+		if d.Unchanged() {
+			log.Info("labels already applied by an earlier attempt")
+			return nil
+		}
+	}
 	err = h.apply(ctx, log, c, r, full, key, d)
 	switch status, refused := githubapp.Refused(err); {
 	case !refused:
@@ -201,6 +213,24 @@ func (h *Handler) label(ctx context.Context, log *slog.Logger, job queue.Job, in
 		// GitHub refused the request itself: it fails the same way every time.
 		return queue.Permanent(fmt.Errorf("%w; check the label names in the rules", err))
 	}
+}
+
+// dropPresent removes from the decision's additions the labels the PR
+// carries now.
+func (h *Handler) dropPresent(ctx context.Context, log *slog.Logger, c Client, full string, number int, d *Decision) error {
+	owner, name, _ := strings.Cut(full, "/")
+	now, err := c.IssueLabels(ctx, owner, name, number)
+	if err != nil {
+		return err
+	}
+	d.Add = slices.DeleteFunc(d.Add, func(l string) bool {
+		present := slices.ContainsFunc(now, func(n string) bool { return strings.EqualFold(n, l) })
+		if present {
+			log.Debug("label already on the pull request", slog.String("label", l))
+		}
+		return present
+	})
+	return nil
 }
 
 // apply makes the decision's writes: a label the repository lacks is
