@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -40,41 +39,6 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-type proc struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *bytes.Buffer
-}
-
-func startProc(t *testing.T, bin string, env []string) *proc {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	logs := &bytes.Buffer{}
-	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(append(os.Environ(), env...), fmt.Sprintf("PORT=%d", port))
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), logs: logs}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(p.url + "/healthz"); err == nil {
-			resp.Body.Close()
-			return p
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("contribot did not answer /healthz within 30s:\n%s", logs.String())
-	return nil
 }
 
 func crashEnv(t *testing.T, fake *fakegithub.Server, db string) []string {
@@ -194,15 +158,15 @@ func TestKill9LosesNoAcceptedDelivery(t *testing.T) {
 		t.Skip("builds and kills the real binary; skipped with -short")
 	}
 	bin, fake, env := crashSetup(t)
-	first := startProc(t, bin, env)
+	first := startRel(t, bin, env)
 	shas := sendPRs(t, fake, first.url, 300)
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_ = first.cmd.Wait()
+	<-first.done
 	before := len(fake.CheckRuns("Codertocat", "Hello-World"))
 
-	second := startProc(t, bin, env)
+	second := startRel(t, bin, env)
 	dups := waitAllChecked(t, fake, shas, func() string { return first.logs.String() + second.logs.String() })
 	t.Logf("300 accepted; %d check runs before kill -9, all 300 after restart; %d SHAs posted twice (job killed between its write and its completion)", before, dups)
 	if before == len(shas) {
@@ -219,17 +183,15 @@ func TestSIGTERMDrainsAndRestartFinishes(t *testing.T) {
 		t.Skip("builds and runs the real binary; skipped with -short")
 	}
 	bin, fake, env := crashSetup(t)
-	first := startProc(t, bin, env)
+	first := startRel(t, bin, env)
 	shas := sendPRs(t, fake, first.url, 200)
 	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- first.cmd.Wait() }()
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("SIGTERM: contribot exited with %v:\n%s", err, first.logs.String())
+	case <-first.done:
+		if first.exitErr != nil {
+			t.Fatalf("SIGTERM: contribot exited with %v:\n%s", first.exitErr, first.logs.String())
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatalf("contribot did not stop within 30s of SIGTERM:\n%s", first.logs.String())
@@ -242,7 +204,7 @@ func TestSIGTERMDrainsAndRestartFinishes(t *testing.T) {
 	if strings.Contains(first.logs.String(), "Hard stop") {
 		t.Errorf("SIGTERM cancelled running jobs instead of draining them:\n%s", first.logs.String())
 	}
-	second := startProc(t, bin, env)
+	second := startRel(t, bin, env)
 	dups := waitAllChecked(t, fake, shas, func() string { return first.logs.String() + second.logs.String() })
 	if dups != 0 {
 		t.Errorf("a clean SIGTERM produced %d duplicate check runs, want 0", dups)
@@ -257,7 +219,7 @@ func TestSecondSQLiteProcessIsRefused(t *testing.T) {
 	fake := fakegithub.New(t)
 	db := filepath.Join(t.TempDir(), "contribot.db")
 	env := crashEnv(t, fake, db)
-	startProc(t, bin, env)
+	startRel(t, bin, env)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(append(os.Environ(), env...), "PORT=1")
 	out, err := cmd.CombinedOutput()

@@ -231,15 +231,18 @@ func (l *lockedBuf) String() string {
 	return l.b.String()
 }
 
+// relProc is a running `contribot serve`: its URL, its stderr (safe to
+// read while it writes) and done, closed when it has exited with exitErr.
 type relProc struct {
-	cmd  *exec.Cmd
-	url  string
-	logs *lockedBuf
-	done chan struct{}
+	cmd     *exec.Cmd
+	url     string
+	logs    *lockedBuf
+	done    chan struct{}
+	exitErr error
 }
 
-// startRel is startProc (crash_test.go) with a log buffer safe to read while
-// the process writes, and a Wait that may be called once from kill.
+// startRel starts `contribot serve` on a free port of 127.0.0.1 and waits
+// until it answers /healthz; the test's end kills it.
 func startRel(t *testing.T, bin string, env []string) *relProc {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -255,7 +258,7 @@ func startRel(t *testing.T, bin string, env []string) *relProc {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	go func() { p.exitErr = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
