@@ -111,6 +111,9 @@ func (c *Config) validate() error {
 	if c.RedeliverInterval != 0 && (c.RedeliverInterval < time.Minute || c.RedeliverSince <= c.RedeliverInterval) {
 		errs = append(errs, fmt.Errorf("REDELIVER_INTERVAL %s: want at least 1m and less than REDELIVER_SINCE (%s), so that every delivery is looked at", c.RedeliverInterval, c.RedeliverSince))
 	}
+	if c.AdminToken != "" && len(c.AdminToken) < 32 {
+		errs = append(errs, fmt.Errorf("ADMIN_TOKEN has %d characters; it can retry jobs, so use at least 32 (openssl rand -hex 32)", len(c.AdminToken)))
+	}
 	if c.UpstreamRate <= 0 {
 		errs = append(errs, fmt.Errorf("UPSTREAM_RATE %g: want requests per second per host, more than 0", c.UpstreamRate))
 	}

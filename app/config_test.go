@@ -26,6 +26,8 @@ func TestConfigValidate(t *testing.T) {
 		{"upstream poll too often", func(c *Config) { c.UpstreamPollInterval = time.Second }, "UPSTREAM_POLL_INTERVAL 1s is too short", true},
 		{"upstream jitter too wide", func(c *Config) { c.UpstreamPollJitter = 2 }, "UPSTREAM_POLL_JITTER 2", true},
 		{"upstream rate zero", func(c *Config) { c.UpstreamRate = 0 }, "UPSTREAM_RATE 0", true},
+		{"short admin token", func(c *Config) { c.AdminToken = "secret" }, "ADMIN_TOKEN has 6 characters", true},
+		{"long admin token", func(c *Config) { c.AdminToken = strings.Repeat("a", 32) }, "", true},
 		{"redelivery every hour over 6h", func(c *Config) { c.RedeliverInterval, c.RedeliverSince = time.Hour, 6*time.Hour }, "", true},
 		{"redelivery too often", func(c *Config) { c.RedeliverInterval, c.RedeliverSince = time.Second, 6*time.Hour }, "REDELIVER_INTERVAL 1s", true},
 		{"redelivery window shorter than its interval", func(c *Config) { c.RedeliverInterval, c.RedeliverSince = 6*time.Hour, time.Hour }, "less than REDELIVER_SINCE (1h0m0s)", true},

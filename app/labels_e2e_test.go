@@ -408,4 +408,11 @@ func TestLabelsNotAddedTwiceWhenGitHubAppliedAFailedWrite(t *testing.T) {
 	if got := e.fake.Labels(owner, repo, prNumber); !slices.Equal(got, []string{"documentation"}) {
 		t.Errorf("labels = %q, want [documentation]", got)
 	}
+	// Recorded as contribot's own, so that managed sync may remove it later.
+	var by string
+	var added bool
+	err := e.svc.Queue().DB().QueryRowContext(t.Context(), `SELECT added, by_login FROM contribot_label_change WHERE number = $1 AND label = 'documentation'`, prNumber).Scan(&added, &by)
+	if err != nil || !added || by != "" {
+		t.Errorf("the label GitHub applied is not recorded as contribot's: added %v by %q (%v)", added, by, err)
+	}
 }

@@ -107,8 +107,13 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 	qopts.Periodic = append(qopts.Periodic, queue.Periodic{Task: upstream.TaskPoll, Key: upstream.PollKey, Every: pollEvery, Jitter: cfg.UpstreamPollJitter, RunOnStart: true})
 	if qopts.TaskTimeouts == nil {
 		// A poll paces itself per upstream host; thousands of references
-		// take minutes, not the seconds a delivery's job gets.
-		qopts.TaskTimeouts = map[string]time.Duration{upstream.TaskPoll: 30 * time.Minute}
+		// take minutes, not the seconds a delivery's job gets. Redelivery
+		// asks at the App's write pace, one a second by default.
+		redeliver := 2 * time.Minute
+		if cfg.WritesPerSecond > 0 {
+			redeliver += time.Duration(float64(max(cfg.RedeliverMax, 1)) / cfg.WritesPerSecond * float64(time.Second))
+		}
+		qopts.TaskTimeouts = map[string]time.Duration{upstream.TaskPoll: 30 * time.Minute, TaskRedeliver: redeliver}
 	}
 	qopts.RetryAfter = githubapp.RetryAfter
 	if qopts.JobTimeout == 0 {

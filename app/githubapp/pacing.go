@@ -30,6 +30,9 @@ type bucket struct {
 	tokens      float64
 	last        time.Time
 	pausedUntil time.Time
+	// primary: the pause is a spent quota, not a secondary limit, which
+	// the error held-back requests get must say.
+	primary bool
 }
 
 func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -52,7 +55,7 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		var held *RateLimitError
-		if wait, held = p.pauseLeft(id); held != nil {
+		if wait, held = p.pauseLeft(id, write); held != nil {
 			if write {
 				p.unreserve(id)
 			}
@@ -66,12 +69,14 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 		now := p.now()
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
 			p.pause(id, d)
-		} else if reset, ok := parseReset(resp.Header.Get("X-RateLimit-Reset")); ok &&
-			resp.Header.Get("X-RateLimit-Remaining") == "0" && resp.Header.Get("X-RateLimit-Resource") != "search" {
-			// The installation's quota is spent: every other request of
-			// it would meet the same 403 until the reset, so none is sent.
-			// (Search has a quota of its own; spending it stops nothing else.)
-			p.pause(id, reset.Sub(now))
+		} else if reset, ok := parseReset(resp.Header.Get("X-RateLimit-Reset")); ok && resp.Header.Get("X-RateLimit-Remaining") == "0" {
+			// The installation's core quota is spent: every other request
+			// of it would meet the same 403 until the reset, so none is
+			// sent. Search, code search and GraphQL have quotas of their
+			// own; spending one stops nothing else.
+			if res := resp.Header.Get("X-RateLimit-Resource"); res == "" || res == "core" {
+				p.pausePrimary(id, reset.Sub(now))
+			}
 		}
 	}
 	return resp, rtErr
@@ -79,7 +84,10 @@ func (p *pacer) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // pauseLeft is how much of the installation's pause is left, or the
 // pause as a *RateLimitError when it is longer than a worker waits.
-func (p *pacer) pauseLeft(id identity) (time.Duration, *RateLimitError) {
+//
+// A write waits at most maxWriteWait, as in reserve: past that it goes
+// back to the queue rather than parking a worker.
+func (p *pacer) pauseLeft(id identity, write bool) (time.Duration, *RateLimitError) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
@@ -87,10 +95,14 @@ func (p *pacer) pauseLeft(id identity) (time.Duration, *RateLimitError) {
 	if !b.pausedUntil.After(now) {
 		return 0, nil
 	}
-	if left := b.pausedUntil.Sub(now); left <= p.maxPause {
+	limit := p.maxPause
+	if write {
+		limit = min(limit, maxWriteWait)
+	}
+	if left := b.pausedUntil.Sub(now); left <= limit {
 		return left, nil
 	}
-	return 0, &RateLimitError{Reset: b.pausedUntil, Secondary: true}
+	return 0, &RateLimitError{Reset: b.pausedUntil, Secondary: !b.primary}
 }
 
 // maxWriteWait is the longest a write sleeps in a worker for its turn.
@@ -108,7 +120,7 @@ func (p *pacer) reserve(id identity, write bool) (time.Duration, *RateLimitError
 	if b.pausedUntil.After(now) {
 		wait = b.pausedUntil.Sub(now)
 		if wait > p.maxPause {
-			return 0, &RateLimitError{Reset: b.pausedUntil, Secondary: true}
+			return 0, &RateLimitError{Reset: b.pausedUntil, Secondary: !b.primary}
 		}
 	}
 	if write && p.rate > 0 {
@@ -144,13 +156,18 @@ func (p *pacer) unreserve(id identity) {
 	}
 }
 
-func (p *pacer) pause(id identity, d time.Duration) {
+func (p *pacer) pause(id identity, d time.Duration) { p.pauseFor(id, d, false) }
+
+func (p *pacer) pausePrimary(id identity, d time.Duration) { p.pauseFor(id, d, true) }
+
+func (p *pacer) pauseFor(id identity, d time.Duration, primary bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
 	b := p.bucketLocked(id, now)
 	if until := now.Add(d); until.After(b.pausedUntil) {
 		b.pausedUntil = until
+		b.primary = primary
 	}
 }
 

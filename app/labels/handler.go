@@ -195,7 +195,7 @@ func (h *Handler) label(ctx context.Context, log *slog.Logger, job queue.Job, in
 		// A retry, or a job run again after a crash, may find its own
 		// labels already added by the attempt before: the payload shows
 		// the PR as it was. One read keeps the write from being repeated.
-		if err := h.dropPresent(ctx, log, c, full, key.Number, d); err != nil {
+		if err := h.dropPresent(ctx, log, c, full, key, d, st); err != nil {
 			return h.dryRunOr(log, err)
 		}
 		if d.Unchanged() {
@@ -216,21 +216,27 @@ func (h *Handler) label(ctx context.Context, log *slog.Logger, job queue.Job, in
 }
 
 // dropPresent removes from the decision's additions the labels the PR
-// carries now.
-func (h *Handler) dropPresent(ctx context.Context, log *slog.Logger, c Client, full string, number int, d *Decision) error {
+// carries now. One nobody is recorded as having added was added by the
+// earlier attempt, whose answer was lost before it could record it: it is
+// recorded now as contribot's, so that managed sync may remove it later.
+func (h *Handler) dropPresent(ctx context.Context, log *slog.Logger, c Client, full string, key PR, d *Decision, st State) error {
 	owner, name, _ := strings.Cut(full, "/")
-	now, err := c.IssueLabels(ctx, owner, name, number)
+	now, err := c.IssueLabels(ctx, owner, name, key.Number)
 	if err != nil {
 		return err
 	}
+	var ours []Change
 	d.Add = slices.DeleteFunc(d.Add, func(l string) bool {
 		present := slices.ContainsFunc(now, func(n string) bool { return strings.EqualFold(n, l) })
 		if present {
 			log.Debug("label already on the pull request", slog.String("label", l))
+			if _, known := st.AddedBy[strings.ToLower(l)]; !known {
+				ours = append(ours, Change{Label: l, Added: true})
+			}
 		}
 		return present
 	})
-	return nil
+	return h.Store.Record(ctx, key, ours...)
 }
 
 // apply makes the decision's writes: a label the repository lacks is

@@ -268,7 +268,11 @@ func Run(ctx context.Context, c Client, o Options) (Report, error) {
 		switch {
 		case isPending(newest):
 			m.Outcome = OutcomePending
-		case m.Redeliveries >= o.MaxAttempts:
+		case m.Redeliveries >= o.MaxAttempts, first.GetRedelivery():
+			// The original attempt is out of the window: only redeliveries
+			// of it are left in view, and each is a new entry that never
+			// ages out, so counting them would redeliver a delivery that
+			// always fails every few hours for ever.
 			m.Outcome = OutcomeGaveUp
 		}
 		rep.Deliveries = append(rep.Deliveries, m)
@@ -394,6 +398,11 @@ func RunTask(ctx context.Context, c Client, since time.Duration, max int, log *s
 	switch {
 	case err != nil && RateLimited(err):
 		log.WarnContext(ctx, "webhook redelivery stopped at a rate limit", slog.String("summary", rep.String()), slog.Any("error", err))
+		return nil
+	case err != nil && rep.Scanned > 0:
+		// Some redeliveries were refused: a retry of the whole run would
+		// overlap the next period's; that one tries them again.
+		log.WarnContext(ctx, "webhook redelivery: GitHub refused some", slog.String("summary", rep.String()), slog.Any("error", err))
 		return nil
 	case err != nil:
 		return err

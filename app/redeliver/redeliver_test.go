@@ -130,6 +130,14 @@ func TestRunDecides(t *testing.T) {
 			scanned: 1, missed: 1,
 		},
 		{
+			// Each redelivery is a new entry; counting only those in view
+			// would redeliver an always-failing delivery for ever.
+			name: "an original attempt out of the window: given up",
+			log: []attempt{{guid: "gone", ago: 9 * h, code: 413},
+				{guid: "gone", ago: 5 * h, code: 413, redelivery: true}, {guid: "gone", ago: 2 * h, code: 413, redelivery: true}},
+			scanned: 2, missed: 1, skipped: 1,
+		},
+		{
 			name: "a pending redelivery is left alone",
 			log: []attempt{{guid: "p", ago: 3 * h, code: 502},
 				{guid: "p", ago: time.Minute, code: 0, status: "pending", redelivery: true}},
