@@ -48,8 +48,7 @@ const conversionTimeout = 30 * time.Second
 // HandlerOptions configure the registration flow.
 //
 // The flow is meant to be mounted only while an App is being registered:
-// when SETUP_ENABLED=true, or while the service runs without App
-// credentials (dry-run). Anyone who can reach /setup can register an App of
+// the service mounts it when SETUP_ENABLED=true. Anyone who can reach /setup can register an App of
 // their own from it; that gives them nothing of this deployment, but there
 // is no reason to offer it once the App exists.
 type HandlerOptions struct {
