@@ -303,7 +303,7 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("setup: callback with an unknown, expired or foreign state")
 		h.render(w, http.StatusBadRequest, "error", errorPage{
 			Title:   "This registration link is not valid",
-			Message: "It has expired (a registration must finish within an hour), was used already, or was started in another browser. Nothing was fetched from GitHub. Start again at " + h.startURL() + "; if GitHub created an App in the meantime, delete it in its settings first.",
+			Message: "It has expired (a registration must finish within an hour), was used already, was started in another browser, or came back to another replica of contribot (keep one replica while registering: the flow's state lives in the process). Nothing was fetched from GitHub. Start again at " + h.startURL() + "; if GitHub created an App in the meantime, delete it in its settings first.",
 		})
 		return
 	}
