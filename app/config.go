@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v10"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/SovereignCloudStack/contribot/app/githubapp"
 )
 
 // Config is the service's environment; the variable names are a contract
@@ -150,4 +153,28 @@ func ParseLevel(s string) (slog.Level, error) {
 		return l, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", s)
 	}
 	return l, nil
+}
+
+// GitHubApp is the App client the environment configures, for the service
+// and for the commands that act as the App (redeliver), so both read the
+// same variables the same way. Dry-run (no credentials) is the caller's to
+// rule out.
+func (c Config) GitHubApp(reg prometheus.Registerer, log *slog.Logger, extra ...githubapp.Option) (*githubapp.App, error) {
+	key, err := c.Key()
+	if err != nil {
+		return nil, err
+	}
+	opts := append([]githubapp.Option{
+		githubapp.WithRegisterer(reg),
+		githubapp.WithLogger(log.With(slog.String("component", "github"))),
+		githubapp.WithWritePacing(c.WritesPerSecond, c.WriteBurst),
+		// Rules files are what conditional requests save most on; 8 MiB
+		// holds thousands of them and keeps the process small.
+		githubapp.WithETagCacheSize(8 << 20),
+	}, extra...)
+	ghApp, err := githubapp.New(githubapp.Config{AppID: c.AppID, PrivateKey: key, BaseURL: c.APIURL, UserAgent: "contribot"}, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("set up the GitHub App: %w", err)
+	}
+	return ghApp, nil
 }

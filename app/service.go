@@ -315,26 +315,9 @@ func (s *Service) githubClients(opts Options) (clients, error) {
 			},
 		}, nil
 	}
-	key, err := s.cfg.Key()
+	ghApp, err := s.cfg.GitHubApp(s.registry, s.log, opts.GitHubOptions...)
 	if err != nil {
 		return clients{}, err
-	}
-	gopts := append([]githubapp.Option{
-		githubapp.WithRegisterer(s.registry),
-		githubapp.WithLogger(s.log.With(slog.String("component", "github"))),
-		githubapp.WithWritePacing(s.cfg.WritesPerSecond, s.cfg.WriteBurst),
-		// Rules files are what conditional requests save most on; 8 MiB
-		// holds thousands of them and keeps the process small.
-		githubapp.WithETagCacheSize(8 << 20),
-	}, opts.GitHubOptions...)
-	ghApp, err := githubapp.New(githubapp.Config{
-		AppID:      s.cfg.AppID,
-		PrivateKey: key,
-		BaseURL:    s.cfg.APIURL,
-		UserAgent:  "contribot",
-	}, gopts...)
-	if err != nil {
-		return clients{}, fmt.Errorf("set up the GitHub App: %w", err)
 	}
 	s.github = ghApp
 	return clients{

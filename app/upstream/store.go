@@ -281,25 +281,6 @@ func ensureRefs(ctx context.Context, tx *sql.Tx, refs []link.Ref) error {
 	return nil
 }
 
-// Sources lists the sources ("body", "comment:ID") that name references
-// for an item.
-func (s *Store) Sources(ctx context.Context, repo string, number int) ([]string, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT source FROM contribot_upstream_link WHERE repo = $1 AND number = $2 ORDER BY source`, repo, number)
-	if err != nil {
-		return nil, fmt.Errorf("list sources of %s#%d: %w", repo, number, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var src string
-		if err := rows.Scan(&src); err != nil {
-			return nil, err
-		}
-		out = append(out, src)
-	}
-	return out, rows.Err()
-}
-
 // upsertItem writes an item's fields and reports whether any that the
 // status comment or the reports show changed.
 func upsertItem(ctx context.Context, tx *sql.Tx, it Item, tracked bool, now time.Time) (bool, error) {

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/SovereignCloudStack/contribot/app"
-	"github.com/SovereignCloudStack/contribot/app/githubapp"
 	"github.com/SovereignCloudStack/contribot/app/redeliver"
 )
 
@@ -91,18 +90,10 @@ func redeliverClient(stderr io.Writer) (redeliver.Client, *slog.Logger, error) {
 	case cfg.DryRun():
 		return nil, nil, fmt.Errorf("the webhook delivery log is read with the App's own credentials: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH (and GITHUB_API_URL for GitHub Enterprise)")
 	}
-	key, err := cfg.Key()
+	// A one-off command has no /metrics to serve.
+	ghApp, err := cfg.GitHubApp(prometheus.NewRegistry(), log)
 	if err != nil {
 		return nil, nil, err
-	}
-	ghApp, err := githubapp.New(githubapp.Config{AppID: cfg.AppID, PrivateKey: key, BaseURL: cfg.APIURL, UserAgent: "contribot"},
-		// A one-off command has no /metrics to serve.
-		githubapp.WithRegisterer(prometheus.NewRegistry()),
-		githubapp.WithLogger(log.With(slog.String("component", "github"))),
-		githubapp.WithWritePacing(cfg.WritesPerSecond, cfg.WriteBurst),
-	)
-	if err != nil {
-		return nil, nil, fmt.Errorf("set up the GitHub App: %w", err)
 	}
 	return redeliver.GitHub{C: ghApp.AppClient()}, log, nil
 }
