@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // The admin view reads and updates River's table with SQL of its own: the
@@ -146,65 +147,43 @@ func describeArgs(j *FailedJob, args string) {
 	}
 }
 
-// RetryJob makes a failed job available to run now, as River's JobRetry
-// does: a job that used its last attempt gets one more. A webhook job is
-// refused when its delivery's payload was pruned, since the worker would
-// only cancel it again.
+// RetryJob makes a failed job available to run now through River's own
+// JobRetry (a job that used its last attempt gets one more). Only failed
+// jobs are retried, and a webhook job is refused when its delivery's
+// payload was pruned, since the worker would only cancel it again.
 func (q *Queue) RetryJob(ctx context.Context, id int64) error {
-	look := `SELECT kind, state, json_extract(args, '$.delivery'), json_extract(args, '$.feature') FROM river_job WHERE id = $1`
-	retry := `UPDATE river_job SET state = 'available',
-		max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END,
-		finalized_at = NULL,
-		metadata = jsonb_remove(metadata, '$.cancel_attempted_at'),
-		scheduled_at = datetime('now', 'subsec')
-		WHERE id = $1 AND state IN ` + failedStates
-	if q.Backend == "postgres" {
-		look = `SELECT kind, state::text, args->>'delivery', args->>'feature' FROM river_job WHERE id = $1`
-		// River's producers learn of new jobs by LISTEN/NOTIFY only for
-		// inserts; this one is fetched on their next poll (about a second).
-		retry = `UPDATE river_job SET state = 'available',
-			max_attempts = CASE WHEN attempt >= max_attempts THEN attempt + 1 ELSE max_attempts END,
-			finalized_at = NULL,
-			metadata = metadata - 'cancel_attempted_at',
-			scheduled_at = now()
-			WHERE id = $1 AND state IN ` + failedStates
-	}
-	var kind, state string
-	var delivery, feature sql.NullString
-	err := q.db.QueryRowContext(ctx, look, id).Scan(&kind, &state, &delivery, &feature)
-	if errors.Is(err, sql.ErrNoRows) {
+	job, err := q.jobGet(ctx, id)
+	if errors.Is(err, rivertype.ErrNotFound) {
 		return fmt.Errorf("retry job %d: %w", id, ErrJobNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("retry job %d: %w", id, err)
 	}
-	switch state {
-	case "cancelled", "discarded", "retryable":
+	switch job.State {
+	case rivertype.JobStateCancelled, rivertype.JobStateDiscarded, rivertype.JobStateRetryable:
 	default:
-		return fmt.Errorf("retry job %d, which is %s: %w", id, state, ErrNotRetryable)
+		return fmt.Errorf("retry job %d, which is %s: %w", id, job.State, ErrNotRetryable)
 	}
-	if kind == (WebhookArgs{}).Kind() {
-		// Pruning keeps payloads of unfinished jobs, so once the update
-		// below commits the payload stays; a prune between this check and
-		// the update only makes the worker cancel the job again.
-		if _, _, err := q.store.load(ctx, delivery.String, feature.String); errors.Is(err, errPayloadGone) {
-			return fmt.Errorf("retry job %d (delivery %s): %w", id, delivery.String, ErrPayloadExpired)
+	if job.Kind == (WebhookArgs{}).Kind() {
+		var a WebhookArgs
+		if err := json.Unmarshal(job.EncodedArgs, &a); err != nil {
+			return fmt.Errorf("retry job %d: decode its arguments: %w", id, err)
+		}
+		// Pruning keeps payloads of unfinished jobs, so once the retry
+		// commits the payload stays; a prune between this check and the
+		// retry only makes the worker cancel the job again.
+		if _, _, err := q.store.load(ctx, a.Delivery, a.Feature); errors.Is(err, errPayloadGone) {
+			return fmt.Errorf("retry job %d (delivery %s): %w", id, a.Delivery, ErrPayloadExpired)
 		} else if err != nil {
-			return fmt.Errorf("retry job %d: load payload of delivery %s: %w", id, delivery.String, err)
+			return fmt.Errorf("retry job %d: load payload of delivery %s: %w", id, a.Delivery, err)
 		}
 	}
-	res, err := q.db.ExecContext(ctx, retry, id)
-	if isUniqueViolation(err) {
+	if _, err := q.jobRetry(ctx, id); isUniqueViolation(err) {
 		return fmt.Errorf("retry job %d: %w", id, ErrDuplicateWaiting)
-	}
-	if err != nil {
+	} else if err != nil {
 		return fmt.Errorf("retry job %d: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		// A worker or River's cleaner got there between the two statements.
-		return fmt.Errorf("retry job %d: it changed state meanwhile: %w", id, ErrNotRetryable)
-	}
-	q.log.Info("failed job made available again", "job", id, "kind", kind, "previous_state", state)
+	q.log.Info("failed job made available again", "job", id, "kind", job.Kind, "previous_state", string(job.State))
 	return nil
 }
 

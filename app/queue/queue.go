@@ -130,6 +130,8 @@ type Queue struct {
 	ping          func(ctx context.Context) error
 	closeDB       func()
 	insertTask    func(ctx context.Context, args TaskArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	jobGet        func(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	jobRetry      func(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	subscribe     func(kinds ...river.EventKind) (<-chan *river.Event, func())
 	db            *sql.DB
 	log           *slog.Logger
@@ -383,6 +385,8 @@ func build[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *ri
 		insertTask: func(ctx context.Context, args TaskArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 			return client.Insert(ctx, args, opts)
 		},
+		jobGet:   client.JobGet,
+		jobRetry: client.JobRetry,
 		log:     opts.Logger,
 		metrics: opts.Metrics,
 	}, client, nil
