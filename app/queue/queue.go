@@ -387,8 +387,8 @@ func build[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], cfg *ri
 		},
 		jobGet:   client.JobGet,
 		jobRetry: client.JobRetry,
-		log:     opts.Logger,
-		metrics: opts.Metrics,
+		log:      opts.Logger,
+		metrics:  opts.Metrics,
 	}, client, nil
 }
 
