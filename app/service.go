@@ -258,6 +258,7 @@ func (s *Service) pages(q *queue.Queue) map[string]http.Handler {
 			APIURL:   apiURL,
 			WebURL:   s.cfg.GitHubWebURL,
 			Logger:   s.log.With(slog.String("component", "setup")),
+			Secret:   []byte(s.cfg.WebhookSecret),
 		})
 		pages["/setup"], pages["/setup/"] = h, h
 	}
