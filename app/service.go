@@ -93,7 +93,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 
 	qopts := opts.Queue
 	qopts.Logger = log
-	qopts.Schema = append(append(append(qopts.Schema, labels.Schema...), welcome.Schema...), upstream.Schema...)
+	qopts.Schema = append(append(append(append(qopts.Schema, labels.Schema...), welcome.Schema...), upstream.Schema...), admin.Schema...)
 	qopts.Handler = queue.HandlerFunc(s.work)
 	// Tasks run only after Start, by when s.upstream is set.
 	qopts.Tasks = queue.TaskFunc(s.task)
@@ -247,7 +247,7 @@ func (s *Service) pages(q *queue.Queue) map[string]http.Handler {
 	pages := map[string]http.Handler{
 		"/upstream":     report.Page(src, opts),
 		"/api/upstream": report.API(src, opts),
-		"/admin/":       admin.Handler(q, admin.Options{Token: s.cfg.AdminToken, Logger: s.log.With(slog.String("component", "admin"))}),
+		"/admin/":       admin.Handler(q, admin.Options{Token: s.cfg.AdminToken, DB: q.DB(), Logger: s.log.With(slog.String("component", "admin"))}),
 	}
 	if s.cfg.SetupEnabled {
 		// A GITHUB_API_URL that does not resolve leaves APIURL empty; the
@@ -258,6 +258,7 @@ func (s *Service) pages(q *queue.Queue) map[string]http.Handler {
 			APIURL:   apiURL,
 			WebURL:   s.cfg.GitHubWebURL,
 			Logger:   s.log.With(slog.String("component", "setup")),
+			Secret:   []byte(s.cfg.WebhookSecret),
 		})
 		pages["/setup"], pages["/setup/"] = h, h
 	}

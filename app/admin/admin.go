@@ -6,8 +6,10 @@
 //
 // The view is off unless a token is configured. Scripts send it as
 // "Authorization: Bearer TOKEN"; browsers sign in once with a form that
-// sets a session cookie derived from the token, so the token itself is
-// never stored in the browser and changing it signs everyone out.
+// sets a session cookie: a random session ID signed with the token and
+// recorded in the database. The token itself is never stored in the
+// browser, changing it signs everyone out, and signing out deletes the
+// session's row, so a copy of the cookie stops working on every replica.
 package admin
 
 import (
@@ -15,6 +17,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -40,7 +43,11 @@ type JobStore interface {
 type Options struct {
 	// Token guards every page; empty disables the view (every path 404s),
 	// so a deployment without one exposes nothing.
-	Token  string
+	Token string
+	// DB holds the live browser sessions (the tables of Schema), shared by
+	// every replica. Without it browsers cannot sign in; bearer tokens
+	// still work.
+	DB     *sql.DB
 	Logger *slog.Logger
 }
 
@@ -64,13 +71,18 @@ var constantTimeCompare = subtle.ConstantTimeCompare
 // /admin/jobs/{id}/retry, and /admin/login and /admin/logout. Mount it
 // at "/admin/".
 func Handler(store JobStore, o Options) http.Handler {
+	return newHandler(store, o, time.Now)
+}
+
+// newHandler is Handler with a clock, for tests that let sessions expire.
+func newHandler(store JobStore, o Options, now func() time.Time) http.Handler {
 	if o.Token == "" {
 		return http.NotFoundHandler()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	h := &handler{store: store, token: []byte(o.Token), log: o.Logger.With("component", "admin")}
+	h := &handler{store: store, token: []byte(o.Token), sessions: sessions{o.DB}, now: now, log: o.Logger.With("component", "admin")}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /admin/jobs", h.page)
 	mux.HandleFunc("GET /admin/jobs.json", h.jobsJSON)
@@ -100,9 +112,11 @@ func secure(next http.Handler) http.Handler {
 }
 
 type handler struct {
-	store JobStore
-	token []byte
-	log   *slog.Logger
+	store    JobStore
+	token    []byte
+	sessions sessions
+	now      func() time.Time
+	log      *slog.Logger
 }
 
 // How a request proved it knows the token.
@@ -129,37 +143,60 @@ func (h *handler) mac(parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// authenticate returns how r is authenticated and, for a cookie, the
-// session value the CSRF tokens are bound to.
-func (h *handler) authenticate(r *http.Request) (auth, string) {
+// session is a browser's sign-in: value is the whole cookie, which the
+// CSRF tokens are bound to; id names its row in the database.
+type session struct{ value, id string }
+
+// sessionValue is the cookie: "EXPIRY.ID.SIGNATURE", signed with the token
+// so that only a token holder can make one.
+func (h *handler) sessionValue(exp, id string) string {
+	return exp + "." + id + "." + h.mac("session", exp, id)
+}
+
+// authenticate returns how r is authenticated and, for a cookie, its
+// session. A cookie counts only while its session's row exists; when the
+// database cannot say, the request is not signed in.
+func (h *handler) authenticate(r *http.Request) (auth, session) {
 	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		if equal([]byte(bearer), h.token) {
-			return authBearer, ""
+			return authBearer, session{}
 		}
-		return authNone, ""
+		return authNone, session{}
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return authNone, ""
+		return authNone, session{}
 	}
-	exp, sig, ok := strings.Cut(c.Value, ".")
-	if !ok {
-		return authNone, ""
+	parts := strings.Split(c.Value, ".")
+	if len(parts) != 3 {
+		return authNone, session{}
 	}
+	exp, id, sig := parts[0], parts[1], parts[2]
 	until, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || time.Now().Unix() > until {
-		return authNone, ""
+	now := h.now()
+	if err != nil || now.Unix() > until {
+		return authNone, session{}
 	}
-	if !equal([]byte(sig), []byte(h.mac("session", exp))) {
-		return authNone, ""
+	// The signature first: a forged or garbled cookie costs no query.
+	if !equal([]byte(sig), []byte(h.mac("session", exp, id))) {
+		return authNone, session{}
 	}
-	return authCookie, c.Value
+	live, err := h.sessions.live(r.Context(), id, now)
+	if err != nil {
+		h.log.Error("admin session check failed; the request is treated as not signed in",
+			slog.String("error", err.Error()), slog.String("remote", r.RemoteAddr))
+		return authNone, session{}
+	}
+	if !live {
+		return authNone, session{}
+	}
+	return authCookie, session{value: c.Value, id: id}
 }
 
 // csrf is the token a form of this session must send back for action.
 // It is bound to the session, so one leaked from an old page dies with it.
-func (h *handler) csrf(session string, action ...string) string {
-	return h.mac(append([]string{"csrf", session}, action...)...)
+func (h *handler) csrf(s session, action ...string) string {
+	return h.mac(append([]string{"csrf", s.value}, action...)...)
 }
 
 func isHTTPS(r *http.Request) bool {
@@ -191,7 +228,7 @@ type pageData struct {
 }
 
 func (h *handler) page(w http.ResponseWriter, r *http.Request) {
-	how, session := h.authenticate(r)
+	how, sess := h.authenticate(r)
 	if how == authNone {
 		h.unauthorized(w, r, "")
 		return
@@ -206,7 +243,7 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusInternalServerError
 	}
 	if how == authCookie {
-		data.Logout = h.csrf(session, "logout")
+		data.Logout = h.csrf(sess, "logout")
 	}
 	for _, j := range jobs {
 		data.Jobs = append(data.Jobs, row{
@@ -214,7 +251,7 @@ func (h *handler) page(w http.ResponseWriter, r *http.Request) {
 			Error:     truncate(j.LastError, 200),
 			FullError: truncate(j.LastError, 2000),
 			When:      j.At.UTC().Format("2006-01-02 15:04:05 UTC"),
-			CSRF:      h.csrf(session, "retry", strconv.FormatInt(j.ID, 10)),
+			CSRF:      h.csrf(sess, "retry", strconv.FormatInt(j.ID, 10)),
 		})
 	}
 	h.render(w, status, "jobs", data)
@@ -247,7 +284,7 @@ func (h *handler) jobsJSON(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) retry(w http.ResponseWriter, r *http.Request) {
-	how, session := h.authenticate(r)
+	how, sess := h.authenticate(r)
 	if how == authNone {
 		h.unauthorized(w, r, "")
 		return
@@ -260,7 +297,7 @@ func (h *handler) retry(w http.ResponseWriter, r *http.Request) {
 	// A browser attaches the cookie to any form that posts here; only a
 	// page of this session knows the CSRF token. Browsers never add a
 	// bearer token on their own, so scripts need none.
-	if how == authCookie && !h.validForm(w, r, session, "retry", r.PathValue("id")) {
+	if how == authCookie && !h.validForm(w, r, sess, "retry", r.PathValue("id")) {
 		http.Error(w, "this form is stale or did not come from the admin page; reload it and try again", http.StatusForbidden)
 		return
 	}
@@ -293,13 +330,13 @@ func (h *handler) retry(w http.ResponseWriter, r *http.Request) {
 
 // validForm checks a cookie session's form: posted from this site and
 // carrying the CSRF token for action.
-func (h *handler) validForm(w http.ResponseWriter, r *http.Request, session string, action ...string) bool {
+func (h *handler) validForm(w http.ResponseWriter, r *http.Request, s session, action ...string) bool {
 	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
 		return false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	got := r.PostFormValue("csrf")
-	want := h.csrf(session, action...)
+	want := h.csrf(s, action...)
 	return got != "" && equal([]byte(got), []byte(want))
 }
 
@@ -318,17 +355,38 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		h.unauthorized(w, r, "Wrong token.")
 		return
 	}
-	exp := strconv.FormatInt(time.Now().Add(sessionLifetime).Unix(), 10)
-	h.setCookie(w, r, sessionCookie, exp+"."+h.mac("session", exp), int(sessionLifetime/time.Second))
+	now := h.now()
+	until := now.Add(sessionLifetime)
+	id, err := newSessionID()
+	if err == nil {
+		err = h.sessions.create(r.Context(), id, until, now)
+	}
+	if err != nil {
+		h.log.Error("admin sign-in failed: could not start a session", slog.String("error", err.Error()), slog.String("remote", r.RemoteAddr))
+		h.render(w, http.StatusInternalServerError, "login", pageData{Error: "Could not start a session; the logs say why. Scripts can send Authorization: Bearer <ADMIN_TOKEN> meanwhile."})
+		return
+	}
+	h.setCookie(w, r, sessionCookie, h.sessionValue(strconv.FormatInt(until.Unix(), 10), id), int(sessionLifetime/time.Second))
 	h.log.Info("admin signed in", slog.String("remote", r.RemoteAddr))
 	http.Redirect(w, r, "/admin/jobs", http.StatusSeeOther)
 }
 
+// logout ends the session on the server, not only in this browser: a copy
+// of the cookie (a shared machine, a proxy log) must not outlive it.
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
-	how, session := h.authenticate(r)
-	if how == authCookie && !h.validForm(w, r, session, "logout") {
-		http.Error(w, "this form is stale or did not come from the admin page", http.StatusForbidden)
-		return
+	how, s := h.authenticate(r)
+	if how == authCookie {
+		if !h.validForm(w, r, s, "logout") {
+			http.Error(w, "this form is stale or did not come from the admin page", http.StatusForbidden)
+			return
+		}
+		if err := h.sessions.revoke(r.Context(), s.id); err != nil {
+			// The cookie stays, so that signing out again can finish the job.
+			h.log.Error("admin sign-out failed: the session is still valid", slog.String("error", err.Error()), slog.String("remote", r.RemoteAddr))
+			http.Error(w, "Could not end the session on the server, so you are still signed in; the logs say why. Sign out again.", http.StatusInternalServerError)
+			return
+		}
+		h.log.Info("admin signed out", slog.String("remote", r.RemoteAddr))
 	}
 	h.setCookie(w, r, sessionCookie, "", -1)
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)

@@ -109,13 +109,13 @@ func TestDisabledWithoutToken(t *testing.T) {
 
 func TestAuthentication(t *testing.T) {
 	store := &fakeStore{}
-	h := Handler(store, Options{Token: token, Logger: quiet()})
+	h := Handler(store, Options{Token: token, DB: sessionDB(t), Logger: quiet()})
 	session := signIn(t, h)
 	hd := &handler{token: []byte(token)}
 	past := strconv.FormatInt(time.Now().Add(-time.Minute).Unix(), 10)
-	expired := &http.Cookie{Name: sessionCookie, Value: past + "." + hd.mac("session", past)}
+	expired := &http.Cookie{Name: sessionCookie, Value: hd.sessionValue(past, "x")}
 	future := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
-	forged := &http.Cookie{Name: sessionCookie, Value: future + "." + (&handler{token: []byte("other")}).mac("session", future)}
+	forged := &http.Cookie{Name: sessionCookie, Value: (&handler{token: []byte("other")}).sessionValue(future, "x")}
 	rawToken := &http.Cookie{Name: sessionCookie, Value: token}
 
 	tests := []struct {
@@ -166,7 +166,7 @@ func TestPageListsJobsEscaped(t *testing.T) {
 		{ID: 42, Kind: "task", State: "discarded", Queue: "default", Attempt: 12, MaxAttempts: 12,
 			Args: "task=poll key=all", LastError: strings.Repeat("é", 500), At: at},
 	}}
-	h := Handler(store, Options{Token: token, Logger: quiet()})
+	h := Handler(store, Options{Token: token, DB: sessionDB(t), Logger: quiet()})
 	resp := do(h, request{method: "GET", path: "/admin/jobs", cookies: []*http.Cookie{signIn(t, h)}})
 	body := readBody(t, resp)
 	if resp.StatusCode != http.StatusOK {
@@ -212,7 +212,7 @@ func TestPageListsJobsEscaped(t *testing.T) {
 
 func TestJobsJSON(t *testing.T) {
 	store := &fakeStore{jobs: []queue.FailedJob{{ID: 5, Kind: "webhook", State: "discarded", Delivery: "d-5", Args: "delivery=d-5 feature=dco event=push"}}}
-	h := Handler(store, Options{Token: token, Logger: quiet()})
+	h := Handler(store, Options{Token: token, DB: sessionDB(t), Logger: quiet()})
 	resp := do(h, request{method: "GET", path: "/admin/jobs.json", header: map[string]string{"Authorization": "Bearer " + token}})
 	var got struct{ Jobs []queue.FailedJob }
 	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
@@ -239,16 +239,16 @@ func TestRetry(t *testing.T) {
 		wantFlash  string
 	}{
 		{name: "cookie without CSRF", csrf: func(string) string { return "" }, wantStatus: 403},
-		{name: "cookie with another job's CSRF", csrf: func(s string) string { return hd.csrf(s, "retry", "8") }, wantStatus: 403},
-		{name: "cookie with another session's CSRF", csrf: func(string) string { return hd.csrf("old", "retry", "7") }, wantStatus: 403},
-		{name: "cookie, cross-site", csrf: func(s string) string { return hd.csrf(s, "retry", "7") },
+		{name: "cookie with another job's CSRF", csrf: func(s string) string { return hd.csrf(session{value: s}, "retry", "8") }, wantStatus: 403},
+		{name: "cookie with another session's CSRF", csrf: func(string) string { return hd.csrf(session{value: "old"}, "retry", "7") }, wantStatus: 403},
+		{name: "cookie, cross-site", csrf: func(s string) string { return hd.csrf(session{value: s}, "retry", "7") },
 			header: map[string]string{"Sec-Fetch-Site": "cross-site"}, wantStatus: 403},
-		{name: "cookie with CSRF", csrf: func(s string) string { return hd.csrf(s, "retry", "7") },
+		{name: "cookie with CSRF", csrf: func(s string) string { return hd.csrf(session{value: s}, "retry", "7") },
 			wantStatus: 303, wantRetry: true, wantFlash: "Job 7 will run again shortly."},
-		{name: "cookie with CSRF, payload gone", csrf: func(s string) string { return hd.csrf(s, "retry", "7") },
+		{name: "cookie with CSRF, payload gone", csrf: func(s string) string { return hd.csrf(session{value: s}, "retry", "7") },
 			retryErr: fmt.Errorf("retry job 7: %w", queue.ErrPayloadExpired), wantStatus: 303, wantRetry: true,
 			wantFlash: "retry job 7: " + queue.ErrPayloadExpired.Error()},
-		{name: "cookie with CSRF, database down", csrf: func(s string) string { return hd.csrf(s, "retry", "7") },
+		{name: "cookie with CSRF, database down", csrf: func(s string) string { return hd.csrf(session{value: s}, "retry", "7") },
 			retryErr: errors.New("dial tcp: secret-host:5432 refused"), wantStatus: 303, wantRetry: true,
 			wantFlash: "Could not retry job 7; the logs say why."},
 		{name: "bearer needs no CSRF", bearer: true, wantStatus: 303, wantRetry: true, wantFlash: "Job 7 will run again shortly."},
@@ -261,7 +261,7 @@ func TestRetry(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := &fakeStore{retryErr: tt.retryErr}
-			h := Handler(store, Options{Token: token, Logger: quiet()})
+			h := Handler(store, Options{Token: token, DB: sessionDB(t), Logger: quiet()})
 			rq := request{method: "POST", path: "/admin/jobs/7/retry", header: map[string]string{}, form: url.Values{}}
 			for k, v := range tt.header {
 				rq.header[k] = v
@@ -307,7 +307,7 @@ func htmlEscaped(s string) string {
 }
 
 func TestForgedFlashIsIgnored(t *testing.T) {
-	h := Handler(&fakeStore{}, Options{Token: token, Logger: quiet()})
+	h := Handler(&fakeStore{}, Options{Token: token, DB: sessionDB(t), Logger: quiet()})
 	forged := &http.Cookie{Name: flashCookie, Value: "Q2FsbCAxMjM.bogus"}
 	page := readBody(t, do(h, request{method: "GET", path: "/admin/jobs", header: map[string]string{"Authorization": "Bearer " + token}, cookies: []*http.Cookie{forged}}))
 	if strings.Contains(page, "Call 123") || strings.Contains(page, `role="status"`) {
@@ -316,7 +316,7 @@ func TestForgedFlashIsIgnored(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
-	h := Handler(&fakeStore{}, Options{Token: token, Logger: quiet()})
+	h := Handler(&fakeStore{}, Options{Token: token, DB: sessionDB(t), Logger: quiet()})
 	tests := []struct {
 		name       string
 		token      string
@@ -363,13 +363,12 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLogoutNeedsCSRF(t *testing.T) {
-	h := Handler(&fakeStore{}, Options{Token: token, Logger: quiet()})
+	h := Handler(&fakeStore{}, Options{Token: token, DB: sessionDB(t), Logger: quiet()})
 	session := signIn(t, h)
 	if resp := do(h, request{method: "POST", path: "/admin/logout", form: url.Values{}, cookies: []*http.Cookie{session}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("logout without CSRF = %d; want 403", resp.StatusCode)
 	}
-	hd := &handler{token: []byte(token)}
-	resp := do(h, request{method: "POST", path: "/admin/logout", form: url.Values{"csrf": {hd.csrf(session.Value, "logout")}}, cookies: []*http.Cookie{session}})
+	resp := do(h, request{method: "POST", path: "/admin/logout", form: url.Values{"csrf": {csrfFor(session, "logout")}}, cookies: []*http.Cookie{session}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("logout = %d; want 303", resp.StatusCode)
 	}
@@ -384,9 +383,8 @@ func TestLogoutNeedsCSRF(t *testing.T) {
 
 // Every secret a request brings is compared in constant time.
 func TestConstantTimeCompareUsed(t *testing.T) {
-	h := Handler(&fakeStore{}, Options{Token: token, Logger: quiet()})
+	h := Handler(&fakeStore{}, Options{Token: token, DB: sessionDB(t), Logger: quiet()})
 	session := signIn(t, h)
-	hd := &handler{token: []byte(token)}
 	tests := []struct {
 		name string
 		rq   request
@@ -394,7 +392,7 @@ func TestConstantTimeCompareUsed(t *testing.T) {
 		{"bearer", request{method: "GET", path: "/admin/jobs.json", header: map[string]string{"Authorization": "Bearer x"}}},
 		{"login", request{method: "POST", path: "/admin/login", form: url.Values{"token": {"x"}}}},
 		{"session cookie", request{method: "GET", path: "/admin/jobs", cookies: []*http.Cookie{session}}},
-		{"CSRF", request{method: "POST", path: "/admin/jobs/1/retry", form: url.Values{"csrf": {hd.csrf(session.Value, "retry", "2")}}, cookies: []*http.Cookie{session}}},
+		{"CSRF", request{method: "POST", path: "/admin/jobs/1/retry", form: url.Values{"csrf": {csrfFor(session, "retry", "2")}}, cookies: []*http.Cookie{session}}},
 	}
 	defer func(orig func(x, y []byte) int) { constantTimeCompare = orig }(constantTimeCompare)
 	for _, tt := range tests {
@@ -426,6 +424,7 @@ func TestWithQueue(t *testing.T) {
 	refuse := true
 	q, err := queue.Open(ctx, filepath.Join(t.TempDir(), "contribot.db"), queue.Options{
 		Logger: quiet(),
+		Schema: Schema,
 		Handler: queue.HandlerFunc(func(context.Context, queue.Job) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -445,7 +444,7 @@ func TestWithQueue(t *testing.T) {
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := Handler(q, Options{Token: token, Logger: quiet()})
+	h := Handler(q, Options{Token: token, DB: q.DB(), Logger: quiet()})
 	session := signIn(t, h)
 	var page string
 	waitFor(t, "the refused job on the page", func() bool {
@@ -463,8 +462,7 @@ func TestWithQueue(t *testing.T) {
 	refuse = false
 	mu.Unlock()
 	id := strconv.FormatInt(jobs[0].ID, 10)
-	hd := &handler{token: []byte(token)}
-	resp := do(h, request{method: "POST", path: "/admin/jobs/" + id + "/retry", form: url.Values{"csrf": {hd.csrf(session.Value, "retry", id)}}, cookies: []*http.Cookie{session}})
+	resp := do(h, request{method: "POST", path: "/admin/jobs/" + id + "/retry", form: url.Values{"csrf": {csrfFor(session, "retry", id)}}, cookies: []*http.Cookie{session}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("retry = %d; want 303", resp.StatusCode)
 	}

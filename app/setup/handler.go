@@ -34,9 +34,10 @@ const (
 	DefaultStateTTL = time.Hour
 )
 
-// stateCookie binds a state to the browser that was shown the form, so a
-// state fetched by someone else cannot complete a flow in the admin's
-// browser (and hand the admin an App the attacker owns).
+// stateCookie binds a state to the browser that was shown the form: it
+// holds the nonce whose hash the state carries, so a state fetched by
+// someone else cannot complete a flow in the admin's browser (and hand the
+// admin an App the attacker owns).
 const stateCookie = "contribot_setup_state"
 
 // maxConversionBody bounds GitHub's answer; the real one is a few KiB.
@@ -68,6 +69,10 @@ type HandlerOptions struct {
 	Logger *slog.Logger
 	// StateTTL is how long a form stays usable; DefaultStateTTL when zero.
 	StateTTL time.Duration
+	// Secret signs the form's states, through a key derived from it; it
+	// must be the same on every replica and known to nobody else. The
+	// service passes GITHUB_WEBHOOK_SECRET. Required.
+	Secret []byte
 }
 
 type handler struct {
@@ -136,7 +141,10 @@ func NewHandler(o HandlerOptions) (http.Handler, error) {
 	if ttl <= 0 {
 		ttl = DefaultStateTTL
 	}
-	h.states = newStates(ttl, time.Now)
+	if len(o.Secret) == 0 {
+		return nil, errors.New("setup: no secret to sign the registration state with (GITHUB_WEBHOOK_SECRET is empty)")
+	}
+	h.states = newStates(o.Secret, ttl, time.Now)
 	b, err := json.Marshal(h.manifest)
 	if err != nil {
 		return nil, fmt.Errorf("setup: encode the manifest: %w", err)
@@ -214,7 +222,7 @@ func (h *handler) form(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	state, err := h.states.issue()
+	state, nonce, err := h.states.issue()
 	if err != nil {
 		h.log.Error("setup: cannot start a registration", slog.Any("error", err))
 		h.render(w, http.StatusInternalServerError, "error", errorPage{Title: "Cannot start", Message: "The server could not create a registration token. Try again."})
@@ -226,7 +234,7 @@ func (h *handler) form(w http.ResponseWriter, r *http.Request) {
 	}
 	target.RawQuery = url.Values{"state": {state}}.Encode()
 	http.SetCookie(w, &http.Cookie{
-		Name: stateCookie, Value: state, Path: h.cookiePath,
+		Name: stateCookie, Value: nonce, Path: h.cookiePath,
 		MaxAge: int(h.states.ttl / time.Second), HttpOnly: true, Secure: h.secure,
 		// Lax: GitHub's redirect back is a top-level GET from another site.
 		SameSite: http.SameSiteLaxMode,
@@ -295,15 +303,18 @@ type errorPage struct{ Title, Message, StartURL string }
 func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	state, code := q.Get("state"), q.Get("code")
-	cookie, _ := r.Cookie(stateCookie)
-	// Consume first: whatever happens next, this state is spent.
-	known := state != "" && h.states.consume(state)
+	nonce := ""
+	if c, err := r.Cookie(stateCookie); err == nil {
+		nonce = c.Value
+	}
+	// Delete the cookie first: whatever happens next, this browser's state
+	// is spent. (GitHub's code works once as well.)
 	http.SetCookie(w, &http.Cookie{Name: stateCookie, Path: h.cookiePath, MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
-	if !known || cookie == nil || cookie.Value != state {
-		h.log.Warn("setup: callback with an unknown, expired or foreign state")
+	if err := h.states.check(state, nonce); err != nil {
+		h.log.Warn("setup: callback with an unusable state", slog.String("reason", err.Error()))
 		h.render(w, http.StatusBadRequest, "error", errorPage{
 			Title:   "This registration link is not valid",
-			Message: "It has expired (a registration must finish within an hour), was used already, was started in another browser, or came back to another replica of contribot (keep one replica while registering: the flow's state lives in the process). Nothing was fetched from GitHub. Start again at " + h.startURL() + "; if GitHub created an App in the meantime, delete it in its settings first.",
+			Message: "It has expired (a registration must finish within an hour), was used already, or was started in another browser. Nothing was fetched from GitHub. Start again at " + h.startURL() + "; if GitHub created an App in the meantime, delete it in its settings first.",
 		})
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"html"
@@ -23,12 +24,14 @@ import (
 )
 
 // fakeGitHub serves POST /app-manifests/{code}/conversions with GitHub's
-// documented bodies: the code "good" converts, "gone" is unknown (404),
-// "refused" fails validation (422).
+// documented bodies: the code "good" converts, once, as GitHub's codes do
+// (then it is unknown); "gone" is unknown (404), "refused" fails
+// validation (422).
 type fakeGitHub struct {
 	*httptest.Server
 	calls   atomic.Int32
 	authHdr atomic.Value // Authorization of the last call
+	spent   atomic.Bool  // "good" was converted
 	pem     string
 }
 
@@ -53,11 +56,11 @@ func newFakeGitHub(t *testing.T) *fakeGitHub {
 		f.calls.Add(1)
 		f.authHdr.Store(r.Header.Get("Authorization"))
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		switch r.PathValue("code") {
-		case "good":
+		switch code := r.PathValue("code"); {
+		case code == "good" && !f.spent.Swap(true):
 			w.WriteHeader(http.StatusCreated)
 			_, _ = w.Write(created)
-		case "refused":
+		case code == "refused":
 			w.WriteHeader(http.StatusUnprocessableEntity)
 			_, _ = w.Write(invalid)
 		default:
@@ -79,11 +82,19 @@ func readFixture(t *testing.T, path string) []byte {
 	return b
 }
 
-// env is the service under test as a browser reaches it.
+// testSecret is the deployment's GITHUB_WEBHOOK_SECRET, which every
+// replica shares.
+const testSecret = "e2e-webhook-secret-of-this-deployment"
+
+// env is the service under test as a browser reaches it: one public
+// address in front of two replicas, like a load balancer.
 type env struct {
-	gh      *fakeGitHub
-	srv     *httptest.Server
-	h       *handler
+	gh   *fakeGitHub
+	srv  *httptest.Server
+	h, b *handler // replicas A and B, with the same options
+	// next is the replica the load balancer sends the next request to; A
+	// unless a test says otherwise.
+	next    atomic.Pointer[handler]
 	logs    *bytes.Buffer
 	browser *http.Client
 }
@@ -91,20 +102,31 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{gh: newFakeGitHub(t), logs: &bytes.Buffer{}}
-	mux := http.NewServeMux()
-	e.srv = httptest.NewServer(mux)
+	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.next.Load().ServeHTTP(w, r)
+	}))
 	t.Cleanup(e.srv.Close)
+	e.h, e.b = e.replica(t, testSecret), e.replica(t, testSecret)
+	e.next.Store(e.h)
+	jar, _ := cookiejar.New(nil)
+	e.browser = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return e
+}
+
+// replica is one contribot process serving the flow at e's address.
+func (e *env) replica(t *testing.T, secret string) *handler {
+	t.Helper()
 	hh := Handler(HandlerOptions{
 		Manifest: Options{Name: "contribot", URL: e.srv.URL},
 		APIURL:   e.gh.URL + "/", WebURL: "https://ghes.example.org/",
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Secret: []byte(secret),
 	})
-	e.h = hh.(*handler) // a misconfigured handler would fail here
-	mux.Handle("GET /setup", hh)
-	mux.Handle("GET /setup/callback", hh)
-	jar, _ := cookiejar.New(nil)
-	e.browser = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return e
+	h, ok := hh.(*handler)
+	if !ok {
+		t.Fatalf("the handler is misconfigured: %T", hh)
+	}
+	return h
 }
 
 func (e *env) get(t *testing.T, path string) (*http.Response, string) {
@@ -191,8 +213,10 @@ func TestSetupForm(t *testing.T) {
 					cookie = c
 				}
 			}
-			if cookie == nil || cookie.Value != state || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode {
-				t.Errorf("state cookie = %+v, want the form's state, HttpOnly, SameSite=Lax", cookie)
+			// The state travels through GitHub's URL; the cookie must not be
+			// readable from it.
+			if cookie == nil || len(cookie.Value) < 40 || strings.Contains(state, cookie.Value) || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.MaxAge != 3600 {
+				t.Errorf("state cookie = %+v, want a random nonce apart from the state, HttpOnly, SameSite=Lax, for an hour", cookie)
 			}
 			mm := manifestRE.FindStringSubmatch(body)
 			if mm == nil {
@@ -226,11 +250,22 @@ func TestSetupFormRejectsBadOrg(t *testing.T) {
 			if !strings.Contains(body, "not a GitHub organization name") || actionRE.MatchString(body) {
 				t.Errorf("want an explanation and no form:\n%s", body)
 			}
-			if len(resp.Cookies()) != 0 || len(e.h.states.m) != 0 {
+			if len(resp.Cookies()) != 0 {
 				t.Error("a refused request minted a state")
 			}
 		})
 	}
+}
+
+// tamper rewrites the signed part of a state without re-signing it.
+func tamper(t *testing.T, state string, edit func(payload []byte)) string {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(state)
+	if err != nil || len(b) != stateLen {
+		t.Fatalf("state %q is not %d bytes of base64url", state, stateLen)
+	}
+	edit(b[:statePayload])
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 func TestCallbackRefusesBadState(t *testing.T) {
@@ -238,36 +273,67 @@ func TestCallbackRefusesBadState(t *testing.T) {
 		name string
 		// setup returns the callback query after preparing the browser.
 		setup func(t *testing.T, e *env) string
+		// reason is what the log says, for the operator.
+		reason error
 	}{
-		{"no state", func(t *testing.T, e *env) string { e.startFlow(t, ""); return "?code=good" }},
-		{"unknown state", func(t *testing.T, e *env) string { e.startFlow(t, ""); return "?code=good&state=forged" }},
+		{"no state", func(t *testing.T, e *env) string { e.startFlow(t, ""); return "?code=good" }, errStateForged},
+		{"anyone: an unknown state", func(t *testing.T, e *env) string { e.startFlow(t, ""); return "?code=good&state=forged" }, errStateForged},
+		{"anyone: a garbled state of the right length", func(t *testing.T, e *env) string {
+			e.startFlow(t, "")
+			return "?code=good&state=" + strings.Repeat("A", base64.RawURLEncoding.EncodedLen(stateLen))
+		}, errStateForged},
+		{"anyone: a state signed with another secret (their own contribot)", func(t *testing.T, e *env) string {
+			e.next.Store(e.replica(t, "another deployment's webhook secret"))
+			st := e.startFlow(t, "")
+			e.next.Store(e.h)
+			return "?code=good&state=" + st
+		}, errStateForged},
+		{"someone who got the admin's state extends its expiry", func(t *testing.T, e *env) string {
+			st := tamper(t, e.startFlow(t, ""), func(p []byte) { p[1]++ })
+			e.h.states.now = func() time.Time { return time.Now().Add(DefaultStateTTL + time.Second) }
+			return "?code=good&state=" + st
+		}, errStateForged},
+		{"someone who got the admin's state binds it to their own cookie", func(t *testing.T, e *env) string {
+			st := e.startFlow(t, "")
+			jar, _ := cookiejar.New(nil)
+			e.browser.Jar = jar
+			e.startFlow(t, "") // the attacker's browser, with a cookie of its own
+			u, _ := url.Parse(e.srv.URL + "/setup")
+			own := nonceHash(jar.Cookies(u)[0].Value)
+			return "?code=good&state=" + tamper(t, st, func(p []byte) { copy(p[9:], own[:]) })
+		}, errStateForged},
 		{"expired state", func(t *testing.T, e *env) string {
 			st := e.startFlow(t, "")
 			e.h.states.now = func() time.Time { return time.Now().Add(DefaultStateTTL + time.Second) }
 			return "?code=good&state=" + st
-		}},
-		{"state from another browser", func(t *testing.T, e *env) string {
+		}, errStateExpired},
+		{"someone who got the admin's state replays it from another browser", func(t *testing.T, e *env) string {
 			st := e.startFlow(t, "")
 			jar, _ := cookiejar.New(nil)
-			e.browser.Jar = jar // the victim's browser never saw this form
+			e.browser.Jar = jar // this browser never saw the form
 			return "?code=good&state=" + st
-		}},
+		}, errStateNoCookie},
+		{"someone who got the admin's state replays it from a browser with a form of its own", func(t *testing.T, e *env) string {
+			st := e.startFlow(t, "")
+			jar, _ := cookiejar.New(nil)
+			e.browser.Jar = jar
+			e.startFlow(t, "")
+			return "?code=good&state=" + st
+		}, errStateCookie},
 		{"cookie of an older form", func(t *testing.T, e *env) string {
 			old := e.startFlow(t, "")
 			e.startFlow(t, "?org=scs") // a second form replaces the cookie
 			return "?code=good&state=" + old
-		}},
-		{"state used twice", func(t *testing.T, e *env) string {
+		}, errStateCookie},
+		{"state used twice in the same browser", func(t *testing.T, e *env) string {
 			st := e.startFlow(t, "")
 			if resp, body := e.get(t, "/setup/callback?code=good&state="+st); resp.StatusCode != http.StatusOK {
 				t.Fatalf("first use: %d\n%s", resp.StatusCode, body)
 			}
 			e.gh.calls.Store(0)
-			// The browser still holds the state, so only the store can refuse.
-			u, _ := url.Parse(e.srv.URL + "/setup")
-			e.browser.Jar.SetCookies(u, []*http.Cookie{{Name: stateCookie, Value: st, Path: "/setup"}})
+			// The first callback deleted the cookie.
 			return "?code=good&state=" + st
-		}},
+		}, errStateNoCookie},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -280,8 +346,12 @@ func TestCallbackRefusesBadState(t *testing.T) {
 			if n := e.gh.calls.Load(); n != 0 {
 				t.Errorf("GitHub was called %d times", n)
 			}
-			if !strings.Contains(body, "Start again at "+e.srv.URL+"/setup") || strings.Contains(body, e.gh.pem[40:80]) {
-				t.Errorf("want a start-again page without credentials:\n%s", body)
+			if !strings.Contains(body, "This registration link is not valid") || !strings.Contains(body, "was started in another browser") ||
+				!strings.Contains(body, "Start again at "+e.srv.URL+"/setup") || strings.Contains(body, e.gh.pem[40:80]) {
+				t.Errorf("want the start-again page without credentials:\n%s", body)
+			}
+			if !strings.Contains(e.logs.String(), tt.reason.Error()) {
+				t.Errorf("the log does not say %q:\n%s", tt.reason, e.logs.String())
 			}
 		})
 	}
@@ -371,27 +441,6 @@ func TestCallbackRefusesOddCode(t *testing.T) {
 	}
 }
 
-func TestStatesAreBounded(t *testing.T) {
-	now := time.Now()
-	s := newStates(time.Hour, func() time.Time { return now })
-	first, err := s.issue()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range maxStates + 10 {
-		now = now.Add(time.Millisecond)
-		if _, err := s.issue(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(s.m) != maxStates {
-		t.Errorf("store holds %d states, want %d", len(s.m), maxStates)
-	}
-	if s.consume(first) {
-		t.Error("the oldest state survived a full store")
-	}
-}
-
 func TestCodeSpans(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"plain", "plain"},
@@ -415,6 +464,7 @@ func TestHandlerMisconfigured(t *testing.T) {
 		{"plain http", HandlerOptions{Manifest: Options{Name: "contribot", URL: "http://bot.example.org"}}, "uses http"},
 		{"bad API URL", HandlerOptions{Manifest: Options{Name: "contribot", URL: "https://bot.example.org"}, APIURL: "api.github.com"}, "APIURL"},
 		{"bad web URL", HandlerOptions{Manifest: Options{Name: "contribot", URL: "https://bot.example.org"}, WebURL: "ftp://github.com/"}, "WebURL"},
+		{"no secret to sign states with", HandlerOptions{Manifest: Options{Name: "contribot", URL: "https://bot.example.org"}}, "no secret to sign the registration state"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
