@@ -163,24 +163,11 @@ func (h *handler) authenticate(r *http.Request) (auth, session) {
 		}
 		return authNone, session{}
 	}
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
+	s, ok := h.signedCookie(r)
+	if !ok {
 		return authNone, session{}
 	}
-	parts := strings.Split(c.Value, ".")
-	if len(parts) != 3 {
-		return authNone, session{}
-	}
-	exp, id, sig := parts[0], parts[1], parts[2]
-	until, err := strconv.ParseInt(exp, 10, 64)
-	now := h.now()
-	if err != nil || now.Unix() > until {
-		return authNone, session{}
-	}
-	// The signature first: a forged or garbled cookie costs no query.
-	if !equal([]byte(sig), []byte(h.mac("session", exp, id))) {
-		return authNone, session{}
-	}
+	id, now := s.id, h.now()
 	live, err := h.sessions.live(r.Context(), id, now)
 	if err != nil {
 		h.log.Error("admin session check failed; the request is treated as not signed in",
@@ -190,7 +177,29 @@ func (h *handler) authenticate(r *http.Request) (auth, session) {
 	if !live {
 		return authNone, session{}
 	}
-	return authCookie, session{value: c.Value, id: id}
+	return authCookie, s
+}
+
+// signedCookie is the request's session cookie when this deployment signed
+// it and it has not expired; it does not ask the database.
+func (h *handler) signedCookie(r *http.Request) (session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return session{}, false
+	}
+	exp, rest, ok1 := strings.Cut(c.Value, ".")
+	id, sig, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.Contains(sig, ".") {
+		return session{}, false
+	}
+	until, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || h.now().Unix() > until {
+		return session{}, false
+	}
+	if !equal([]byte(sig), []byte(h.mac("session", exp, id))) {
+		return session{}, false
+	}
+	return session{value: c.Value, id: id}, true
 }
 
 // csrf is the token a form of this session must send back for action.
@@ -374,8 +383,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 // logout ends the session on the server, not only in this browser: a copy
 // of the cookie (a shared machine, a proxy log) must not outlive it.
 func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
-	how, s := h.authenticate(r)
-	if how == authCookie {
+	if s, ok := h.signedCookie(r); ok {
 		if !h.validForm(w, r, s, "logout") {
 			http.Error(w, "this form is stale or did not come from the admin page", http.StatusForbidden)
 			return
@@ -388,7 +396,12 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 		}
 		h.log.Info("admin signed out", slog.String("remote", r.RemoteAddr))
 	}
-	h.setCookie(w, r, sessionCookie, "", -1)
+	// Nothing to clear unless this browser sent the cookie: a cross-site
+	// POST (SameSite=Strict sends none) must not drop the admin's session
+	// from the browser while its row lives on.
+	if _, err := r.Cookie(sessionCookie); err == nil {
+		h.setCookie(w, r, sessionCookie, "", -1)
+	}
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }
 

@@ -328,3 +328,45 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// Logout must revoke whatever the database could not confirm: with the
+// lookup failing (a database blip), a logout that answered "signed out"
+// while the row lived would let a copied cookie work again for hours.
+func TestSession_LogoutDuringLookupFailureRevokesOrSaysSo(t *testing.T) {
+	db := sessionDB(t)
+	store := &fakeStore{}
+	h := Handler(store, Options{Token: token, DB: db, Logger: quiet()})
+	copied := signIn(t, h)
+	if _, err := db.Exec(`ALTER TABLE contribot_admin_session RENAME TO contribot_admin_session_away`); err != nil {
+		t.Fatal(err)
+	}
+	resp := logout(t, h, copied)
+	if _, err := db.Exec(`ALTER TABLE contribot_admin_session_away RENAME TO contribot_admin_session`); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode == http.StatusSeeOther && signedIn(t, h, store, copied) {
+		t.Fatal("logout answered signed out, yet the copied cookie works once the database is back")
+	}
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("logout with the database away = %d; want 500 saying the session may live", resp.StatusCode)
+	}
+	// Once the database answers, signing out ends the session.
+	if resp := logout(t, h, copied); resp.StatusCode != http.StatusSeeOther || signedIn(t, h, store, copied) {
+		t.Errorf("second logout = %d; the session must end", resp.StatusCode)
+	}
+}
+
+// An attacker page cannot sign the admin's browser out while the session
+// lives on: a cross-site POST carries no SameSite=Strict cookie, and an
+// answer that deleted the cookie anyway would leave the admin no way to end
+// a copied one but rotating ADMIN_TOKEN.
+func TestSession_CrossSiteLogoutLeavesTheAdminsCookie(t *testing.T) {
+	h := Handler(&fakeStore{}, Options{Token: token, DB: sessionDB(t), Logger: quiet()})
+	signIn(t, h)
+	resp := do(h, request{method: http.MethodPost, path: "/admin/logout", header: map[string]string{"Sec-Fetch-Site": "cross-site"}})
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie {
+			t.Errorf("a cross-site logout without the cookie set %v", c)
+		}
+	}
+}

@@ -307,9 +307,6 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(stateCookie); err == nil {
 		nonce = c.Value
 	}
-	// Delete the cookie first: whatever happens next, this browser's state
-	// is spent. (GitHub's code works once as well.)
-	http.SetCookie(w, &http.Cookie{Name: stateCookie, Path: h.cookiePath, MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	if err := h.states.check(state, nonce); err != nil {
 		h.log.Warn("setup: callback with an unusable state", slog.String("reason", err.Error()))
 		h.render(w, http.StatusBadRequest, "error", errorPage{
@@ -318,6 +315,9 @@ func (h *handler) callback(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	// Only a state bound to this browser spends its cookie: a link with a
+	// garbage state must not end the admin's pending registration.
+	http.SetCookie(w, &http.Cookie{Name: stateCookie, Path: h.cookiePath, MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	if !codeRE.MatchString(code) {
 		h.render(w, http.StatusBadRequest, "error", errorPage{
 			Title:   "GitHub sent no usable code",
@@ -366,6 +366,12 @@ func (h *handler) convert(ctx context.Context, code string) (*conversion, error)
 	req.Header.Set("User-Agent", "contribot-setup")
 	resp, err := h.client.Do(req)
 	if err != nil {
+		// *url.Error quotes the URL, which holds the code: a credential
+		// for the new App's key until GitHub has spent it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("POST app-manifests/…/conversions: %w", err)
 	}
 	defer resp.Body.Close()

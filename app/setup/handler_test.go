@@ -11,6 +11,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -488,5 +489,47 @@ func TestHandlerMisconfigured(t *testing.T) {
 				t.Errorf("the log does not say why: %s", logs.String())
 			}
 		})
+	}
+}
+
+// A link an attacker lures the admin to while the admin is on GitHub must
+// not end the pending registration: GitHub has created the App by the time
+// the admin's own callback arrives, and refusing it then loses the key.
+func TestCallback_LuredGarbageCallbackKeepsThePendingRegistration(t *testing.T) {
+	e := newEnv(t)
+	st := e.startFlow(t, "")
+	if resp, _ := e.get(t, "/setup/callback?state=garbage&code=x"); resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("lured callback with a garbage state = %d; want 400", resp.StatusCode)
+	}
+	if resp, body := e.get(t, "/setup/callback?code=good&state="+url.QueryEscape(st)); resp.StatusCode != http.StatusOK {
+		t.Errorf("the admin's own callback after a lured one = %d; want 200:\n%s", resp.StatusCode, body)
+	}
+}
+
+// The code in the callback is a credential for the new App's private key
+// until GitHub spends it; a transport error quotes the URL that holds it.
+func TestCallback_TransportErrorKeepsTheCodeOutOfTheLogs(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String() + "/"
+	ln.Close()
+	e := newEnv(t)
+	h := e.replica(t, testSecret)
+	api, err := url.Parse(dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.api = api
+	e.next.Store(h)
+	st := e.startFlow(t, "")
+	const code = "v1.9f2c4a1b7e3d5c6a8b0f"
+	_, body := e.get(t, "/setup/callback?code="+code+"&state="+url.QueryEscape(st))
+	if strings.Contains(e.logs.String(), code) || strings.Contains(body, code) {
+		t.Errorf("the unspent code is in the logs or the page:\n%s\n%s", e.logs.String(), body)
+	}
+	if !strings.Contains(e.logs.String(), "connection refused") {
+		t.Errorf("the log should still say what failed:\n%s", e.logs.String())
 	}
 }
