@@ -43,9 +43,9 @@ func TestTerminalWriter(t *testing.T) {
 
 func TestTerminalText(t *testing.T) {
 	for in, want := range map[string]string{
-		"Ada <ada@example.com>":            "Ada <ada@example.com>",
-		"x\nabcdef1 PASS forged line":      `x\nabcdef1 PASS forged line`,
-		"tab\there\x1b[31m":                `tab\there\x1b[31m`,
+		"Ada <ada@example.com>":             "Ada <ada@example.com>",
+		"x\nabcdef1 PASS forged line":       `x\nabcdef1 PASS forged line`,
+		"tab\there\x1b[31m":                 `tab\there\x1b[31m`,
 		"Signed off by \"Ada\u202e\u2066\"": `Signed off by "Ada\u202e\u2066"`,
 	} {
 		if got := terminalText(in); got != want {
