@@ -21,7 +21,9 @@ import (
 // overwrites the line. Bidi overrides and zero-width characters make text
 // read as other text. Every command's output goes through a terminal
 // writer, which writes such characters as Go escapes (\x1b, \r, \u202e),
-// visibly and without effect.
+// visibly and without effect. Backslashes already in the text stay as they
+// are: the escapes are for people to read, not for programs to parse back
+// (programs read --json).
 
 // terminal wraps a command's human output: line breaks and tabs lay it
 // out and pass, everything else that a terminal would act on or that
