@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/SovereignCloudStack/contribot/app/markdown"
 	"github.com/SovereignCloudStack/contribot/rules"
 )
 
@@ -121,7 +122,7 @@ func summary(res Result, ctx RenderContext, failed []Verdict) string {
 	total := len(res.Commits)
 	switch res.Conclusion {
 	case ConclusionFailure:
-		fmt.Fprintf(&b, "**The DCO check could not reach a verdict.** %s\n\n", mdText(res.Incomplete))
+		fmt.Fprintf(&b, "**The DCO check could not reach a verdict.** %s\n\n", markdown.Text(res.Incomplete))
 		if len(failed) > 0 {
 			fmt.Fprintf(&b, "Of the commits read, %d %s a valid sign-off; see below.\n\n", len(failed), plural(len(failed), "lacks", "lack"))
 		}
@@ -134,11 +135,11 @@ func summary(res Result, ctx RenderContext, failed []Verdict) string {
 		switch {
 		case onlyRule(failed, RuleInvalidEmail) && strings.HasPrefix(cmds[0], "git commit --amend"):
 			fmt.Fprintf(&b, "Set your real address with `git config user.email`, then run %s and %s.",
-				codeSpan("git commit --amend --no-edit --reset-author --signoff"), codeSpan(cmds[1]))
+				markdown.Code("git commit --amend --no-edit --reset-author --signoff"), markdown.Code(cmds[1]))
 		case onlyRule(failed, RuleInvalidEmail):
 			b.WriteString("Set your real address with `git config user.email` and give the commits a new author.")
 		default:
-			fmt.Fprintf(&b, "To fix it, run %s and then %s.", codeSpan(cmds[0]), codeSpan(cmds[1]))
+			fmt.Fprintf(&b, "To fix it, run %s and then %s.", markdown.Code(cmds[0]), markdown.Code(cmds[1]))
 		}
 		if ctx.Remediation.Individual && !ctx.MergeGroup && len(remediationSections(failed, false)) > 0 {
 			b.WriteString(" To keep the history instead, add a remediation commit.")
@@ -167,7 +168,7 @@ func writeProblems(b *strings.Builder, ctx RenderContext) {
 				fmt.Fprintf(b, "- …and %d more\n", len(items)-maxItems)
 				break
 			}
-			fmt.Fprintf(b, "- %s\n", codeSpan(oneLine(ellipsis(it, 500))))
+			fmt.Fprintf(b, "- %s\n", markdown.Code(ellipsis(it, 500)))
 		}
 		b.WriteString("\n")
 	}
@@ -284,7 +285,7 @@ func text(res Result, ctx RenderContext, failed []Verdict) string {
 		foot.WriteString("\nMaintainers can accept these commits without a sign-off with **Set DCO to pass** above.\n")
 	}
 	if ctx.RecheckCommand != "" && !ctx.MergeGroup {
-		fmt.Fprintf(&foot, "\nThe check runs again on every push, or when someone comments %s.\n", codeSpan(oneLine(ctx.RecheckCommand)))
+		fmt.Fprintf(&foot, "\nThe check runs again on every push, or when someone comments %s.\n", markdown.Code(ctx.RecheckCommand))
 	}
 
 	// Share what is left after the fixed parts between the table and the
@@ -455,7 +456,7 @@ func remediationSections(failed []Verdict, thirdParty bool) []section {
 	for _, g := range groups {
 		who := g.who.String()
 		b := block{
-			head: fmt.Sprintf("\n#### %s\n\n%s\nDCO Remediation Commit for %s\n\n", mdText(who), fence+"text", who),
+			head: fmt.Sprintf("\n#### %s\n\n%s\nDCO Remediation Commit for %s\n\n", markdown.Text(who), fence+"text", who),
 			foot: fmt.Sprintf("\nSigned-off-by: %s\n%s\n", who, fence),
 		}
 		for _, sha := range g.shas {
@@ -464,7 +465,7 @@ func remediationSections(failed []Verdict, thirdParty bool) []section {
 		indiv = append(indiv, b)
 		if thirdParty {
 			b := block{
-				head: fmt.Sprintf("\n#### On behalf of %s\n\n%s\nThird-Party DCO Remediation Commit for %s\n\n", mdText(who), fence+"text", who),
+				head: fmt.Sprintf("\n#### On behalf of %s\n\n%s\nThird-Party DCO Remediation Commit for %s\n\n", markdown.Text(who), fence+"text", who),
 				foot: fmt.Sprintf("\nSigned-off-by: YOUR_NAME <YOUR_EMAIL>\n%s\n", fence),
 			}
 			for _, sha := range g.shas {
@@ -497,7 +498,7 @@ func remediationSections(failed []Verdict, thirdParty bool) []section {
 }
 
 func tableRow(v Verdict, ctx RenderContext) string {
-	return fmt.Sprintf("| %s | %s | %s |\n", commitCell(v, ctx), mdText(ellipsis(v.Author.String(), 200)), mdText(ellipsis(v.Reason, 1000)))
+	return fmt.Sprintf("| %s | %s | %s |\n", commitCell(v, ctx), markdown.Text(ellipsis(v.Author.String(), 200)), markdown.Text(ellipsis(v.Reason, 1000)))
 }
 
 var hexRe = regexp.MustCompile(`^[0-9a-fA-F]{4,64}$`)
@@ -505,7 +506,7 @@ var hexRe = regexp.MustCompile(`^[0-9a-fA-F]{4,64}$`)
 func isHex(s string) bool { return hexRe.MatchString(s) }
 
 func commitCell(v Verdict, ctx RenderContext) string {
-	label := mdText(ellipsis(v.SHA, 12))
+	label := markdown.Text(ellipsis(v.SHA, 12))
 	if isHex(v.SHA) {
 		label = "`" + shortSHA(v.SHA) + "`"
 	}
@@ -537,47 +538,6 @@ func escapeURL(u string) string {
 	return b.String()
 }
 
-// mdText makes user-written text (names, emails, reasons) inert in Markdown
-// and safe in a table cell: no formatting, no HTML, no line breaks, no pipes
-// and no @-mentions or #-references that would notify or link someone.
-func mdText(s string) string {
-	var b strings.Builder
-	prev := rune(' ')
-	runes := []rune(oneLine(s))
-	for i, r := range runes {
-		next := rune(0)
-		if i+1 < len(runes) {
-			next = runes[i+1]
-		}
-		switch {
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case strings.ContainsRune("\\`*_[]()~|!{}", r):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case (r == '@' || r == '#') && !isWordRune(prev) && (unicode.IsLetter(next) || unicode.IsDigit(next)):
-			// A zero-width space breaks GitHub's mention and issue-link
-			// patterns, which apply to the rendered text.
-			b.WriteRune(r)
-			b.WriteRune('\u200b')
-		case r == ':':
-			b.WriteString("\\:") // no :emoji: and no autolinked URLs
-		default:
-			b.WriteRune(r)
-		}
-		prev = r
-	}
-	return b.String()
-}
-
-func isWordRune(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._+-", r)
-}
-
 // oneLine replaces line breaks and other control characters with spaces.
 func oneLine(s string) string {
 	s = strings.ToValidUTF8(s, "\ufffd")
@@ -587,24 +547,6 @@ func oneLine(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// codeSpan wraps s in enough backticks that none inside it ends the span.
-func codeSpan(s string) string {
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	delim := strings.Repeat("`", longest+1)
-	if longest > 0 {
-		return delim + " " + s + " " + delim
-	}
-	return delim + s + delim
 }
 
 // codeBlock fences text so that nothing in it can end the block early.

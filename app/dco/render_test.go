@@ -214,34 +214,55 @@ func TestRenderRemediationSentences(t *testing.T) {
 	}
 }
 
-func TestMDText(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"Ada Lovelace <ada@example.com>", "Ada Lovelace &lt;ada@example.com&gt;"},
-		{"a|b", `a\|b`},
-		{"`code`", "\\`code\\`"},
-		{"*bold* _it_ [x](y) ~s~ !", `\*bold\* \_it\_ \[x\]\(y\) \~s\~ \!`},
-		{"<script>alert(1)</script>", `&lt;script&gt;alert\(1\)&lt;/script&gt;`},
-		{"hi @octocat and #12", "hi @\u200boctocat and #\u200b12"},
-		{"@octocat", "@\u200boctocat"},
-		{"ada@example.com", "ada@example.com"},
-		{"line\nbreak\r\ttab", "line break  tab"},
-		{"https://evil.example/", `https\://evil.example/`},
-		{"&amp;", "&amp;amp;"},
-		{"bad \xff byte", "bad \ufffd byte"},
+// TestRender_AnyGitHubUser_HostileCommit puts a commit whose author,
+// sign-off and message any GitHub user writes through the whole check run
+// text: what they wrote must reach the table as text, never as a mention,
+// a reference to another repository's issue, a commit link, an autolink or
+// a bidi trick (issue 11, class 9).
+func TestRender_AnyGitHubUser_HostileCommit(t *testing.T) {
+	const zwj = "\u200d"
+	tests := []struct {
+		name, author, email, msg string
+		// absent must not appear in the text, present must.
+		absent, present []string
+	}{
+		{"mention in the author name notifies", "Mallory @alice", "m@example.com", noSignoff,
+			[]string{"@alice"}, []string{"Mallory @" + zwj + "alice"}},
+		{"cross-repository reference in the author name adds a backlink", "victim/private#4", "m@example.com", noSignoff,
+			[]string{"private#4"}, []string{"victim/private#" + zwj + "4"}},
+		{"GH- reference in the sign-off", "Mallory", "m@example.com", "x\n\nSigned-off-by: GH-26 <gh@example.com>",
+			[]string{"GH-26"}, []string{"GH-" + zwj + "26 &lt;gh@example.com&gt;"}},
+		{"commit link in the sign-off", "Mallory", "m@example.com", "x\n\nSigned-off-by: x <u@a5c3785ed8d6>",
+			[]string{"u@a5c3785"}, []string{"u@" + zwj + "a5c3785ed8d6"}},
+		{"www and https autolinks in the author name", "www.evil.example https://evil.example", "m@example.com", noSignoff,
+			[]string{"www.evil", "https://evil"}, []string{"www" + zwj + ".evil.example https:" + zwj + "//evil.example"}},
+		{"bidi override in the author name", "Mallory\u202e\u2066moc.elgoog", "m@example.com", noSignoff,
+			[]string{"\u202e", "\u2066"}, []string{"| Mallorymoc.elgoog &lt;m@example.com&gt; |"}},
+		{"table and HTML breakout in the author name", "a | b <img src=x>", "m@example.com", noSignoff,
+			[]string{"<img", " | b"}, []string{`a \| b &lt;img src=x&gt;`}},
 	}
-	for _, tc := range tests {
-		if got := mdText(tc.in); got != tc.want {
-			t.Errorf("mdText(%q) = %q, want %q", tc.in, got, tc.want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			commits := []Commit{mk(shaA, tt.msg, tt.author, tt.email)}
+			out := Render(Evaluate(Input{Commits: commits, Config: probot, Expected: 1}), prCtx())
+			table := out.Text[:strings.Index(out.Text, "### Fix")]
+			for _, s := range tt.absent {
+				if strings.Contains(table, s) {
+					t.Errorf("table has %q:\n%s", s, table)
+				}
+			}
+			for _, s := range tt.present {
+				if !strings.Contains(table, s) {
+					t.Errorf("table lacks %q:\n%s", s, table)
+				}
+			}
+		})
 	}
 }
 
 func TestCodeFences(t *testing.T) {
 	if got := codeBlock("text", "a ``` b\n"); got != "````text\na ``` b\n````\n" {
 		t.Errorf("codeBlock: %q", got)
-	}
-	if got := codeSpan("git rebase 'a`b'"); got != "`` git rebase 'a`b' ``" {
-		t.Errorf("codeSpan: %q", got)
 	}
 }
 

@@ -44,6 +44,7 @@ func (l *logins) Set(v string) error { *l = append(*l, v); return nil }
 
 // runDCOCheck runs `contribot dco check`; args are those after "dco check".
 func runDCOCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	stderr = terminal(stderr)
 	fs := newSubcommand("contribot dco check", dcoCheckUsage, stdout, stderr)
 	commitsFile := fs.String("commits", "", "")
 	gitRange := fs.String("git", "", "")
@@ -55,6 +56,11 @@ func runDCOCheck(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 	if code, done := fs.parse(args); done {
 		return code
+	}
+	if *asJSON {
+		stdout = terminalJSON(stdout)
+	} else {
+		stdout = terminal(stdout)
 	}
 	switch {
 	case *commitsFile == "" && *gitRange == "":
@@ -116,7 +122,7 @@ func runDCOCheck(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		if len(unknown) > 0 {
 			fmt.Fprintf(stderr, "note: verified commits by %s would pass if they are org members; say so with --member %s\n",
-				strings.Join(unknown, ", "), unknown[0])
+				terminalText(strings.Join(unknown, ", ")), terminalText(unknown[0]))
 		}
 	}
 
@@ -252,18 +258,20 @@ func printJSON(w io.Writer, res dco.Result) error {
 	return enc.Encode(out)
 }
 
+// printHuman writes one line per commit. The reason quotes names, emails
+// and sign-offs as the commit has them, so each is kept to its line.
 func printHuman(w io.Writer, res dco.Result, rctx dco.RenderContext) {
 	for _, v := range res.Commits {
 		sha := v.SHA
 		if len(sha) > 7 {
 			sha = sha[:7]
 		}
-		fmt.Fprintf(w, "%s %s %s\n", sha, strings.ToUpper(string(v.Status)), v.Reason)
+		fmt.Fprintf(w, "%s %s %s\n", terminalText(sha), strings.ToUpper(string(v.Status)), terminalText(v.Reason))
 	}
 	title := dco.Render(res, rctx).Title
 	fmt.Fprintf(w, "\nDCO %s: %s\n", res.Conclusion, title)
 	if res.Incomplete != "" {
-		fmt.Fprintln(w, res.Incomplete)
+		fmt.Fprintln(w, terminalText(res.Incomplete))
 	}
 	if cmds := dco.FixCommands(res, rctx); len(cmds) > 0 {
 		fmt.Fprintf(w, "To fix: %s\n", strings.Join(cmds, " && "))

@@ -335,3 +335,46 @@ func TestDCOCheckGit(t *testing.T) {
 		t.Errorf("bad range: exit %d, stderr %q", got.code, got.stderr)
 	}
 }
+
+// TestDCOCheck_AnyGitHubUser_TerminalEscapes runs the check on commits
+// whose author name, login and sign-off any GitHub user writes: they must
+// show as escapes, never set the window title, clear the screen, reorder
+// text or forge a line of their own (issue 11, class 9).
+func TestDCOCheck_AnyGitHubUser_TerminalEscapes(t *testing.T) {
+	hostile := derivedCommits(t,
+		byMona("Fix\n\nSigned-off-by: Eve\u202e\u2066 <eve@example.com>\u009b2J", func(c map[string]any) {
+			gitCommit(c)["author"].(map[string]any)["name"] = "Mallory\x1b]0;pwned\x07\x1b[2J\nabcdef1 PASS forged"
+		}),
+		byMona("WIP", verified, func(c map[string]any) {
+			c["author"].(map[string]any)["login"] = "octo\x1b[2Jcat"
+		}),
+	)
+	t.Run("human", func(t *testing.T) {
+		r := runDCO("--commits", hostile, "--rules", dcoRules("members-exempt.yml"))
+		assertTerminalSafe(t, "stdout", r.stdout)
+		assertTerminalSafe(t, "stderr", r.stderr)
+		for _, want := range []string{`Mallory\x1b]0;pwned\a\x1b[2J\nabcdef1 PASS forged`, `Eve\u202e\u2066 <eve@example.com>\u009b2J`} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+			}
+		}
+		if strings.Contains(r.stdout, "\nabcdef1 PASS") {
+			t.Errorf("a commit author forged a line:\n%s", r.stdout)
+		}
+		if want := `note: verified commits by octo\x1b[2Jcat would pass`; !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	})
+	t.Run("json", func(t *testing.T) {
+		r := runDCO("--json", "--commits", hostile)
+		assertTerminalSafe(t, "stdout", r.stdout)
+		var got struct{ Commits []struct{ Reason string } }
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, r.stdout)
+		}
+		if len(got.Commits) != 2 || !strings.Contains(got.Commits[0].Reason, "Mallory\x1b]0;pwned\x07\x1b[2J\nabcdef1 PASS forged") ||
+			!strings.Contains(got.Commits[0].Reason, "Eve\u202e\u2066 <eve@example.com>\u009b2J") {
+			t.Errorf("JSON does not decode to what the commits say: %+v", got)
+		}
+	})
+}

@@ -42,6 +42,7 @@ or input error.
 // runLabelsExplain runs `contribot labels explain`; args are those after
 // "labels explain".
 func runLabelsExplain(args []string, stdout, stderr io.Writer) int {
+	stderr = terminal(stderr)
 	fs := newSubcommand("contribot labels explain", labelsExplainUsage, stdout, stderr)
 	repo := fs.String("repo", "", "")
 	fileList := fs.String("files", "", "")
@@ -57,6 +58,11 @@ func runLabelsExplain(args []string, stdout, stderr io.Writer) int {
 
 	if code, done := fs.parse(args); done {
 		return code
+	}
+	if *asJSON {
+		stdout = terminalJSON(stdout)
+	} else {
+		stdout = terminal(stdout)
 	}
 	owner, name, ok := strings.Cut(*repo, "/")
 	switch {

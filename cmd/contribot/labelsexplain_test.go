@@ -123,3 +123,35 @@ func TestLabelsExplainJSON(t *testing.T) {
 		t.Errorf("decision = %+v", d)
 	}
 }
+
+// TestLabelsExplain_AnyGitHubUser_FileNameEscapes explains a pull request
+// whose file names any GitHub user chooses: --pr-files is GitHub's JSON,
+// and git allows escape sequences and bidi controls in a path (issue 11,
+// class 9).
+func TestLabelsExplain_AnyGitHubUser_FileNameEscapes(t *testing.T) {
+	dir := t.TempDir()
+	write := fileWriter(t, dir)
+	rulesPath := write("contribot.yml", explainRules)
+	files := write("files.json", `[{"filename": "site/\u001b]0;pwned\u0007\u001b[2J\u202etxt.exe", "status": "added", "additions": 1, "deletions": 0, "changes": 1}]`)
+	for _, format := range []string{"human", "json"} {
+		t.Run(format, func(t *testing.T) {
+			args := []string{"labels", "explain", "--repo", "octocat/x", "--pr-files", files, "--rules", rulesPath}
+			if format == "json" {
+				args = append(args, "--json")
+			}
+			var stdout, stderr bytes.Buffer
+			if code := run(t.Context(), args, &stdout, &stderr); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			assertTerminalSafe(t, "stdout", stdout.String())
+			assertTerminalSafe(t, "stderr", stderr.String())
+			want := `matched site/\x1b]0;pwned\a\x1b[2J\u202etxt.exe`
+			if format == "json" {
+				want = `site/\u001b]0;pwned\u0007\u001b[2J\u202etxt.exe`
+			}
+			if !strings.Contains(stdout.String(), want) {
+				t.Errorf("stdout lacks %q:\n%s", want, stdout.String())
+			}
+		})
+	}
+}

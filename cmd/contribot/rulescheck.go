@@ -15,6 +15,7 @@ import (
 // them: each file on its own over the built-in default. A file named dco.yml
 // is read as the Probot DCO app's format.
 func runRulesCheck(args []string, stdout, stderr io.Writer) int {
+	stdout, stderr = terminal(stdout), terminal(stderr)
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: contribot rules check FILE... (e.g. .github/contribot.yml)")
 		return 2

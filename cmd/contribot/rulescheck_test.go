@@ -43,3 +43,28 @@ func TestRulesCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestRulesCheck_Maintainer_ContentEscapes checks rules files that echo
+// what a repository maintainer wrote (a key, a value) into the problems
+// printed: a file from a pull request must not drive the reviewer's
+// terminal (issue 11, class 9).
+func TestRulesCheck_Maintainer_ContentEscapes(t *testing.T) {
+	write := fileWriter(t, t.TempDir())
+	tests := []struct{ name, file, body, want string }{
+		{"bidi override in an unknown key", "bidi.yml", "dco:\n  requ\u202ere: true\n", `requ\u202ere`},
+		{"escape sequence in an unknown key, by YAML's \\e", "esc.yml", "dco:\n  \"requ\\e]0;pwned\\a\\x9b2J\": true\n", `requ\x1b]0;pwned\a\u009b2J`},
+		{"escape sequence in a file name", "\x1b]0;pwned\x07.yml", "dco:\n  requre: true\n", `\x1b]0;pwned\a.yml`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := runRulesCheck([]string{write(tt.file, tt.body)}, &stdout, &stderr); code != 1 {
+				t.Fatalf("exit %d, want 1 (stderr %q)", code, stderr.String())
+			}
+			assertTerminalSafe(t, "stderr", stderr.String())
+			if !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("stderr lacks %q:\n%q", tt.want, stderr.String())
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ process owns the database file.
 `
 
 func runUpstream(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	stdout, stderr = terminal(stdout), terminal(stderr)
 	if len(args) == 0 || args[0] != "backfill" {
 		fmt.Fprint(stderr, "contribot upstream: unknown command; did you mean `contribot upstream backfill --org ORG`?\n\n"+upstreamUsage)
 		return 2

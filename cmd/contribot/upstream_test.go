@@ -40,3 +40,23 @@ func TestUpstreamCommandUsage(t *testing.T) {
 		}
 	})
 }
+
+// TestUpstreamBackfill_QuotedErrorEscapes: backfill prints errors that
+// quote other programs and services (GitHub's messages, the database
+// driver's), which the command does not control; here the driver echoes
+// the user and database names of DATABASE_URL. They reach the terminal as
+// escapes (issue 11, class 9).
+func TestUpstreamBackfill_QuotedErrorEscapes(t *testing.T) {
+	t.Setenv("GITHUB_WEBHOOK_SECRET", "s")
+	t.Setenv("GITHUB_APP_ID", "")
+	t.Setenv("DATABASE_URL", "postgres://u\x1b]0;pwned\x07@127.0.0.1:1/db\u202e?connect_timeout=5")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"upstream", "backfill", "--org", "SovereignCloudStack"}, &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("exit %d, stderr %q; want 1", code, stderr.String())
+	}
+	assertTerminalSafe(t, "stderr", stderr.String())
+	if want := `user=u\x1b]0;pwned\a database=db\u202e`; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr lacks %q:\n%q", want, stderr.String())
+	}
+}

@@ -2,6 +2,8 @@ package report
 
 import (
 	"strings"
+
+	"github.com/SovereignCloudStack/contribot/app/markdown"
 )
 
 // CommentMarker starts the sticky status comment, so that contribot finds
@@ -21,7 +23,7 @@ func Comment(t Tracker, refs []Reference, o Options) string {
 	b.WriteString("| upstream | state | last activity |\n| --- | --- | --- |\n")
 	tracked, done, stale := 0, 0, 0
 	for _, r := range sortRefs(refs) {
-		b.WriteString("| " + titled(mdLink(label(r), r.URL), r.Title) + " | " + commentState(r) + " | ")
+		b.WriteString("| " + titled(refLink(r), r.Title) + " | " + commentState(r) + " | ")
 		if !r.Tracked() {
 			b.WriteString("– |\n")
 			continue
@@ -59,7 +61,7 @@ func commentState(r Reference) string {
 		return s
 	}
 	if rawAddsInfo(r) {
-		s += " (" + escape(r.RawState) + ")"
+		s += " (" + markdown.Text(r.RawState) + ")"
 	}
 	if r.CheckError != "" {
 		if r.CheckFailedSince.IsZero() {

@@ -30,6 +30,8 @@ func TestComment(t *testing.T) {
 	failingNoDate.CheckError = "gerrit: 503"
 	hostile := githubRef("a/b", 1, provider.Open, "open", day(2025, 6, 1), iss)
 	hostile.Title = "Fix | <b>x</b> @alice\n[link](http://x)"
+	upstreamHost := gerrit("openstack/nova", 1, provider.InReview, "NEW @alice\u202e GH-1", day(2025, 6, 1), iss)
+	upstreamHost.Title = "Fixes GH-26, victim/private#4, u@a5c3785ed and\u2066 www.evil.example"
 
 	const head = CommentMarker + "\n**Upstream status**\n\n| upstream | state | last activity |\n| --- | --- | --- |\n"
 	const (
@@ -91,7 +93,13 @@ func TestComment(t *testing.T) {
 		{
 			name: "hostile title stays in its cell", tracker: iss,
 			refs: []Reference{hostile},
-			want: head + "| [a/b#1](https://redirect.github.com/a/b/pull/1): Fix \\| \\<b\\>x\\</b\\> @" + zwj + "alice \\[link\\](http:" + zwj + "//x) | open | 2025-06-01 |\n",
+			want: head + "| [a/b#1](https://redirect.github.com/a/b/pull/1): Fix \\| &lt;b&gt;x&lt;/b&gt; @" + zwj + "alice \\[link\\]\\(http:" + zwj + "//x\\) | open | 2025-06-01 |\n",
+		},
+		{
+			name: "upstream host: references, autolinks and bidi in title and state", tracker: iss,
+			refs: []Reference{upstreamHost},
+			want: head + "| [openstack/nova change 1](https://review.opendev.org/c/openstack/nova/+/1): Fixes GH-" + zwj + "26, victim/private#" + zwj + "4, u@" + zwj +
+				"a5c3785ed and www" + zwj + ".evil.example | in review (NEW @" + zwj + "alice GH-" + zwj + "1) | 2025-06-01 |\n",
 		},
 		{
 			name: "no references", tracker: iss,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/SovereignCloudStack/contribot/app/markdown"
 	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
 )
 
@@ -171,7 +172,7 @@ func sectionTitle(stateKey string) string {
 // the state, since they are not under a state heading.
 func (d *dashboard) line(r Reference, i int, withState bool) string {
 	var b strings.Builder
-	b.WriteString("- " + titled(mdLink(label(r), r.URL), r.Title))
+	b.WriteString("- " + titled(refLink(r), r.Title))
 	if withState {
 		b.WriteString(" · " + r.State.Text())
 	}
@@ -263,9 +264,9 @@ func (d *dashboard) render(head string, k int) string {
 			}
 			if s.grouped && (e.module != module || e.project != project) {
 				if e.module != module {
-					b.WriteString("\n### " + escape(e.module) + "\n")
+					b.WriteString("\n### " + markdown.Text(e.module) + "\n")
 				}
-				b.WriteString("\n#### " + escape(e.project) + "\n")
+				b.WriteString("\n#### " + markdown.Text(e.project) + "\n")
 				module, project, list = e.module, e.project, false
 			}
 			if !list {

@@ -107,3 +107,7 @@ func genRefs(n, trackers int) []Reference {
 	}
 	return refs
 }
+
+// zwj is the zero-width joiner app/markdown inserts to break GitHub's
+// mention, reference and autolink patterns.
+const zwj = "\u200d"

@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/SovereignCloudStack/contribot/app/markdown"
 	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
 )
 
@@ -155,8 +156,9 @@ func projectKey(r Reference) string {
 }
 
 // label is a reference's short name in Markdown, the way its community
-// writes it.
-func label(r Reference) string { return labelWith(r, escape) }
+// writes it. It is link text: GitHub makes no references inside a link,
+// so the "#123" that is ours stays as it is.
+func label(r Reference) string { return labelWith(r, markdown.Text) }
 
 // plainLabel is label for HTML, where the template escapes.
 func plainLabel(r Reference) string { return labelWith(r, func(s string) string { return s }) }
@@ -192,20 +194,30 @@ func labelWith(r Reference, esc func(string) string) string {
 	return esc(truncate(u, 80))
 }
 
-// mdLink is [text](url) with a destination that cannot break out of the
-// link or the table, or just text when the URL is not plain http(s).
+// refLink is the reference's label linking to it, or the label as plain
+// text when its URL is not plain http(s). Plain, the label's own "#123"
+// would be a live reference again, so it is neutralised as a whole.
+func refLink(r Reference) string {
+	if dest, ok := linkDest(r.URL); ok {
+		return "[" + label(r) + "](" + dest + ")"
+	}
+	return markdown.Text(plainLabel(r))
+}
+
+// linkDest is a Markdown link destination for raw that cannot break out
+// of the link or the table, and false when raw is not plain http(s).
 // GitHub links go through redirect.github.com, GitHub's documented way to
 // link without a backlink: otherwise every comment and every dashboard
 // edit would add a "mentioned this" event to the upstream item.
-func mdLink(text, raw string) string {
+func linkDest(raw string) (string, bool) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return text
+		return "", false
 	}
 	if strings.EqualFold(u.Host, "github.com") {
 		u.Host = "redirect.github.com"
 	}
-	return "[" + text + "](" + destEscaper.Replace(u.String()) + ")"
+	return destEscaper.Replace(u.String()), true
 }
 
 var destEscaper = strings.NewReplacer(
@@ -213,14 +225,19 @@ var destEscaper = strings.NewReplacer(
 	"[", "%5B", "]", "%5D", "`", "%60", `\`, "%5C", `"`, "%22", "'", "%27",
 )
 
-// trackerLink is "owner/repo#1" linking to the tracking item.
+// trackerLink is "owner/repo#1" linking to the tracking item, or the
+// same as plain text without the reference when the URL is unusable.
 func trackerLink(t Tracker) string {
-	return mdLink(escape(t.Repo)+"#"+strconv.Itoa(t.Number), t.URL)
+	n := strconv.Itoa(t.Number)
+	if dest, ok := linkDest(t.URL); ok {
+		return "[" + markdown.Text(t.Repo) + "#" + n + "](" + dest + ")"
+	}
+	return markdown.Text(t.Repo + "#" + n)
 }
 
-// titled appends an escaped, shortened title to a label.
+// titled appends a neutralised, shortened title to a label.
 func titled(lbl, title string) string {
-	if t := escape(truncate(title, maxTitle)); t != "" {
+	if t := markdown.Text(truncate(title, maxTitle)); t != "" {
 		return lbl + ": " + t
 	}
 	return lbl
@@ -233,64 +250,6 @@ func truncate(s string, n int) string {
 	}
 	r := []rune(s)
 	return strings.TrimRightFunc(string(r[:n-1]), unicode.IsSpace) + "…"
-}
-
-// zwj breaks GitHub's mention, issue-reference and autolink patterns
-// without a visible change.
-const zwj = "\u200d"
-
-// escape makes untrusted text (upstream titles, raw states, project names)
-// safe inside a Markdown table cell or list item: one line, no table
-// pipes, HTML, links, code spans or emphasis, and no @mentions, #123
-// references or bare URLs, which would notify people or add backlinks.
-// Control and format characters (bidi overrides, zero-width) are dropped
-// so text cannot disguise itself.
-func escape(s string) string {
-	// Dropped first, so that the look-ahead below sees what is kept.
-	s = strings.Map(func(c rune) rune {
-		if unicode.Is(unicode.Cf, c) || c == utf8.RuneError {
-			return -1
-		}
-		return c
-	}, s)
-	var b strings.Builder
-	b.Grow(len(s))
-	space := false
-	for i, c := range s {
-		if unicode.IsSpace(c) || unicode.Is(unicode.Cc, c) {
-			space = b.Len() > 0
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		next, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(c):])
-		switch c {
-		case '\\', '|', '<', '>', '[', ']', '`', '*', '_', '~', '&', '!':
-			b.WriteByte('\\')
-			b.WriteRune(c)
-		case '@', '#':
-			b.WriteRune(c)
-			if next != utf8.RuneError && (unicode.IsLetter(next) || unicode.IsDigit(next) || next == '-') {
-				b.WriteString(zwj)
-			}
-		case ':':
-			b.WriteRune(c)
-			if strings.HasPrefix(s[i+1:], "//") {
-				b.WriteString(zwj)
-			}
-		case '.':
-			// "www." starts a GFM autolink.
-			b.WriteRune(c)
-			if str := b.String(); len(str) >= 4 && strings.EqualFold(str[len(str)-4:len(str)-1], "www") {
-				b.WriteString(zwj)
-			}
-		default:
-			b.WriteRune(c)
-		}
-	}
-	return b.String()
 }
 
 // plural is "1 reference" or "n references".

@@ -8,59 +8,59 @@ import (
 	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
 )
 
-func TestEscape(t *testing.T) {
-	const z = zwj
-	tests := []struct{ name, in, want string }{
-		{"plain", "Fix token expiry", "Fix token expiry"},
-		{"empty", "", ""},
-		{"table pipe", "a | b", `a \| b`},
-		{"newlines and spaces", "  line one\r\nline\ttwo\n\n", "line one line two"},
-		{"html", `<img src=x onerror="alert(1)">`, `\<img src=x onerror="alert(1)"\>`},
-		{"html comment", "<!-- contribot:upstream -->", `\<\!-- contribot:upstream --\>`},
-		{"link", "[click](https://evil.example)", `\[click\](https:` + z + `//evil.example)`},
-		{"image", "![x](y)", `\!\[x\](y)`},
-		{"code span", "`rm -rf`", "\\`rm -rf\\`"},
-		{"emphasis", "**bold** _it_ ~~gone~~", `\*\*bold\*\* \_it\_ \~\~gone\~\~`},
-		{"backslash escapes itself", `a\|b`, `a\\\|b`},
-		{"mentions", "cc @alice and @org/team", "cc @" + z + "alice and @" + z + "org/team"},
-		{"lone at", "meet @ noon", "meet @ noon"},
-		{"issue reference", "fixes #123 and owner/repo#4", "fixes #" + z + "123 and owner/repo#" + z + "4"},
-		{"html entity", "&#64;alice", `\&#` + z + "64;alice"},
-		{"bare url", "see http://evil.example", "see http:" + z + "//evil.example"},
-		{"www autolink", "see www.evil.example", "see www." + z + "evil.example"},
-		{"hidden bare url", "http:\u200b//evil.example", "http:" + z + "//evil.example"},
-		{"bidi override dropped", "abc\u202egnp.exe", "abcgnp.exe"},
-		{"zero width dropped", "@\u200balice", "@" + z + "alice"},
-		{"invalid utf-8 dropped", "a\xffb", "ab"},
-		{"unicode kept", "Übergröße für Nova", "Übergröße für Nova"},
+func TestLinkDest(t *testing.T) {
+	tests := []struct {
+		name, url, want string
+		ok              bool
+	}{
+		{"plain", "https://review.opendev.org/c/openstack/nova/+/1", "https://review.opendev.org/c/openstack/nova/+/1", true},
+		{"github without backlink", "https://github.com/a/b/pull/1", "https://redirect.github.com/a/b/pull/1", true},
+		{"github any case", "https://GitHub.com/a/b/pull/1", "https://redirect.github.com/a/b/pull/1", true},
+		{"github enterprise kept", "https://github.example.com/a/b/pull/1", "https://github.example.com/a/b/pull/1", true},
+		{"breakout characters", "https://x.example/a)b|c d<e>[f]`g", "https://x.example/a%29b%7Cc%20d%3Ce%3E%5Bf%5D%60g", true},
+		{"javascript", "javascript:alert(1)", "", false},
+		{"credentials", "https://user:pw@x.example/", "", false},
+		{"relative", "/c/1", "", false},
+		{"not a url", "http://[::1", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := escape(tt.in); got != tt.want {
-				t.Errorf("escape(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			if got, ok := linkDest(tt.url); got != tt.want || ok != tt.ok {
+				t.Errorf("linkDest(%q) = %q, %v; want %q, %v", tt.url, got, ok, tt.want, tt.ok)
 			}
 		})
 	}
 }
 
-func TestMDLink(t *testing.T) {
-	tests := []struct{ name, url, want string }{
-		{"plain", "https://review.opendev.org/c/openstack/nova/+/1", "[x](https://review.opendev.org/c/openstack/nova/+/1)"},
-		{"github without backlink", "https://github.com/a/b/pull/1", "[x](https://redirect.github.com/a/b/pull/1)"},
-		{"github any case", "https://GitHub.com/a/b/pull/1", "[x](https://redirect.github.com/a/b/pull/1)"},
-		{"github enterprise kept", "https://github.example.com/a/b/pull/1", "[x](https://github.example.com/a/b/pull/1)"},
-		{"breakout characters", "https://x.example/a)b|c d<e>[f]`g", "[x](https://x.example/a%29b%7Cc%20d%3Ce%3E%5Bf%5D%60g)"},
-		{"javascript", "javascript:alert(1)", "x"},
-		{"credentials", "https://user:pw@x.example/", "x"},
-		{"relative", "/c/1", "x"},
-		{"not a url", "http://[::1", "x"},
+// Without a usable URL a label is plain text, where its own "#123" would
+// be a live reference: it must be neutralised like any other text.
+func TestRefLinkWithoutURL(t *testing.T) {
+	tests := []struct {
+		name string
+		ref  Reference
+		want string
+	}{
+		{"github reference", Reference{Provider: "github", Host: "github.com", Project: "victim/private", Number: 4, URL: "javascript:x"},
+			"victim/private#" + zwj + "4"},
+		{"any GitHub user: link to a www host", Reference{Provider: "link", URL: "www.evil.example/x"}, "www" + zwj + ".evil.example/x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := mdLink("x", tt.url); got != tt.want {
-				t.Errorf("mdLink(%q)\n got %q\nwant %q", tt.url, got, tt.want)
+			if got := refLink(tt.ref); got != tt.want {
+				t.Errorf("refLink = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestTrackerLink(t *testing.T) {
+	tr := issue("SovereignCloudStack/issues", 7, true)
+	if got, want := trackerLink(tr), "[SovereignCloudStack/issues#7](https://redirect.github.com/SovereignCloudStack/issues/issues/7)"; got != want {
+		t.Errorf("trackerLink = %q, want %q", got, want)
+	}
+	tr.URL = ""
+	if got, want := trackerLink(tr), "SovereignCloudStack/issues#"+zwj+"7"; got != want {
+		t.Errorf("trackerLink without URL = %q, want %q", got, want)
 	}
 }
 
@@ -78,7 +78,7 @@ func TestLabel(t *testing.T) {
 		{"gitlab mr", Reference{Provider: "gitlab", Host: "gitlab.com", Project: "group/project", Kind: "mr", Number: 12}, "gitlab.com group/project!12"},
 		{"gitlab issue", Reference{Provider: "gitlab", Host: "gitlab.com", Project: "group/project", Kind: "issue", Number: 12}, "gitlab.com group/project#12"},
 		{"link", Reference{Provider: "link", URL: "https://docs.example.org/a_b"}, `docs.example.org/a\_b`},
-		{"hostile project", Reference{Provider: "gerrit", Host: "h", Project: "x](javascript:y)", Number: 1}, `x\](javascript:y) change 1`},
+		{"hostile project", Reference{Provider: "gerrit", Host: "h", Project: "x](javascript:y)", Number: 1}, `x\]\(javascript:y\) change 1`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
