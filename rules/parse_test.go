@@ -115,12 +115,17 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "bad extends",
 			in:   "extends: SovereignCloudStack\n",
-			want: []string{`.github/contribot.yml:1:10: extends: want "none", "owner/repo" or "owner/repo:path", got "SovereignCloudStack"`},
+			want: []string{`.github/contribot.yml:1:10: extends: want "none", "owner/.github" or "owner/.github:path", got "SovereignCloudStack"`},
 		},
 		{
 			name: "extends path leaves the repository",
-			in:   "extends: o/r:../x.yml\n",
-			want: []string{`.github/contribot.yml:1:10: extends: path in "o/r:../x.yml": want a clean path inside the repository (no ., .. or //)`},
+			in:   "extends: o/.github:../x.yml\n",
+			want: []string{`.github/contribot.yml:1:10: extends: path in "o/.github:../x.yml": want a clean path inside the repository (no ., .. or //)`},
+		},
+		{
+			name: "a repository maintainer extends a file outside the org's .github repository",
+			in:   "extends: o/secret:.env\n",
+			want: []string{`.github/contribot.yml:1:10: extends: "o/secret" is not the org's .github repository; only files there can be extended ("owner/.github" or "owner/.github:path")`},
 		},
 		{
 			name: "unknown locked section",
@@ -1006,7 +1011,7 @@ func TestDecodeMap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root, err := readYAML("f", []byte(tt.in))
+			root, err := readYAML("f", []byte(tt.in), false)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -57,6 +57,18 @@ type TemplateError struct {
 	// (text/template reports syntax errors by line), Line 0 neither.
 	Line, Column int
 	Msg          string
+	// plain says the same as Msg without the template's text, for files
+	// whose text messages must not show (see ParseRedacted); empty when
+	// Msg holds none.
+	plain string
+}
+
+// text is Msg, or plain for a redacted file.
+func (e *TemplateError) text(redact bool) string {
+	if redact && e.plain != "" {
+		return e.plain
+	}
+	return e.Msg
 }
 
 func (e *TemplateError) Error() string {
@@ -141,9 +153,9 @@ func parseError(name string, err error) *TemplateError {
 	msg := strings.TrimPrefix(err.Error(), "template: "+name+":")
 	if m := templateParseError.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &TemplateError{Name: name, Line: line, Msg: m[2]}
+		return &TemplateError{Name: name, Line: line, Msg: m[2], plain: "not a valid template"}
 	}
-	return &TemplateError{Name: name, Msg: strings.TrimSpace(msg)}
+	return &TemplateError{Name: name, Msg: strings.TrimSpace(msg), plain: "not a valid template"}
 }
 
 // execError drops Go's "template: name:line:col: executing name" from an
@@ -153,14 +165,15 @@ func execError(name, src string, err error) *TemplateError {
 	if errors.Is(err, errTooLong) {
 		return &TemplateError{Name: name, Msg: fmt.Sprintf("renders more than %d bytes of sample data; GitHub comments hold at most 65536 characters", maxWelcomeBytes)}
 	}
+	const plain = "fails to render sample data"
 	msg := strings.TrimPrefix(err.Error(), "template: "+name+":")
 	m := templateExecError.FindStringSubmatch(msg)
 	if m == nil {
-		return &TemplateError{Name: name, Msg: strings.TrimSpace(msg)}
+		return &TemplateError{Name: name, Msg: strings.TrimSpace(msg), plain: plain}
 	}
 	line, _ := strconv.Atoi(m[1])
 	off, _ := strconv.Atoi(m[2])
-	e := &TemplateError{Name: name, Line: line, Msg: fmt.Sprintf("{{%s}}: %s", m[3], m[4])}
+	e := &TemplateError{Name: name, Line: line, Msg: fmt.Sprintf("{{%s}}: %s", m[3], m[4]), plain: plain}
 	if lines := strings.Split(src, "\n"); line >= 1 && line <= len(lines) && off <= len(lines[line-1]) {
 		e.Column = utf8.RuneCountInString(lines[line-1][:off]) + 1
 	}
@@ -210,6 +223,13 @@ type templateWalker struct {
 func (w *templateWalker) errorAt(pos parse.Pos, format string, args ...any) {
 	line, col := offsetPos(w.src, int(pos))
 	w.errs = append(w.errs, &TemplateError{Name: w.name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// errorPlain is errorAt for a message that quotes the template, with the
+// same message without the quote.
+func (w *templateWalker) errorPlain(pos parse.Pos, plain, format string, args ...any) {
+	w.errorAt(pos, format, args...)
+	w.errs[len(w.errs)-1].plain = plain
 }
 
 // list walks a list of nodes; root says whether dot is the WelcomeData.
@@ -304,7 +324,7 @@ func (w *templateWalker) printf(c *parse.CommandNode) {
 	}
 	for _, spec := range printfSpec.FindAllString(format.Text, -1) {
 		if strings.Contains(spec, "*") || wideNumber.MatchString(spec) {
-			w.errorAt(format.Position(), "printf: %q is too wide; widths and precisions go up to 999", spec)
+			w.errorPlain(format.Position(), "printf: a width or precision is too large; they go up to 999", "printf: %q is too wide; widths and precisions go up to 999", spec)
 			return
 		}
 	}
@@ -356,7 +376,7 @@ func (w *templateWalker) arg(n parse.Node, root bool) {
 func (w *templateWalker) field(ident []string, start, next int) {
 	switch {
 	case !slices.Contains(welcomeFields, ident[0]):
-		w.errorAt(parse.Pos(start), "unknown field .%s (known: .%s)", ident[0], strings.Join(welcomeFields, ", ."))
+		w.errorPlain(parse.Pos(start), "unknown field (known: ."+strings.Join(welcomeFields, ", .")+")", "unknown field .%s (known: .%s)", ident[0], strings.Join(welcomeFields, ", ."))
 	case ident[0] == "Links" && len(ident) > 1:
 		w.refs = append(w.refs, linkRef{name: ident[1], pos: next})
 	}
@@ -446,9 +466,11 @@ func sourceLine(src []byte, line int) (string, bool) {
 	return strings.TrimSuffix(string(s), "\r"), true
 }
 
-// templateError positions a template problem in the rules file.
-func templateError(file string, src []byte, n *yaml.Node, path string, e *TemplateError) *Error {
-	out := &Error{File: file, Line: n.Line, Column: n.Column, Msg: path + ": " + e.Msg}
+// templateError positions a template problem in the rules file; redact
+// leaves the template's text out.
+func templateError(file string, src []byte, n *yaml.Node, path string, e *TemplateError, redact bool) *Error {
+	msg := e.text(redact)
+	out := &Error{File: file, Line: n.Line, Column: n.Column, Msg: path + ": " + msg}
 	if line, col, ok := templatePos(src, n, e.Line, e.Column); ok {
 		out.Line, out.Column = line, col
 	} else if e.Line > 0 {
@@ -456,7 +478,7 @@ func templateError(file string, src []byte, n *yaml.Node, path string, e *Templa
 		if e.Column > 0 {
 			where += fmt.Sprintf(", column %d", e.Column)
 		}
-		out.Msg = fmt.Sprintf("%s: %s of the template: %s", path, where, e.Msg)
+		out.Msg = fmt.Sprintf("%s: %s of the template: %s", path, where, msg)
 	}
 	return out
 }
@@ -492,7 +514,7 @@ func (res *Result) checkWelcomeLinks(merged *yaml.Node, layers []Layer) {
 			seen[r.name] = true
 			line, col := offsetPos(n.Value, r.pos)
 			e := templateError(o.File, src, n, path, &TemplateError{Line: line, Column: col,
-				Msg: fmt.Sprintf("link %q is not in welcome.links %s; it renders as empty text", r.name, known)})
+				Msg: fmt.Sprintf("link %q is not in welcome.links %s; it renders as empty text", r.name, known)}, false)
 			e.Section = "welcome"
 			res.Warnings = append(res.Warnings, e)
 		}
