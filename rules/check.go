@@ -85,6 +85,10 @@ func (d *decoder) checkLabels(labels *yaml.Node) {
 		d.checkLabelName(v, "labels.fallback")
 	}
 	for i, rule := range listAt(labels, "rules") {
+		if i == MaxLabelRules {
+			d.errorf(rule, "labels.rules: %d rules; a rules file may have at most %d", len(listAt(labels, "rules")), MaxLabelRules)
+			break
+		}
 		d.checkLabelRule(rule, fmt.Sprintf("labels.rules[%d]", i))
 	}
 	d.checkThresholds(mappingAt(mappingAt(labels, "size"), "thresholds"))
@@ -104,9 +108,7 @@ func (d *decoder) checkLabelRule(rule *yaml.Node, path string) {
 		}
 	}
 	if v := stringAt(rule, "title"); v != nil && v.Value != "" {
-		if _, err := regexp.Compile(v.Value); err != nil {
-			d.errorf(v, "%s.title: not a regular expression: %s", path, regexpProblem(err, d.redact))
-		}
+		d.checkTitle(v, path)
 	}
 	if !written(rule, "repos") && !written(files, "any") && !written(files, "all") && !written(rule, "title") {
 		d.errorf(rule, "%s: no condition; set repos, files.any, files.all or title", path)
@@ -350,6 +352,8 @@ func (d *decoder) checkGlob(v *yaml.Node, path string, isPath bool) {
 	case isPath && strings.HasPrefix(v.Value, "/"):
 		// Changed paths are relative, so this glob could never match.
 		d.errorf(v, "%s: %s starts with \"/\"; paths are relative to the repository root", path, d.quote(v.Value))
+	case d.checkGlobCost(v, path):
+		d.countGlob(v, path)
 	}
 }
 

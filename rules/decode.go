@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -25,6 +26,10 @@ type decoder struct {
 	// every value, key or name read from the file goes through quote,
 	// number, name or describe, which hide it.
 	redact bool
+	// globs and titleProgram add up the cost of the file's patterns;
+	// titles keeps the compiled title expressions (see patterns.go).
+	globs, titleProgram int
+	titles              map[string]*regexp.Regexp
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {

@@ -102,6 +102,7 @@ func Merge(layers ...Layer) *Result {
 	// it rather than hide it.
 	res.Problems = append(res.Problems, d.errs...)
 	res.Rules.Locked = slices.Sorted(maps.Keys(locks))
+	res.compileTitles(layers)
 	res.checkModuleRefs(merged)
 	res.checkSize()
 	res.checkWelcomeLinks(merged, layers)

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -23,6 +24,9 @@ type File struct {
 	// src is the file's text, for positions inside multi-line values
 	// such as welcome templates; nil when unknown.
 	src []byte
+	// titles are the compiled title expressions of labels.rules, for
+	// Merge to hand on; shared like Root, so read-only.
+	titles map[string]*regexp.Regexp
 }
 
 // Parse reads a contribot.yml strictly: an unknown key, a value of the wrong
@@ -64,6 +68,7 @@ func parseFile(name string, data []byte, redact bool) (*File, error) {
 	if len(d.errs) > 0 {
 		return nil, d.errs.report()
 	}
+	f.titles = d.titles
 	return f, nil
 }
 
