@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -228,6 +229,37 @@ func TestRulesBrokenOrgFile_LastGoodVersionHoldsAfterAPush(t *testing.T) {
 	} {
 		if !strings.Contains(text, w) {
 			t.Errorf("check run lacks %q:\n%s", w, text)
+		}
+	}
+}
+
+// A repository maintainer writes a greeting that stays small for every
+// sample and for the largest item contribot can foresee, but renders
+// about 35 MB for one login: any GitHub user of that name opening a pull
+// request must get no comment, and the rules problem is logged and
+// counted, with the template's file and line.
+func TestWelcome_RepositoryMaintainersGreetingLargerThanGitHubAcceptsPostsNothing(t *testing.T) {
+	var rules strings.Builder
+	rules.WriteString("welcome:\n  links:\n")
+	for i := range 50 {
+		fmt.Fprintf(&rules, "    l%d: https://example.org/%d\n", i, i)
+	}
+	rules.WriteString(`  first_pr: 'Hi @{{.Login}}{{if eq .Login "` + newcomer + `"}}{{range .Links}}` + strings.Repeat(`{{printf "%999s" ""}}`, 700) + `{{end}}{{end}}'` + "\n")
+	e := startWelcome(t)
+	e.fake.SetFile(owner, repo, ".github/contribot.yml", []byte(rules.String()))
+	e.send("pull_request", prEvent(t, "opened", prNumber, newcomer, "NONE", nil))
+	e.waitLogLine(`"level":"ERROR"`, "rules problem: the greeting for this item is longer than GitHub accepts in a comment; nothing posted",
+		`"source":".github/contribot.yml:53:13"`, `"max_characters":65472`)
+	e.waitLogged("job gave up; it will not run again", "welcome.first_pr (.github/contribot.yml:53:13) renders more than 65472 characters for this item; nothing posted")
+	if got := metric(t, e, `contribot_welcome_total{kind="pr",outcome="rules_problem"}`); got != "1" {
+		t.Errorf("rules problems counted %q, want 1", got)
+	}
+	if n := len(e.fake.Comments(owner, repo, prNumber)); n != 0 {
+		t.Errorf("%d comments posted, want none", n)
+	}
+	for _, c := range e.fake.Calls() {
+		if strings.Contains(c, "/comments") || strings.HasPrefix(c, "GET /search/") {
+			t.Errorf("a greeting that cannot be posted still cost %s", c)
 		}
 	}
 }

@@ -127,6 +127,9 @@ func (d *decoder) checkWelcome(w *yaml.Node) {
 		d.errorf(v, "welcome.scope: want %q or %q, got %s", ScopeOrg, ScopeRepo, d.quote(v.Value))
 	}
 	if links := mappingAt(w, "links"); links != nil {
+		if n := len(links.Content) / 2; n > MaxWelcomeLinks {
+			d.errorf(links.Content[2*MaxWelcomeLinks], "welcome.links: %d links; a rules file may have at most %d", n, MaxWelcomeLinks)
+		}
 		for i := 0; i+1 < len(links.Content); i += 2 {
 			key, val := links.Content[i], links.Content[i+1]
 			if isString(key) && !linkName.MatchString(key.Value) {
@@ -146,6 +149,10 @@ func (d *decoder) checkWelcome(w *yaml.Node) {
 			continue
 		}
 		path := "welcome." + key
+		if len(v.Value) > MaxWelcomeTemplate {
+			d.errorf(v, "%s: %d bytes; a welcome template may have at most %d", path, len(v.Value), MaxWelcomeTemplate)
+			continue
+		}
 		for _, e := range checkWelcomeTemplate(path, v.Value) {
 			d.errs = append(d.errs, templateError(d.file, d.src, v, path, e, d.redact))
 		}

@@ -106,6 +106,7 @@ func Merge(layers ...Layer) *Result {
 	res.checkModuleRefs(merged)
 	res.checkSize()
 	res.checkWelcomeLinks(merged, layers)
+	res.checkWelcomeSize()
 	res.checkUpstream(merged)
 	return res
 }

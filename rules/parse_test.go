@@ -354,7 +354,7 @@ func TestParseErrors(t *testing.T) {
     {{range .Links}}{{range $.Modules}}{{end}}{{end}}
     {{block "b" .}}{{end}}
     {{printf "%s%999999s" .Login ""}}{{printf "%*s" 9 ""}}{{printf .Title}}
-  first_issue: "{{range .Links}}` + strings.Repeat("x", 20000) + `{{end}}{{.Links.a}}{{.Links.b}}{{.Links.c}}{{.Links.d}}"
+  first_issue: "{{range .Links}}` + strings.Repeat("x", 15100) + `{{end}}{{.Links.a}}{{.Links.b}}{{.Links.c}}{{.Links.d}}"
 `,
 			want: []string{
 				`.github/contribot.yml:3:13: welcome.first_pr: range only over .Modules or .Links`,
@@ -363,7 +363,7 @@ func TestParseErrors(t *testing.T) {
 				`.github/contribot.yml:6:14: welcome.first_pr: printf: "%999999" is too wide; widths and precisions go up to 999`,
 				`.github/contribot.yml:6:47: welcome.first_pr: printf: "%*" is too wide; widths and precisions go up to 999`,
 				`.github/contribot.yml:6:68: welcome.first_pr: printf: write the format in quotes`,
-				`.github/contribot.yml:7:16: welcome.first_issue: renders more than 60000 bytes of sample data; GitHub comments hold at most 65536 characters`,
+				`.github/contribot.yml:7:16: welcome.first_issue: renders more than 60000 characters of sample data; GitHub comments hold at most 65536`,
 			},
 		},
 		{

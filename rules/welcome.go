@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -81,9 +82,49 @@ func (e *TemplateError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.Name, e.Line, e.Column, e.Msg)
 }
 
-// maxWelcomeBytes bounds a rendered greeting: GitHub comments hold at most
-// 65536 characters, and contribot adds its marker and the real data.
+// maxWelcomeBytes bounds a greeting rendered from sample data: GitHub
+// comments hold at most 65536 characters, and real data is longer.
 const maxWelcomeBytes = 60000
+
+// Bounds on a welcome section, which keep rendering cheap: a template
+// ranges only over .Modules and .Links, never nested, so its cost is its
+// size times theirs. The modules a pull request touches are module
+// labels, as many as the rules define at most.
+const (
+	// MaxWelcomeTemplate bounds one template's source, in bytes.
+	MaxWelcomeTemplate = 16 << 10
+	// MaxWelcomeLinks bounds the links of one file's welcome.links.
+	MaxWelcomeLinks = 50
+)
+
+// MaxComment is the most characters GitHub accepts in a comment.
+const MaxComment = 65536
+
+// MaxGreeting is the most characters a rendered greeting may have: a
+// comment, less room for contribot's marker.
+const MaxGreeting = MaxComment - 64
+
+// ErrGreetingTooLong is RenderWelcome's error for a greeting longer than
+// its bound; the greeting must not be posted.
+var ErrGreetingTooLong = errors.New("the greeting is longer than GitHub accepts in a comment")
+
+// RenderWelcome renders a welcome template as contribot posts it, writing
+// at most maxChars characters: at the bound it stops, so memory never
+// holds more, and returns ErrGreetingTooLong. It also stops at the next
+// write once ctx ends. text/template has no step limit; what bounds the
+// work between writes is that templates range only over .Modules and
+// .Links, never nested (checked at load), and the rules bound both.
+func RenderWelcome(ctx context.Context, name, src string, data WelcomeData, maxChars int) (string, error) {
+	t, err := ParseWelcomeTemplate(name, src)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&limitWriter{w: &b, n: maxChars, ctx: ctx}, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
 
 // linkRef is a use of {{.Links.name}} at a byte offset of the template.
 type linkRef struct {
@@ -120,7 +161,7 @@ func checkWelcomeTemplate(name, src string) []*TemplateError {
 	}}
 	for i, data := range samples {
 		var out strings.Builder
-		if err := t.Execute(&limitWriter{w: &out, n: maxWelcomeBytes}, data); err != nil {
+		if err := t.Execute(&limitWriter{w: &out, n: maxWelcomeBytes, ctx: context.Background()}, data); err != nil {
 			return []*TemplateError{execError(name, src, err)}
 		}
 		if i == 0 && strings.TrimSpace(out.String()) == "" {
@@ -162,8 +203,8 @@ func parseError(name string, err error) *TemplateError {
 // execution error and keeps the position; text/template reports the
 // column as a 0-based byte offset within the line.
 func execError(name, src string, err error) *TemplateError {
-	if errors.Is(err, errTooLong) {
-		return &TemplateError{Name: name, Msg: fmt.Sprintf("renders more than %d bytes of sample data; GitHub comments hold at most 65536 characters", maxWelcomeBytes)}
+	if errors.Is(err, ErrGreetingTooLong) {
+		return &TemplateError{Name: name, Msg: fmt.Sprintf("renders more than %d characters of sample data; GitHub comments hold at most %d", maxWelcomeBytes, MaxComment)}
 	}
 	const plain = "fails to render sample data"
 	msg := strings.TrimPrefix(err.Error(), "template: "+name+":")
@@ -180,20 +221,25 @@ func execError(name, src string, err error) *TemplateError {
 	return e
 }
 
-var errTooLong = errors.New("too long")
-
-// limitWriter fails after n bytes, so that a template such as
-// {{range .Links}}{{printf "%999999s" ""}}{{end}} cannot fill memory.
+// limitWriter fails past n characters, so that a template such as
+// {{range .Links}}{{printf "%999s" ""}}…{{end}} cannot fill memory, and
+// once ctx ends. A character split across two writes counts twice, which
+// errs on the short side.
 type limitWriter struct {
-	w io.Writer
-	n int
+	w   io.Writer
+	n   int
+	ctx context.Context
 }
 
 func (l *limitWriter) Write(p []byte) (int, error) {
-	if len(p) > l.n {
-		return 0, errTooLong
+	if err := l.ctx.Err(); err != nil {
+		return 0, err
 	}
-	l.n -= len(p)
+	c := utf8.RuneCount(p)
+	if c > l.n {
+		return 0, ErrGreetingTooLong
+	}
+	l.n -= c
 	return l.w.Write(p)
 }
 
@@ -518,5 +564,54 @@ func (res *Result) checkWelcomeLinks(merged *yaml.Node, layers []Layer) {
 			e.Section = "welcome"
 			res.Warnings = append(res.Warnings, e)
 		}
+	}
+}
+
+// checkWelcomeSize renders each effective greeting with the largest data
+// it can meet: a title of GitHub's 256 characters (as a code span of
+// backticks, its longest form), the longest login and repository name,
+// every module and every link. A greeting that exceeds MaxGreeting then is
+// not used, with a warning at its file and line: Parse saw only sample
+// data and its own file's links. RenderWelcome bounds every greeting
+// again when it is posted, for data this cannot foresee.
+func (res *Result) checkWelcomeSize() {
+	w := &res.Rules.Welcome
+	if !w.Enabled {
+		return
+	}
+	data := worstWelcomeData(&res.Rules)
+	for _, t := range []struct {
+		key string
+		src *string
+	}{{"first_issue", &w.FirstIssue}, {"first_pr", &w.FirstPR}, {"first_merged_pr", &w.FirstMerged}} {
+		if *t.src == "" {
+			continue
+		}
+		path := "welcome." + t.key
+		_, err := RenderWelcome(context.Background(), path, *t.src, data, MaxGreeting)
+		if !errors.Is(err, ErrGreetingTooLong) {
+			// Any other error was reported by Parse, or depends on the item.
+			continue
+		}
+		res.warnMerged(path, nil, fmt.Sprintf("%s: renders more than %d characters for an item with a long title, every module and every link; GitHub refuses such comments, so this greeting is not used", path, MaxGreeting))
+		*t.src = ""
+	}
+}
+
+// worstWelcomeData is the largest data a greeting can be rendered with.
+func worstWelcomeData(r *Rules) WelcomeData {
+	const login = 39 // GitHub's longest login
+	owner := strings.Repeat("o", login)
+	repo := owner + "/" + strings.Repeat("r", 100)
+	// A title of 256 backticks becomes a span fenced by 257 on each side.
+	fence := strings.Repeat("`", 257)
+	var modules []string
+	for _, name := range slices.Sorted(maps.Keys(r.Modules)) {
+		modules = append(modules, r.Modules[name].LabelOf(name))
+	}
+	return WelcomeData{
+		Login: strings.Repeat("l", login), Repo: repo, Org: owner, Kind: "pull request", Number: 2147483647,
+		Title: fence + " " + strings.Repeat("`", 256) + " " + fence,
+		URL:   "https://github.com/" + repo + "/pull/2147483647", Modules: modules, Links: r.Welcome.Links,
 	}
 }
