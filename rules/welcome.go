@@ -570,7 +570,8 @@ func (res *Result) checkWelcomeLinks(merged *yaml.Node, layers []Layer) {
 // checkWelcomeSize renders each effective greeting with the largest data
 // it can meet: a title of GitHub's 256 characters (as a code span of
 // backticks, its longest form), the longest login and repository name,
-// every module and every link. A greeting that exceeds MaxGreeting then is
+// every module (up to the 100 labels a pull request can carry) and every
+// link. A greeting that exceeds MaxGreeting then is
 // not used, with a warning at its file and line: Parse saw only sample
 // data and its own file's links. RenderWelcome bounds every greeting
 // again when it is posted, for data this cannot foresee.
@@ -605,8 +606,14 @@ func worstWelcomeData(r *Rules) WelcomeData {
 	repo := owner + "/" + strings.Repeat("r", 100)
 	// A title of 256 backticks becomes a span fenced by 257 on each side.
 	fence := strings.Repeat("`", 257)
+	// .Modules are the pull request's labels that mark modules, and
+	// GitHub puts at most 100 labels on a pull request.
+	const maxLabels = 100
 	var modules []string
 	for _, name := range slices.Sorted(maps.Keys(r.Modules)) {
+		if len(modules) == maxLabels {
+			break
+		}
 		modules = append(modules, r.Modules[name].LabelOf(name))
 	}
 	return WelcomeData{
