@@ -38,13 +38,15 @@ func (a rulesAdapter) LabelRules(ctx context.Context, c labels.Client, owner, re
 }
 
 // WelcomeRules gives the welcome feature the effective rules (it reads the
-// welcome section and the modules) and the warnings about them.
-func (a rulesAdapter) WelcomeRules(ctx context.Context, c welcome.Client, owner, repo string) (*rules.Rules, []string, error) {
+// welcome section and the modules), where they were written (to name the
+// template of a greeting that cannot be posted), and the warnings about
+// them.
+func (a rulesAdapter) WelcomeRules(ctx context.Context, c welcome.Client, owner, repo string) (*rules.Result, []string, error) {
 	loaded, err := a.l.Load(ctx, c, owner, repo)
 	if err != nil {
 		return nil, nil, err
 	}
-	return &loaded.Rules, notApplied(loaded, "welcome"), nil
+	return &loaded.Result, notApplied(loaded, "welcome"), nil
 }
 
 // notApplied lists what a feature should report of its rules: every file

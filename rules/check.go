@@ -38,7 +38,7 @@ func (d *decoder) checkModules(mods *yaml.Node) {
 			d.errorf(key, "modules: empty module name")
 			continue
 		}
-		path := "modules." + key.Value
+		path := "modules." + d.name(key.Value)
 		if v := stringAt(val, "label"); v != nil {
 			if strings.TrimSpace(v.Value) == "" {
 				d.errorf(v, "%s.label: empty; leave label out to use the module's name", path)
@@ -60,7 +60,7 @@ func (d *decoder) checkLabels(labels *yaml.Node) {
 		return
 	}
 	if v := stringAt(labels, "sync"); v != nil && v.Value != SyncAddOnly && v.Value != SyncManaged {
-		d.errorf(v, "labels.sync: want %q or %q, got %q", SyncAddOnly, SyncManaged, v.Value)
+		d.errorf(v, "labels.sync: want %q or %q, got %s", SyncAddOnly, SyncManaged, d.quote(v.Value))
 	}
 	owned := mappingAt(labels, "owned")
 	for i, v := range listAt(owned, "prefixes") {
@@ -78,13 +78,17 @@ func (d *decoder) checkLabels(labels *yaml.Node) {
 	d.checkDescription(stringAt(cm, "description"), "labels.create_missing.description")
 	for _, key := range []string{"max_labels", "max_files"} {
 		if v, n := intAt(labels, key); v != nil && n < 0 {
-			d.errorf(v, "labels.%s: want 0 (no limit) or more, got %d", key, n)
+			d.errorf(v, "labels.%s: want 0 (no limit) or more, got %s", key, d.number(n))
 		}
 	}
 	if v := stringAt(labels, "fallback"); v != nil && v.Value != "" {
 		d.checkLabelName(v, "labels.fallback")
 	}
 	for i, rule := range listAt(labels, "rules") {
+		if i == MaxLabelRules {
+			d.errorf(rule, "labels.rules: %d rules; a rules file may have at most %d", len(listAt(labels, "rules")), MaxLabelRules)
+			break
+		}
 		d.checkLabelRule(rule, fmt.Sprintf("labels.rules[%d]", i))
 	}
 	d.checkThresholds(mappingAt(mappingAt(labels, "size"), "thresholds"))
@@ -104,9 +108,7 @@ func (d *decoder) checkLabelRule(rule *yaml.Node, path string) {
 		}
 	}
 	if v := stringAt(rule, "title"); v != nil && v.Value != "" {
-		if _, err := regexp.Compile(v.Value); err != nil {
-			d.errorf(v, "%s.title: not a regular expression: %s", path, regexpProblem(err))
-		}
+		d.checkTitle(v, path)
 	}
 	if !written(rule, "repos") && !written(files, "any") && !written(files, "all") && !written(rule, "title") {
 		d.errorf(rule, "%s: no condition; set repos, files.any, files.all or title", path)
@@ -122,16 +124,19 @@ func (d *decoder) checkWelcome(w *yaml.Node) {
 		return
 	}
 	if v := stringAt(w, "scope"); v != nil && v.Value != ScopeOrg && v.Value != ScopeRepo {
-		d.errorf(v, "welcome.scope: want %q or %q, got %q", ScopeOrg, ScopeRepo, v.Value)
+		d.errorf(v, "welcome.scope: want %q or %q, got %s", ScopeOrg, ScopeRepo, d.quote(v.Value))
 	}
 	if links := mappingAt(w, "links"); links != nil {
+		if n := len(links.Content) / 2; n > MaxWelcomeLinks {
+			d.errorf(links.Content[2*MaxWelcomeLinks], "welcome.links: %d links; a rules file may have at most %d", n, MaxWelcomeLinks)
+		}
 		for i := 0; i+1 < len(links.Content); i += 2 {
 			key, val := links.Content[i], links.Content[i+1]
 			if isString(key) && !linkName.MatchString(key.Value) {
-				d.errorf(key, "welcome.links: %q cannot be written as {{.Links.name}}; use letters, digits and _, not starting with a digit", key.Value)
+				d.errorf(key, "welcome.links: %s cannot be written as {{.Links.name}}; use letters, digits and _, not starting with a digit", d.quote(key.Value))
 			}
 			if isString(val) && !absoluteURL(val.Value) {
-				d.errorf(val, "welcome.links.%s: want an absolute http(s) URL such as \"https://example.org/contribute\", got %q", key.Value, val.Value)
+				d.errorf(val, "welcome.links.%s: want an absolute http(s) URL such as \"https://example.org/contribute\", got %s", d.name(key.Value), d.quote(val.Value))
 			}
 		}
 	}
@@ -144,8 +149,12 @@ func (d *decoder) checkWelcome(w *yaml.Node) {
 			continue
 		}
 		path := "welcome." + key
+		if len(v.Value) > MaxWelcomeTemplate {
+			d.errorf(v, "%s: %d bytes; a welcome template may have at most %d", path, len(v.Value), MaxWelcomeTemplate)
+			continue
+		}
 		for _, e := range checkWelcomeTemplate(path, v.Value) {
-			d.errs = append(d.errs, templateError(d.file, d.src, v, path, e))
+			d.errs = append(d.errs, templateError(d.file, d.src, v, path, e, d.redact))
 		}
 	}
 }
@@ -176,7 +185,7 @@ func (d *decoder) checkUpstream(up *yaml.Node) {
 	// A value that does not parse was reported by decode.
 	if v := stringAt(up, "stale_after"); v != nil {
 		if dur, err := ParseDuration(v.Value); err == nil && dur <= 0 {
-			d.errorf(v, "upstream.stale_after: want more than 0, such as %s, got %q", durationForms, v.Value)
+			d.errorf(v, "upstream.stale_after: want more than 0, such as %s, got %s", durationForms, d.quote(v.Value))
 		}
 	}
 	dash := mappingAt(up, "dashboard")
@@ -214,10 +223,10 @@ func (d *decoder) checkHost(v *yaml.Node, path, example string) {
 		return
 	case strings.TrimSpace(v.Value) == "":
 		d.errorf(v, "%s: empty host name", path)
-	case suggestHost(v.Value) != "":
+	case suggestHost(v.Value) != "" && !d.redact:
 		d.errorf(v, "%s: write %q, not %q", path, suggestHost(v.Value), v.Value)
 	default:
-		d.errorf(v, "%s: want a host name such as %q, without scheme, port or path, got %q", path, example, v.Value)
+		d.errorf(v, "%s: want a host name such as %q, without scheme, port or path, got %s", path, example, d.quote(v.Value))
 	}
 }
 
@@ -255,13 +264,13 @@ func (d *decoder) checkRepo(v *yaml.Node, path, example string) {
 	const host = "github.com/"
 	if len(s) > len(host) && strings.EqualFold(s[:len(host)], host) {
 		if parts := strings.Split(s[len(host):], "/"); len(parts) >= 2 {
-			if repo := parts[0] + "/" + strings.TrimSuffix(parts[1], ".git"); validRepo(repo) {
+			if repo := parts[0] + "/" + strings.TrimSuffix(parts[1], ".git"); validRepo(repo) && !d.redact {
 				d.errorf(v, "%s: write %q, not %q", path, repo, v.Value)
 				return
 			}
 		}
 	}
-	d.errorf(v, "%s: want \"owner/name\" such as %q, got %q", path, example, v.Value)
+	d.errorf(v, "%s: want \"owner/name\" such as %q, got %s", path, example, d.quote(v.Value))
 }
 
 // linkName is what {{.Links.name}} can name: a Go identifier in ASCII.
@@ -285,10 +294,10 @@ func (d *decoder) checkThresholds(th *yaml.Node) {
 		case v == nil:
 			continue
 		case n < 1:
-			d.errorf(v, "labels.size.thresholds.%s: want 1 or more, got %d", name, n)
+			d.errorf(v, "labels.size.thresholds.%s: want 1 or more, got %s", name, d.number(n))
 			continue
 		case prevName != "" && n <= prev:
-			d.errorf(v, "labels.size.thresholds.%s: %d is not above %s (%d); want S < M < L < XL < XXL", name, n, prevName, prev)
+			d.errorf(v, "labels.size.thresholds.%s: %s is not above %s (%s); want S < M < L < XL < XXL", name, d.number(n), prevName, d.number(prev))
 		}
 		prevName, prev = name, n
 	}
@@ -328,10 +337,14 @@ func (d *decoder) checkColor(v *yaml.Node, path string) {
 		return
 	}
 	if c, ok := strings.CutPrefix(v.Value, "#"); ok && hexColor.MatchString(c) {
+		if d.redact {
+			d.errorf(v, "%s: write the 6 hex digits without \"#\"", path)
+			return
+		}
 		d.errorf(v, "%s: write %q, not %q", path, c, v.Value)
 		return
 	}
-	d.errorf(v, "%s: want 6 hex digits such as \"c5def5\", got %q", path, v.Value)
+	d.errorf(v, "%s: want 6 hex digits such as \"c5def5\", got %s", path, d.quote(v.Value))
 }
 
 func (d *decoder) checkGlob(v *yaml.Node, path string, isPath bool) {
@@ -342,10 +355,12 @@ func (d *decoder) checkGlob(v *yaml.Node, path string, isPath bool) {
 	case v.Value == "":
 		d.errorf(v, "%s: empty glob", path)
 	case !doublestar.ValidatePattern(v.Value):
-		d.errorf(v, "%s: %q is not a valid glob: %s", path, v.Value, globProblem(v.Value))
+		d.errorf(v, "%s: %s is not a valid glob: %s", path, d.quote(v.Value), globProblem(v.Value))
 	case isPath && strings.HasPrefix(v.Value, "/"):
 		// Changed paths are relative, so this glob could never match.
-		d.errorf(v, "%s: %q starts with \"/\"; paths are relative to the repository root", path, v.Value)
+		d.errorf(v, "%s: %s starts with \"/\"; paths are relative to the repository root", path, d.quote(v.Value))
+	case d.checkGlobCost(v, path):
+		d.countGlob(v, path)
 	}
 }
 
@@ -392,11 +407,17 @@ func globProblem(p string) string {
 }
 
 // regexpProblem drops the "error parsing regexp:" that the message
-// already says in its own words.
-func regexpProblem(err error) string {
+// already says in its own words; redacted, it keeps only the kind of
+// problem, a fixed text.
+func regexpProblem(err error, redact bool) string {
 	var se *syntax.Error
-	if errors.As(err, &se) {
+	switch {
+	case errors.As(err, &se) && redact:
+		return string(se.Code)
+	case errors.As(err, &se):
 		return fmt.Sprintf("%s in %q", se.Code, se.Expr)
+	case redact:
+		return "RE2 refuses it"
 	}
 	return err.Error()
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -21,11 +22,49 @@ type decoder struct {
 	// noPos leaves Pos fields zero, for comparing the values of two trees
 	// whose nodes sit at different lines.
 	noPos bool
+	// redact keeps the file's text out of messages (see ParseRedacted):
+	// every value, key or name read from the file goes through quote,
+	// number, name or describe, which hide it.
+	redact bool
+	// globs and titleProgram add up the cost of the file's patterns;
+	// titles keeps the compiled title expressions (see patterns.go).
+	globs, titleProgram int
+	titles              map[string]*regexp.Regexp
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 	d.errs = append(d.errs, &Error{File: d.file, Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, args...)})
 }
+
+// hidden stands for the text of a redacted file in a message.
+const hidden = "(not shown)"
+
+// quote is text from the file as a message shows it.
+func (d *decoder) quote(s string) string {
+	if d.redact {
+		return hidden
+	}
+	return strconv.Quote(s)
+}
+
+// number is a number from the file as a message shows it.
+func (d *decoder) number(n int) string {
+	if d.redact {
+		return hidden
+	}
+	return strconv.Itoa(n)
+}
+
+// name is a name the file's author chose (a module, a link) as part of a
+// setting's path: "modules.storage.label", or "modules.*.label" redacted.
+func (d *decoder) name(s string) string {
+	if d.redact {
+		return "*"
+	}
+	return s
+}
+
+func (d *decoder) describe(n *yaml.Node) string { return describe(n, d.redact) }
 
 var durationType = reflect.TypeFor[Duration]()
 
@@ -86,7 +125,7 @@ var posType = reflect.TypeFor[Pos]()
 
 func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.MappingNode && !isNull(n) {
-		d.errorf(n, "%s: want a mapping, got %s", path, describe(n))
+		d.errorf(n, "%s: want a mapping, got %s", path, d.describe(n))
 		return
 	}
 	if !d.noPos {
@@ -110,9 +149,13 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			if f.name != key.Value {
 				continue
 			}
-			p := join(path, key.Value)
+			p := join(path, key.Value) // a key the schema knows
 			if isNull(val) && key.LineComment != "" && v.Field(f.index).Kind() == reflect.String {
 				// "color: #c5def5" is a key followed by a comment.
+				if d.redact {
+					d.errorf(val, "%s: want a string, got an empty value; the rest of the line is read as a YAML comment: put the value in quotes", p)
+					return
+				}
 				d.errorf(val, "%s: want a string, got an empty value; %q is read as a YAML comment", p, key.LineComment)
 				return
 			}
@@ -123,7 +166,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		if path != "" {
 			where = "in " + path
 		}
-		d.errorf(key, "unknown key %q %s (known: %s)", key.Value, where, strings.Join(names, ", "))
+		d.errorf(key, "unknown key %s %s (known: %s)", d.quote(key.Value), where, strings.Join(names, ", "))
 	})
 }
 
@@ -132,7 +175,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: want a mapping, got %s", path, describe(n))
+		d.errorf(n, "%s: want a mapping, got %s", path, d.describe(n))
 		return
 	}
 	if v.Type().Key().Kind() != reflect.String {
@@ -144,7 +187,7 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 	}
 	d.eachPair(n, path, func(key, val *yaml.Node) {
 		elem := reflect.New(v.Type().Elem()).Elem()
-		d.decode(val, elem, join(path, key.Value))
+		d.decode(val, elem, join(path, d.name(key.Value)))
 		v.SetMapIndex(reflect.ValueOf(key.Value).Convert(v.Type().Key()), elem)
 	})
 }
@@ -157,11 +200,11 @@ func (d *decoder) eachPair(n *yaml.Node, path string, fn func(key, val *yaml.Nod
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, val := n.Content[i], n.Content[i+1]
 		if key.Kind != yaml.ScalarNode || isNull(key) {
-			d.errorf(key, "%s: keys must be plain names, got %s", orTop(path), describe(key))
+			d.errorf(key, "%s: keys must be plain names, got %s", orTop(path), d.describe(key))
 			continue
 		}
 		if first, dup := seen[key.Value]; dup {
-			d.errorf(key, "duplicate key %q in %s (first at line %d)", key.Value, orTop(path), first.Line)
+			d.errorf(key, "duplicate key %s in %s (first at line %d)", d.quote(key.Value), orTop(path), first.Line)
 			continue
 		}
 		seen[key.Value] = key
@@ -176,7 +219,7 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "%s: want a list, got %s", path, describe(n))
+		d.errorf(n, "%s: want a list, got %s", path, d.describe(n))
 		return
 	}
 	if len(n.Content) == 0 {
@@ -195,12 +238,12 @@ func (d *decoder) decodeBool(n *yaml.Node, v reflect.Value, path string) {
 	// Only true/false: yaml.v3 would also take yes/no/on/off into a bool,
 	// YAML 1.1 habits that make "no" mean false in one key and a word in another.
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
-		d.errorf(n, "%s: want a boolean (true or false), got %s", path, describe(n))
+		d.errorf(n, "%s: want a boolean (true or false), got %s", path, d.describe(n))
 		return
 	}
 	var b bool
 	if err := n.Decode(&b); err != nil {
-		d.errorf(n, "%s: want a boolean (true or false), got %s", path, describe(n))
+		d.errorf(n, "%s: want a boolean (true or false), got %s", path, d.describe(n))
 		return
 	}
 	v.SetBool(b)
@@ -212,7 +255,7 @@ func (d *decoder) decodeString(n *yaml.Node, v reflect.Value, path string) {
 		if n.Kind == yaml.ScalarNode && !isNull(n) {
 			hint = "; put it in quotes to use it as text"
 		}
-		d.errorf(n, "%s: want a string, got %s%s", path, describe(n), hint)
+		d.errorf(n, "%s: want a string, got %s%s", path, d.describe(n), hint)
 		return
 	}
 	v.SetString(n.Value)
@@ -226,12 +269,12 @@ func (d *decoder) decodeInt(n *yaml.Node, v reflect.Value, path string) {
 		if _, err := strconv.Atoi(n.Value); err == nil && isString(n) {
 			hint = "; remove the quotes"
 		}
-		d.errorf(n, "%s: want a whole number, got %s%s", path, describe(n), hint)
+		d.errorf(n, "%s: want a whole number, got %s%s", path, d.describe(n), hint)
 		return
 	}
 	var i int64
 	if err := n.Decode(&i); err != nil || v.OverflowInt(i) {
-		d.errorf(n, "%s: want a whole number, got %s", path, describe(n))
+		d.errorf(n, "%s: want a whole number, got %s", path, d.describe(n))
 		return
 	}
 	v.SetInt(i)
@@ -243,13 +286,21 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
 		var days int64
 		if n.ShortTag() == "!!int" && n.Decode(&days) == nil {
 			// "stale_after: 60" is the likeliest slip: a number of days.
-			hint = fmt.Sprintf("; add a unit, such as %dd", days)
+			hint = "; add a unit, such as 60d"
+			if !d.redact {
+				hint = fmt.Sprintf("; add a unit, such as %dd", days)
+			}
 		}
-		d.errorf(n, "%s: want a duration such as %s, got %s%s", path, durationForms, describe(n), hint)
+		d.errorf(n, "%s: want a duration such as %s, got %s%s", path, durationForms, d.describe(n), hint)
 		return
 	}
 	dur, err := ParseDuration(n.Value)
-	if err != nil {
+	switch {
+	case err != nil && d.redact:
+		// ParseDuration's errors quote the value.
+		d.errorf(n, "%s: want a duration such as %s, up to %dd, got text that is not one", path, durationForms, maxDays)
+		return
+	case err != nil:
 		d.errorf(n, "%s: %v", path, err)
 		return
 	}

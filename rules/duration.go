@@ -23,6 +23,9 @@ const (
 // same accepted forms.
 const durationForms = `"60d", "8w" or "72h"`
 
+// maxDays is the longest duration in days.
+const maxDays = math.MaxInt64 / int64(day)
+
 var daysOrWeeks = regexp.MustCompile(`^(-?)([0-9]+)([dw])$`)
 
 // ParseDuration reads the forms Duration accepts. Its errors name the
@@ -35,7 +38,7 @@ func ParseDuration(s string) (Duration, error) {
 		}
 		n, err := strconv.ParseInt(m[2], 10, 64)
 		if err != nil || n > math.MaxInt64/int64(unit) {
-			return 0, fmt.Errorf("%q is too long; durations go up to %dd", s, math.MaxInt64/int64(day))
+			return 0, fmt.Errorf("%q is too long; durations go up to %dd", s, maxDays)
 		}
 		if m[1] == "-" {
 			n = -n

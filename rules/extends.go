@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -49,23 +50,51 @@ func validRepo(s string) bool {
 
 // ResolveExtends turns a repository file's extends value into the file that
 // is the org layer for a repository of owner. none is true for "none".
+//
+// extends may name only files in owner's own .github repository. That
+// repository is where an org's admins keep what its repositories share,
+// and every repository reads its .github/contribot.yml already; a file
+// elsewhere is read with the org's installation, which sees repositories
+// that the extending repository's maintainers (and the readers of its
+// check runs) may not: another org's, or a private one of the same org.
+// So a target outside is refused before anything is read.
 func ResolveExtends(owner, extends string) (t Target, none bool, err error) {
+	if extends == "" {
+		return OrgDefault(owner), false, nil
+	}
+	t, none, err = parseExtends(extends, strconv.Quote)
+	switch {
+	case err != nil || none:
+		return t, none, err
+	case !strings.EqualFold(t.Owner, owner):
+		return Target{}, false, fmt.Errorf("%s is in another organisation than %s; only %s/%s can be extended, so nothing was read from it", t, owner, owner, OrgRepo)
+	}
+	return t, false, nil
+}
+
+// parseExtends reads the syntax of extends, which Parse checks without
+// knowing the owner; quote shows the value in errors.
+func parseExtends(extends string, quote func(string) string) (t Target, none bool, err error) {
 	switch extends {
 	case "":
-		return OrgDefault(owner), false, nil
+		// The org default, whatever the owner.
+		return Target{}, false, nil
 	case ExtendsNone:
 		return Target{}, true, nil
 	}
 	repo, p, hasPath := strings.Cut(extends, ":")
 	o, r, _ := strings.Cut(repo, "/")
 	if !validRepo(repo) {
-		return Target{}, false, fmt.Errorf(`want "none", "owner/repo" or "owner/repo:path", got %q`, extends)
+		return Target{}, false, fmt.Errorf(`want "none", "owner/.github" or "owner/.github:path", got %s`, quote(extends))
+	}
+	if !strings.EqualFold(r, OrgRepo) {
+		return Target{}, false, fmt.Errorf(`%s is not the org's .github repository; only files there can be extended ("owner/.github" or "owner/.github:path")`, quote(repo))
 	}
 	if !hasPath {
 		p = DefaultPath
 	}
 	if err := checkPath(p); err != nil {
-		return Target{}, false, fmt.Errorf("path in %q: %w", extends, err)
+		return Target{}, false, fmt.Errorf("path in %s: %w", quote(extends), err)
 	}
 	return Target{Owner: o, Repo: r, Path: p}, false, nil
 }

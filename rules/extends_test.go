@@ -2,6 +2,10 @@ package rules
 
 import "testing"
 
+// A repository maintainer writes extends; the file it names is read with
+// the org's installation. Only the org's own .github repository may be
+// named: "another org's repo" and "a private repo of the same org" are the
+// attacks (the maintainer may not be able to read either).
 func TestResolveExtends(t *testing.T) {
 	tests := []struct {
 		in     string
@@ -11,18 +15,23 @@ func TestResolveExtends(t *testing.T) {
 	}{
 		{in: "", want: Target{"SovereignCloudStack", ".github", ".github/contribot.yml"}},
 		{in: "none", none: true},
-		{in: "osism/.github", want: Target{"osism", ".github", ".github/contribot.yml"}},
-		{in: "SovereignCloudStack/standards:rules/contribot.yml", want: Target{"SovereignCloudStack", "standards", "rules/contribot.yml"}},
-		{in: "a-b/c.d_e:x.yml", want: Target{"a-b", "c.d_e", "x.yml"}},
-		{in: "None", errMsg: `want "none", "owner/repo" or "owner/repo:path", got "None"`},
-		{in: "SovereignCloudStack", errMsg: `want "none", "owner/repo" or "owner/repo:path", got "SovereignCloudStack"`},
-		{in: "a/b/c", errMsg: `want "none", "owner/repo" or "owner/repo:path", got "a/b/c"`},
-		{in: "-a/b", errMsg: `want "none", "owner/repo" or "owner/repo:path", got "-a/b"`},
-		{in: "a/..", errMsg: `want "none", "owner/repo" or "owner/repo:path", got "a/.."`},
-		{in: "a/b:", errMsg: `path in "a/b:": empty path`},
-		{in: "a/b:/etc/passwd", errMsg: `path in "a/b:/etc/passwd": want a path relative to the repository root, without a leading /`},
-		{in: "a/b:x/../../y", errMsg: `path in "a/b:x/../../y": want a clean path inside the repository (no ., .. or //)`},
-		{in: "a/b:./x", errMsg: `path in "a/b:./x": want a clean path inside the repository (no ., .. or //)`},
+		{in: "SovereignCloudStack/.github", want: Target{"SovereignCloudStack", ".github", ".github/contribot.yml"}},
+		{in: "sovereigncloudstack/.GitHub:rules/strict.yml", want: Target{"sovereigncloudstack", ".GitHub", "rules/strict.yml"}},
+		{in: "SovereignCloudStack/.github:x.yml", want: Target{"SovereignCloudStack", ".github", "x.yml"}},
+		// A repository maintainer names another org's repository.
+		{in: "osism/.github", errMsg: `osism/.github:.github/contribot.yml is in another organisation than SovereignCloudStack; only SovereignCloudStack/.github can be extended, so nothing was read from it`},
+		{in: "victim/secret:.env", errMsg: `"victim/secret" is not the org's .github repository; only files there can be extended ("owner/.github" or "owner/.github:path")`},
+		// A repository maintainer names a (perhaps private) repository of the same org.
+		{in: "SovereignCloudStack/standards:rules/contribot.yml", errMsg: `"SovereignCloudStack/standards" is not the org's .github repository; only files there can be extended ("owner/.github" or "owner/.github:path")`},
+		{in: "None", errMsg: `want "none", "owner/.github" or "owner/.github:path", got "None"`},
+		{in: "SovereignCloudStack", errMsg: `want "none", "owner/.github" or "owner/.github:path", got "SovereignCloudStack"`},
+		{in: "a/b/c", errMsg: `want "none", "owner/.github" or "owner/.github:path", got "a/b/c"`},
+		{in: "-a/b", errMsg: `want "none", "owner/.github" or "owner/.github:path", got "-a/b"`},
+		{in: "a/..", errMsg: `want "none", "owner/.github" or "owner/.github:path", got "a/.."`},
+		{in: "a/.github:", errMsg: `path in "a/.github:": empty path`},
+		{in: "a/.github:/etc/passwd", errMsg: `path in "a/.github:/etc/passwd": want a path relative to the repository root, without a leading /`},
+		{in: "a/.github:x/../../y", errMsg: `path in "a/.github:x/../../y": want a clean path inside the repository (no ., .. or //)`},
+		{in: "a/.github:./x", errMsg: `path in "a/.github:./x": want a clean path inside the repository (no ., .. or //)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -102,9 +102,11 @@ func Merge(layers ...Layer) *Result {
 	// it rather than hide it.
 	res.Problems = append(res.Problems, d.errs...)
 	res.Rules.Locked = slices.Sorted(maps.Keys(locks))
+	res.compileTitles(layers)
 	res.checkModuleRefs(merged)
 	res.checkSize()
 	res.checkWelcomeLinks(merged, layers)
+	res.checkWelcomeSize()
 	res.checkUpstream(merged)
 	return res
 }

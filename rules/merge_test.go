@@ -244,6 +244,11 @@ func TestMergeModulesAndLabels(t *testing.T) {
 					{Pos: Pos{Line: 4, Column: 7}, Name: "first", Repos: []string{"b"}, Modules: []string{"ops"}},
 					{Pos: Pos{Line: 8, Column: 7}, Name: "second", Title: "^docs", Modules: []string{"documentation"}},
 				}
+				// Compiled once when the rules load, not on every decision.
+				if re := r.Labels.Rules[1].title; re == nil || re.String() != "^docs" {
+					t.Errorf("title compiled = %v, want ^docs", re)
+				}
+				r.Labels.Rules[1].title = nil
 				if !reflect.DeepEqual(r.Labels.Rules, want) {
 					t.Errorf("rules = %+v\nwant %+v", r.Labels.Rules, want)
 				}

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -23,6 +24,9 @@ type File struct {
 	// src is the file's text, for positions inside multi-line values
 	// such as welcome templates; nil when unknown.
 	src []byte
+	// titles are the compiled title expressions of labels.rules, for
+	// Merge to hand on; shared like Root, so read-only.
+	titles map[string]*regexp.Regexp
 }
 
 // Parse reads a contribot.yml strictly: an unknown key, a value of the wrong
@@ -30,7 +34,27 @@ type File struct {
 // are errors. It returns all problems at once as Errors, each positioned as
 // name:line:column. An empty file is a valid, empty layer.
 func Parse(name string, data []byte) (*File, error) {
-	root, err := readYAML(name, data)
+	return parseFile(name, data, false)
+}
+
+// ParseRedacted is Parse for a file read from another repository than the
+// one whose rules are being loaded: the org default, an extends target.
+// Its problems are shown where that repository's readers see them (the
+// check run, the logs), and they may not be able to read the file, which
+// may not even be a rules file. So its messages name the file, line,
+// column, the setting and the kind of problem, and never hold text from
+// the file: no value, no key the schema does not know, no name the file
+// chose (modules.*.label), no part of a template.
+//
+// A file that parses is quoted freely later on (Merge's warnings): its
+// settings are then the repository's own rules, which the repository shows
+// anyway in what it does.
+func ParseRedacted(name string, data []byte) (*File, error) {
+	return parseFile(name, data, true)
+}
+
+func parseFile(name string, data []byte, redact bool) (*File, error) {
+	root, err := readYAML(name, data, redact)
 	if err != nil {
 		return nil, err
 	}
@@ -38,12 +62,13 @@ func Parse(name string, data []byte) (*File, error) {
 	if root == nil {
 		return f, nil
 	}
-	d := &decoder{file: name, src: data}
+	d := &decoder{file: name, src: data, redact: redact}
 	d.decode(root, reflect.ValueOf(&f.Rules).Elem(), "")
 	d.checkRules(root, &f.Rules)
 	if len(d.errs) > 0 {
 		return nil, d.errs.report()
 	}
+	f.titles = d.titles
 	return f, nil
 }
 
@@ -51,7 +76,8 @@ func Parse(name string, data []byte) (*File, error) {
 func (d *decoder) checkRules(root *yaml.Node, r *Rules) {
 	// Values of the wrong type were reported by decode already.
 	if _, val := lookup(root, "extends"); val != nil && isString(val) {
-		if _, _, err := ResolveExtends("owner", r.Extends); err != nil {
+		// The owner is checked when the rules load: Parse does not know it.
+		if _, _, err := parseExtends(r.Extends, d.quote); err != nil {
 			d.errorf(val, "extends: %v", err)
 		}
 	}
@@ -59,7 +85,7 @@ func (d *decoder) checkRules(root *yaml.Node, r *Rules) {
 		// Intake only queues comments with a line starting with "/", so any
 		// other command would be silently ignored.
 		if _, val := lookup(dco, "recheck_command"); val != nil && isString(val) && !strings.HasPrefix(strings.TrimSpace(val.Value), "/") {
-			d.errorf(val, "dco.recheck_command: %q must start with \"/\", e.g. \"/dco recheck\"", val.Value)
+			d.errorf(val, "dco.recheck_command: %s must start with \"/\", e.g. \"/dco recheck\"", d.quote(val.Value))
 		}
 	}
 	_, mods := lookup(root, "modules")
@@ -74,7 +100,7 @@ func (d *decoder) checkRules(root *yaml.Node, r *Rules) {
 		known := Lockable()
 		for i, item := range val.Content {
 			if isString(item) && !slices.Contains(known, item.Value) {
-				d.errorf(item, "locked[%d]: %q is not a section that can be locked (known: %s)", i, item.Value, strings.Join(known, ", "))
+				d.errorf(item, "locked[%d]: %s is not a section that can be locked (known: %s)", i, d.quote(item.Value), strings.Join(known, ", "))
 			}
 		}
 	}

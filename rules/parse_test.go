@@ -115,12 +115,17 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "bad extends",
 			in:   "extends: SovereignCloudStack\n",
-			want: []string{`.github/contribot.yml:1:10: extends: want "none", "owner/repo" or "owner/repo:path", got "SovereignCloudStack"`},
+			want: []string{`.github/contribot.yml:1:10: extends: want "none", "owner/.github" or "owner/.github:path", got "SovereignCloudStack"`},
 		},
 		{
 			name: "extends path leaves the repository",
-			in:   "extends: o/r:../x.yml\n",
-			want: []string{`.github/contribot.yml:1:10: extends: path in "o/r:../x.yml": want a clean path inside the repository (no ., .. or //)`},
+			in:   "extends: o/.github:../x.yml\n",
+			want: []string{`.github/contribot.yml:1:10: extends: path in "o/.github:../x.yml": want a clean path inside the repository (no ., .. or //)`},
+		},
+		{
+			name: "a repository maintainer extends a file outside the org's .github repository",
+			in:   "extends: o/secret:.env\n",
+			want: []string{`.github/contribot.yml:1:10: extends: "o/secret" is not the org's .github repository; only files there can be extended ("owner/.github" or "owner/.github:path")`},
 		},
 		{
 			name: "unknown locked section",
@@ -349,7 +354,7 @@ func TestParseErrors(t *testing.T) {
     {{range .Links}}{{range $.Modules}}{{end}}{{end}}
     {{block "b" .}}{{end}}
     {{printf "%s%999999s" .Login ""}}{{printf "%*s" 9 ""}}{{printf .Title}}
-  first_issue: "{{range .Links}}` + strings.Repeat("x", 20000) + `{{end}}{{.Links.a}}{{.Links.b}}{{.Links.c}}{{.Links.d}}"
+  first_issue: "{{range .Links}}` + strings.Repeat("x", 15100) + `{{end}}{{.Links.a}}{{.Links.b}}{{.Links.c}}{{.Links.d}}"
 `,
 			want: []string{
 				`.github/contribot.yml:3:13: welcome.first_pr: range only over .Modules or .Links`,
@@ -358,7 +363,7 @@ func TestParseErrors(t *testing.T) {
 				`.github/contribot.yml:6:14: welcome.first_pr: printf: "%999999" is too wide; widths and precisions go up to 999`,
 				`.github/contribot.yml:6:47: welcome.first_pr: printf: "%*" is too wide; widths and precisions go up to 999`,
 				`.github/contribot.yml:6:68: welcome.first_pr: printf: write the format in quotes`,
-				`.github/contribot.yml:7:16: welcome.first_issue: renders more than 60000 bytes of sample data; GitHub comments hold at most 65536 characters`,
+				`.github/contribot.yml:7:16: welcome.first_issue: renders more than 60000 characters of sample data; GitHub comments hold at most 65536`,
 			},
 		},
 		{
@@ -1006,7 +1011,7 @@ func TestDecodeMap(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root, err := readYAML("f", []byte(tt.in))
+			root, err := readYAML("f", []byte(tt.in), false)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -24,7 +24,17 @@ type probotDCO struct {
 // the returned File's nodes keep their positions in dco.yml, so Sources
 // point at the line an admin wrote.
 func ParseProbotDCO(name string, data []byte) (*File, error) {
-	root, err := readYAML(name, data)
+	return parseProbotDCO(name, data, false)
+}
+
+// ParseProbotDCORedacted is ParseProbotDCO for a file read from another
+// repository, with messages as ParseRedacted's.
+func ParseProbotDCORedacted(name string, data []byte) (*File, error) {
+	return parseProbotDCO(name, data, true)
+}
+
+func parseProbotDCO(name string, data []byte, redact bool) (*File, error) {
+	root, err := readYAML(name, data, redact)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +42,7 @@ func ParseProbotDCO(name string, data []byte) (*File, error) {
 	if root == nil {
 		return f, nil
 	}
-	d := &decoder{file: name}
+	d := &decoder{file: name, redact: redact}
 	var p probotDCO
 	d.decode(root, reflect.ValueOf(&p).Elem(), "")
 	if len(d.errs) > 0 {

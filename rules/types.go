@@ -3,7 +3,10 @@
 // merge of built-in ⊕ org ⊕ repo layers, and the built-in SCS default.
 package rules
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+)
 
 // Rules is the effective configuration of one repository after merging.
 // Every feature reads only its own section.
@@ -213,6 +216,8 @@ type LabelRule struct {
 	// Title is a regular expression (RE2) matched against the PR title.
 	Title   string   `yaml:"title" json:"title,omitempty"`
 	Modules []string `yaml:"modules" json:"modules"`
+	// title is Title compiled, set by Merge; see MatchTitle.
+	title *regexp.Regexp
 }
 
 // FileGlobs match changed paths with ** globs. Any holds when some changed

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -57,6 +58,18 @@ type TemplateError struct {
 	// (text/template reports syntax errors by line), Line 0 neither.
 	Line, Column int
 	Msg          string
+	// plain says the same as Msg without the template's text, for files
+	// whose text messages must not show (see ParseRedacted); empty when
+	// Msg holds none.
+	plain string
+}
+
+// text is Msg, or plain for a redacted file.
+func (e *TemplateError) text(redact bool) string {
+	if redact && e.plain != "" {
+		return e.plain
+	}
+	return e.Msg
 }
 
 func (e *TemplateError) Error() string {
@@ -69,9 +82,49 @@ func (e *TemplateError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.Name, e.Line, e.Column, e.Msg)
 }
 
-// maxWelcomeBytes bounds a rendered greeting: GitHub comments hold at most
-// 65536 characters, and contribot adds its marker and the real data.
+// maxWelcomeBytes bounds a greeting rendered from sample data: GitHub
+// comments hold at most 65536 characters, and real data is longer.
 const maxWelcomeBytes = 60000
+
+// Bounds on a welcome section, which keep rendering cheap: a template
+// ranges only over .Modules and .Links, never nested, so its cost is its
+// size times theirs. The modules a pull request touches are module
+// labels, as many as the rules define at most.
+const (
+	// MaxWelcomeTemplate bounds one template's source, in bytes.
+	MaxWelcomeTemplate = 16 << 10
+	// MaxWelcomeLinks bounds the links of one file's welcome.links.
+	MaxWelcomeLinks = 50
+)
+
+// MaxComment is the most characters GitHub accepts in a comment.
+const MaxComment = 65536
+
+// MaxGreeting is the most characters a rendered greeting may have: a
+// comment, less room for contribot's marker.
+const MaxGreeting = MaxComment - 64
+
+// ErrGreetingTooLong is RenderWelcome's error for a greeting longer than
+// its bound; the greeting must not be posted.
+var ErrGreetingTooLong = errors.New("the greeting is longer than GitHub accepts in a comment")
+
+// RenderWelcome renders a welcome template as contribot posts it, writing
+// at most maxChars characters: at the bound it stops, so memory never
+// holds more, and returns ErrGreetingTooLong. It also stops at the next
+// write once ctx ends. text/template has no step limit; what bounds the
+// work between writes is that templates range only over .Modules and
+// .Links, never nested (checked at load), and the rules bound both.
+func RenderWelcome(ctx context.Context, name, src string, data WelcomeData, maxChars int) (string, error) {
+	t, err := ParseWelcomeTemplate(name, src)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&limitWriter{w: &b, n: maxChars, ctx: ctx}, data); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
 
 // linkRef is a use of {{.Links.name}} at a byte offset of the template.
 type linkRef struct {
@@ -108,7 +161,7 @@ func checkWelcomeTemplate(name, src string) []*TemplateError {
 	}}
 	for i, data := range samples {
 		var out strings.Builder
-		if err := t.Execute(&limitWriter{w: &out, n: maxWelcomeBytes}, data); err != nil {
+		if err := t.Execute(&limitWriter{w: &out, n: maxWelcomeBytes, ctx: context.Background()}, data); err != nil {
 			return []*TemplateError{execError(name, src, err)}
 		}
 		if i == 0 && strings.TrimSpace(out.String()) == "" {
@@ -141,46 +194,52 @@ func parseError(name string, err error) *TemplateError {
 	msg := strings.TrimPrefix(err.Error(), "template: "+name+":")
 	if m := templateParseError.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &TemplateError{Name: name, Line: line, Msg: m[2]}
+		return &TemplateError{Name: name, Line: line, Msg: m[2], plain: "not a valid template"}
 	}
-	return &TemplateError{Name: name, Msg: strings.TrimSpace(msg)}
+	return &TemplateError{Name: name, Msg: strings.TrimSpace(msg), plain: "not a valid template"}
 }
 
 // execError drops Go's "template: name:line:col: executing name" from an
 // execution error and keeps the position; text/template reports the
 // column as a 0-based byte offset within the line.
 func execError(name, src string, err error) *TemplateError {
-	if errors.Is(err, errTooLong) {
-		return &TemplateError{Name: name, Msg: fmt.Sprintf("renders more than %d bytes of sample data; GitHub comments hold at most 65536 characters", maxWelcomeBytes)}
+	if errors.Is(err, ErrGreetingTooLong) {
+		return &TemplateError{Name: name, Msg: fmt.Sprintf("renders more than %d characters of sample data; GitHub comments hold at most %d", maxWelcomeBytes, MaxComment)}
 	}
+	const plain = "fails to render sample data"
 	msg := strings.TrimPrefix(err.Error(), "template: "+name+":")
 	m := templateExecError.FindStringSubmatch(msg)
 	if m == nil {
-		return &TemplateError{Name: name, Msg: strings.TrimSpace(msg)}
+		return &TemplateError{Name: name, Msg: strings.TrimSpace(msg), plain: plain}
 	}
 	line, _ := strconv.Atoi(m[1])
 	off, _ := strconv.Atoi(m[2])
-	e := &TemplateError{Name: name, Line: line, Msg: fmt.Sprintf("{{%s}}: %s", m[3], m[4])}
+	e := &TemplateError{Name: name, Line: line, Msg: fmt.Sprintf("{{%s}}: %s", m[3], m[4]), plain: plain}
 	if lines := strings.Split(src, "\n"); line >= 1 && line <= len(lines) && off <= len(lines[line-1]) {
 		e.Column = utf8.RuneCountInString(lines[line-1][:off]) + 1
 	}
 	return e
 }
 
-var errTooLong = errors.New("too long")
-
-// limitWriter fails after n bytes, so that a template such as
-// {{range .Links}}{{printf "%999999s" ""}}{{end}} cannot fill memory.
+// limitWriter fails past n characters, so that a template such as
+// {{range .Links}}{{printf "%999s" ""}}…{{end}} cannot fill memory, and
+// once ctx ends. A character split across two writes counts twice, which
+// errs on the short side.
 type limitWriter struct {
-	w io.Writer
-	n int
+	w   io.Writer
+	n   int
+	ctx context.Context
 }
 
 func (l *limitWriter) Write(p []byte) (int, error) {
-	if len(p) > l.n {
-		return 0, errTooLong
+	if err := l.ctx.Err(); err != nil {
+		return 0, err
 	}
-	l.n -= len(p)
+	c := utf8.RuneCount(p)
+	if c > l.n {
+		return 0, ErrGreetingTooLong
+	}
+	l.n -= c
 	return l.w.Write(p)
 }
 
@@ -210,6 +269,13 @@ type templateWalker struct {
 func (w *templateWalker) errorAt(pos parse.Pos, format string, args ...any) {
 	line, col := offsetPos(w.src, int(pos))
 	w.errs = append(w.errs, &TemplateError{Name: w.name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
+}
+
+// errorPlain is errorAt for a message that quotes the template, with the
+// same message without the quote.
+func (w *templateWalker) errorPlain(pos parse.Pos, plain, format string, args ...any) {
+	w.errorAt(pos, format, args...)
+	w.errs[len(w.errs)-1].plain = plain
 }
 
 // list walks a list of nodes; root says whether dot is the WelcomeData.
@@ -304,7 +370,7 @@ func (w *templateWalker) printf(c *parse.CommandNode) {
 	}
 	for _, spec := range printfSpec.FindAllString(format.Text, -1) {
 		if strings.Contains(spec, "*") || wideNumber.MatchString(spec) {
-			w.errorAt(format.Position(), "printf: %q is too wide; widths and precisions go up to 999", spec)
+			w.errorPlain(format.Position(), "printf: a width or precision is too large; they go up to 999", "printf: %q is too wide; widths and precisions go up to 999", spec)
 			return
 		}
 	}
@@ -356,7 +422,7 @@ func (w *templateWalker) arg(n parse.Node, root bool) {
 func (w *templateWalker) field(ident []string, start, next int) {
 	switch {
 	case !slices.Contains(welcomeFields, ident[0]):
-		w.errorAt(parse.Pos(start), "unknown field .%s (known: .%s)", ident[0], strings.Join(welcomeFields, ", ."))
+		w.errorPlain(parse.Pos(start), "unknown field (known: ."+strings.Join(welcomeFields, ", .")+")", "unknown field .%s (known: .%s)", ident[0], strings.Join(welcomeFields, ", ."))
 	case ident[0] == "Links" && len(ident) > 1:
 		w.refs = append(w.refs, linkRef{name: ident[1], pos: next})
 	}
@@ -446,9 +512,11 @@ func sourceLine(src []byte, line int) (string, bool) {
 	return strings.TrimSuffix(string(s), "\r"), true
 }
 
-// templateError positions a template problem in the rules file.
-func templateError(file string, src []byte, n *yaml.Node, path string, e *TemplateError) *Error {
-	out := &Error{File: file, Line: n.Line, Column: n.Column, Msg: path + ": " + e.Msg}
+// templateError positions a template problem in the rules file; redact
+// leaves the template's text out.
+func templateError(file string, src []byte, n *yaml.Node, path string, e *TemplateError, redact bool) *Error {
+	msg := e.text(redact)
+	out := &Error{File: file, Line: n.Line, Column: n.Column, Msg: path + ": " + msg}
 	if line, col, ok := templatePos(src, n, e.Line, e.Column); ok {
 		out.Line, out.Column = line, col
 	} else if e.Line > 0 {
@@ -456,7 +524,7 @@ func templateError(file string, src []byte, n *yaml.Node, path string, e *Templa
 		if e.Column > 0 {
 			where += fmt.Sprintf(", column %d", e.Column)
 		}
-		out.Msg = fmt.Sprintf("%s: %s of the template: %s", path, where, e.Msg)
+		out.Msg = fmt.Sprintf("%s: %s of the template: %s", path, where, msg)
 	}
 	return out
 }
@@ -492,9 +560,65 @@ func (res *Result) checkWelcomeLinks(merged *yaml.Node, layers []Layer) {
 			seen[r.name] = true
 			line, col := offsetPos(n.Value, r.pos)
 			e := templateError(o.File, src, n, path, &TemplateError{Line: line, Column: col,
-				Msg: fmt.Sprintf("link %q is not in welcome.links %s; it renders as empty text", r.name, known)})
+				Msg: fmt.Sprintf("link %q is not in welcome.links %s; it renders as empty text", r.name, known)}, false)
 			e.Section = "welcome"
 			res.Warnings = append(res.Warnings, e)
 		}
+	}
+}
+
+// checkWelcomeSize renders each effective greeting with the largest data
+// it can meet: a title of GitHub's 256 characters (as a code span of
+// backticks, its longest form), the longest login and repository name,
+// every module (up to the 100 labels a pull request can carry) and every
+// link. A greeting that exceeds MaxGreeting then is
+// not used, with a warning at its file and line: Parse saw only sample
+// data and its own file's links. RenderWelcome bounds every greeting
+// again when it is posted, for data this cannot foresee.
+func (res *Result) checkWelcomeSize() {
+	w := &res.Rules.Welcome
+	if !w.Enabled {
+		return
+	}
+	data := worstWelcomeData(&res.Rules)
+	for _, t := range []struct {
+		key string
+		src *string
+	}{{"first_issue", &w.FirstIssue}, {"first_pr", &w.FirstPR}, {"first_merged_pr", &w.FirstMerged}} {
+		if *t.src == "" {
+			continue
+		}
+		path := "welcome." + t.key
+		_, err := RenderWelcome(context.Background(), path, *t.src, data, MaxGreeting)
+		if !errors.Is(err, ErrGreetingTooLong) {
+			// Any other error was reported by Parse, or depends on the item.
+			continue
+		}
+		res.warnMerged(path, nil, fmt.Sprintf("%s: renders more than %d characters for an item with a long title, every module and every link; GitHub refuses such comments, so this greeting is not used", path, MaxGreeting))
+		*t.src = ""
+	}
+}
+
+// worstWelcomeData is the largest data a greeting can be rendered with.
+func worstWelcomeData(r *Rules) WelcomeData {
+	const login = 39 // GitHub's longest login
+	owner := strings.Repeat("o", login)
+	repo := owner + "/" + strings.Repeat("r", 100)
+	// A title of 256 backticks becomes a span fenced by 257 on each side.
+	fence := strings.Repeat("`", 257)
+	// .Modules are the pull request's labels that mark modules, and
+	// GitHub puts at most 100 labels on a pull request.
+	const maxLabels = 100
+	var modules []string
+	for _, name := range slices.Sorted(maps.Keys(r.Modules)) {
+		if len(modules) == maxLabels {
+			break
+		}
+		modules = append(modules, r.Modules[name].LabelOf(name))
+	}
+	return WelcomeData{
+		Login: strings.Repeat("l", login), Repo: repo, Org: owner, Kind: "pull request", Number: 2147483647,
+		Title: fence + " " + strings.Repeat("`", 256) + " " + fence,
+		URL:   "https://github.com/" + repo + "/pull/2147483647", Modules: modules, Links: r.Welcome.Links,
 	}
 }

@@ -235,6 +235,12 @@ func (h *Handler) check(ctx context.Context, log *slog.Logger, job queue.Job, t 
 	if err != nil {
 		return h.failed(ctx, log, job, c, t, "read the rules", err)
 	}
+	// The check run shows these too; the log is where an operator sees
+	// every repository's at once. Messages about files of other
+	// repositories hold no text of them (rules.ParseRedacted).
+	for _, p := range report.Problems {
+		log.Warn("rules file skipped", slog.String("problem", p))
+	}
 	t.recheck = cfg.RecheckCommand
 	if !cfg.Enabled {
 		return h.post(ctx, log, c, t, github.CreateCheckRunOptions{

@@ -2,13 +2,15 @@ package labels
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/SovereignCloudStack/contribot/rules"
 )
 
 // BenchmarkDecide measures one decision with the built-in SCS rules on
-// the standards repository, whose path rules are the most numerous.
+// the standards repository, whose path rules are the most numerous, and
+// with hostile rules files as costly as a rules file may be.
 func BenchmarkDecide(b *testing.B) {
 	r := rules.Merge(rules.BuiltinLayer()).Rules
 	r.Labels.MaxFiles = 0
@@ -24,4 +26,56 @@ func BenchmarkDecide(b *testing.B) {
 			}
 		})
 	}
+	// Any GitHub user opens the pull request: a title of GitHub's maximum
+	// length, and 3,000 renamed files with long paths of one letter, on
+	// which star globs backtrack most.
+	longPath := strings.Repeat("a", 120) + "/" + strings.Repeat("a", 120)
+	hostilePR := Input{Repo: "o/r", Title: strings.Repeat("ab", 128), ChangedFiles: GitHubFileCap, FilesListed: true}
+	for i := range GitHubFileCap {
+		hostilePR.Files = append(hostilePR.Files, File{Path: fmt.Sprintf("%s%d", longPath, i), Previous: fmt.Sprintf("%s%dx", longPath, i)})
+	}
+	for _, h := range hostileRules {
+		r := hostileMerged(b, h.file)
+		b.Run(h.name, func(b *testing.B) {
+			for b.Loop() {
+				Decide(r, hostilePR)
+			}
+		})
+	}
+}
+
+// hostileRules are rules files that a repository maintainer writes to make
+// every labels decision of the repository expensive, each at the limits
+// the parser allows.
+var hostileRules = []struct{ name, file string }{
+	{"a maintainer's title regexps at the limits", hostileFile(5, func(i int) string {
+		return fmt.Sprintf("    title: '(?i)(?:ab|ba|x%d){100}c'\n", i)
+	})},
+	{"a maintainer's path globs at the limits", hostileFile(10, func(int) string {
+		var b strings.Builder
+		b.WriteString("    files:\n      any:\n")
+		for range 30 {
+			b.WriteString("        - '*a*a*a*a*a*a*a*b'\n")
+		}
+		return b.String()
+	})},
+}
+
+// hostileFile is a rules file with n label rules, each with what rule(i)
+// writes, giving one module.
+func hostileFile(n int, rule func(i int) string) string {
+	var b strings.Builder
+	b.WriteString("modules:\n  m: {}\nlabels:\n  max_files: 0\n  rules:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - modules: [m]\n%s", rule(i))
+	}
+	return b.String()
+}
+
+func hostileMerged(b *testing.B, text string) *rules.Rules {
+	f, err := rules.Parse(".github/contribot.yml", []byte(text))
+	if err != nil {
+		b.Fatalf("the hostile file does not parse: %v", err)
+	}
+	return &rules.Merge(rules.BuiltinLayer(), rules.Layer{Kind: rules.LayerRepo, File: f}).Rules
 }

@@ -1,6 +1,7 @@
 package labels
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -321,5 +322,47 @@ func TestNeedsFiles(t *testing.T) {
 		if got := NeedsFiles(r.Labels, repo); got != want {
 			t.Errorf("NeedsFiles(%s) = %v, want %v", repo, got, want)
 		}
+	}
+}
+
+// Any GitHub user opens a pull request of 3,000 renamed files with long
+// paths in a repository whose maintainer wrote hundreds of path globs that
+// backtrack on them: matching every path against every glob took seconds
+// per event. Past MaxGlobWork the paths do not decide (the fallback label,
+// as for any tree-wide change); the built-in rules on 3,000 files stay
+// well inside it.
+func TestDecide_AnyGitHubUsersLongPathsMeetAMaintainersGlobs(t *testing.T) {
+	long := strings.Repeat("a", 120) + "/" + strings.Repeat("a", 120)
+	var hostile []File
+	for i := range GitHubFileCap {
+		hostile = append(hostile, File{Path: fmt.Sprintf("%s%d", long, i), Previous: fmt.Sprintf("%s%dx", long, i)})
+	}
+	globs := make([]string, 300)
+	for i := range globs {
+		globs[i] = "*a*a*a*a*a*a*a*b"
+	}
+	maintainer := testRules()
+	maintainer.Labels.Rules = append(maintainer.Labels.Rules, rules.LabelRule{Name: "backtracking", Files: rules.FileGlobs{Any: globs}, Modules: []string{"docs"}})
+	builtin := rules.Merge(rules.BuiltinLayer()).Rules
+	builtin.Labels.MaxFiles = 0
+	tests := []struct {
+		name     string
+		rules    *rules.Rules
+		in       Input
+		treeWide string
+	}{
+		{"a maintainer's 300 globs, any GitHub user's 6,000 long paths", maintainer,
+			Input{Repo: "o/x", Files: hostile, ChangedFiles: GitHubFileCap, FilesListed: true},
+			"matching 6000 changed paths (1476780 bytes) against 300 path globs is more than contribot matches for one pull request"},
+		{"the built-in rules on 3,000 standards files", &builtin,
+			Input{Repo: "SovereignCloudStack/standards", Files: manyFiles(GitHubFileCap), ChangedFiles: GitHubFileCap, FilesListed: true}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Decide(tt.rules, tt.in)
+			if d.TreeWide != tt.treeWide {
+				t.Errorf("TreeWide = %q, want %q", d.TreeWide, tt.treeWide)
+			}
+		})
 	}
 }

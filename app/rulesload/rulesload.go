@@ -60,6 +60,10 @@ type Loader struct {
 	files     map[fileKey]*fileEntry
 	parsed    map[parseKey]*parseEntry
 	nextSweep time.Time
+	// lastGood is, per owner (in lower case), the last content of the org
+	// default that parsed: what applies while a later push does not
+	// parse. It outlives TTLs and invalidations, not the process.
+	lastGood map[string][]byte
 
 	loads   singleflight.Group
 	fetches singleflight.Group
@@ -96,9 +100,9 @@ type fileEntry struct {
 // files that were copied around, are parsed once however many repositories
 // read them. The name is part of it because errors carry it.
 type parseKey struct {
-	probot bool
-	name   string
-	sum    [sha256.Size]byte
+	probot, redact bool
+	name           string
+	sum            [sha256.Size]byte
 }
 
 type parseEntry struct {
@@ -116,11 +120,12 @@ func New(opts Options) *Loader {
 		opts.Now = time.Now
 	}
 	return &Loader{
-		ttl:    opts.TTL,
-		now:    opts.Now,
-		repos:  map[repoKey]*repoEntry{},
-		files:  map[fileKey]*fileEntry{},
-		parsed: map[parseKey]*parseEntry{},
+		ttl:      opts.TTL,
+		now:      opts.Now,
+		repos:    map[repoKey]*repoEntry{},
+		files:    map[fileKey]*fileEntry{},
+		parsed:   map[parseKey]*parseEntry{},
+		lastGood: map[string][]byte{},
 	}
 }
 
@@ -282,9 +287,10 @@ func (l *Loader) fetch(ctx context.Context, f Fetcher, via string, t rules.Targe
 	return e.content, e.found, nil
 }
 
-// parse parses through the content-addressed cache.
-func (l *Loader) parse(probot bool, name string, content []byte) (*rules.File, error) {
-	k := parseKey{probot: probot, name: name, sum: sha256.Sum256(content)}
+// parse parses through the content-addressed cache; redact is for files
+// of another repository (rules.ParseRedacted).
+func (l *Loader) parse(probot, redact bool, name string, content []byte) (*rules.File, error) {
+	k := parseKey{probot: probot, redact: redact, name: name, sum: sha256.Sum256(content)}
 	l.mu.Lock()
 	e, ok := l.parsed[k]
 	if ok {
@@ -294,13 +300,42 @@ func (l *Loader) parse(probot bool, name string, content []byte) (*rules.File, e
 	if ok {
 		return e.file, e.err
 	}
-	parse := rules.Parse
-	if probot {
+	var parse func(string, []byte) (*rules.File, error)
+	switch {
+	case probot && redact:
+		parse = rules.ParseProbotDCORedacted
+	case probot:
 		parse = rules.ParseProbotDCO
+	case redact:
+		parse = rules.ParseRedacted
+	default:
+		parse = rules.Parse
 	}
 	file, err := parse(name, content)
 	l.mu.Lock()
 	l.parsed[k] = &parseEntry{file: file, err: err, lastUsed: l.now()}
 	l.mu.Unlock()
 	return file, err
+}
+
+// keepGood records the content of owner's org default after it parsed.
+func (l *Loader) keepGood(owner string, content []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lastGood[strings.ToLower(owner)] = content
+}
+
+// dropGood forgets owner's org default, which no longer exists.
+func (l *Loader) dropGood(owner string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.lastGood, strings.ToLower(owner))
+}
+
+// good is the last content of owner's org default that parsed.
+func (l *Loader) good(owner string) ([]byte, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.lastGood[strings.ToLower(owner)]
+	return c, ok
 }

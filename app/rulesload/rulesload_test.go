@@ -3,7 +3,10 @@ package rulesload
 import (
 	"context"
 	"errors"
+	"maps"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -198,16 +201,16 @@ func TestInvalidatePicksUpNewContent(t *testing.T) {
 }
 
 func TestInvalidateExtendsTarget(t *testing.T) {
-	// A repository that extends another repository's file must see a push there.
-	target := "SovereignCloudStack/standards:rules/strict.yml"
+	// A repository that extends another file of the .github repository must see a push there.
+	target := "SovereignCloudStack/.github:rules/strict.yml"
 	g := newFake(map[string]string{
-		"SovereignCloudStack/docs:" + rules.DefaultPath: "extends: SovereignCloudStack/standards:rules/strict.yml\n",
+		"SovereignCloudStack/docs:" + rules.DefaultPath: "extends: SovereignCloudStack/.github:rules/strict.yml\n",
 		target: "dco:\n  override: true\n",
 	})
 	l, _ := newLoader()
 	mustLoad(t, l, g, "docs")
 	g.set(target, "dco:\n  override: false\n")
-	l.Invalidate(org, "standards")
+	l.Invalidate(org, ".github")
 	if ld := mustLoad(t, l, g, "docs"); ld.Rules.DCO.Override {
 		t.Error("the pushed extends target should apply after Invalidate")
 	}
@@ -250,8 +253,12 @@ func TestLoad(t *testing.T) {
 				orgRules: "dco:\n  enabled: nope\n",
 				repoFile: "dco:\n  skip_bots: false\n",
 			},
-			want:     func(d *rules.DCO) { d.SkipBots = false },
-			problems: []string{orgRules + `:2:12: dco.enabled: want a boolean (true or false), got "nope"`},
+			want: func(d *rules.DCO) { d.SkipBots = false },
+			problems: []string{
+				orgRules + `: the org rules do not parse and are skipped until they are fixed`,
+				// Read from another repository: the value is not quoted.
+				orgRules + `:2:12: dco.enabled: want a boolean (true or false), got text`,
+			},
 		},
 		{
 			name: "org lock keeps the repository from disabling DCO",
@@ -283,38 +290,59 @@ func TestLoad(t *testing.T) {
 			warnings: []string{".github/contribot.yml:2:1: section dco is locked by the org layer (" + orgRules + ":1:10); this change is ignored"},
 		},
 		{
-			name: "extends another repository's file",
+			name: "extends another file of the org's .github repository",
 			files: map[string]string{
-				orgRules:                              "dco:\n  override: false\n",
-				repoFile:                              "extends: osism/.github\n",
-				"osism/.github:.github/contribot.yml": "dco:\n  skip_bots: false\n",
+				orgRules:                                 "dco:\n  override: false\n",
+				repoFile:                                 "extends: SovereignCloudStack/.github:strict.yml\n",
+				"SovereignCloudStack/.github:strict.yml": "dco:\n  skip_bots: false\n",
 			},
 			want: func(d *rules.DCO) { d.SkipBots = false },
 			sources: map[string]string{
-				"dco.skip_bots": "osism/.github:.github/contribot.yml:2:14",
+				"dco.skip_bots": "SovereignCloudStack/.github:strict.yml:2:14",
 				"dco.override":  rules.BuiltinName,
 			},
+		},
+		{
+			name: "a repository maintainer extends another org's file: refused, not read",
+			files: map[string]string{
+				orgRules:                              "dco:\n  override: false\n",
+				repoFile:                              "extends: osism/.github\n",
+				"osism/.github:.github/contribot.yml": "dco:\n  enabled: false\n",
+			},
+			want:     func(d *rules.DCO) { d.Override = false },
+			problems: []string{".github/contribot.yml:1:10: extends: osism/.github:.github/contribot.yml is in another organisation than SovereignCloudStack; only SovereignCloudStack/.github can be extended, so nothing was read from it; using the org default " + orgRules + " instead"},
+			notRead:  []string{"osism/.github:.github/contribot.yml"},
+		},
+		{
+			name: "a repository maintainer extends a private repository of the org: refused, not read",
+			files: map[string]string{
+				repoFile:                          "extends: SovereignCloudStack/secret:.env\n",
+				"SovereignCloudStack/secret:.env": "AWS_SECRET=x\n",
+			},
+			want:     func(*rules.DCO) {},
+			problems: []string{`.github/contribot.yml:1:10: extends: "SovereignCloudStack/secret" is not the org's .github repository; only files there can be extended ("owner/.github" or "owner/.github:path")`},
+			notRead:  []string{"SovereignCloudStack/secret:.env"},
 		},
 		{
 			name: "extends a file that does not exist: org default",
 			files: map[string]string{
 				orgRules: "dco:\n  override: false\n",
-				repoFile: "extends: SovereignCloudStack/standards:rules.yml\n",
+				repoFile: "extends: SovereignCloudStack/.github:rules.yml\n",
 			},
 			want:     func(d *rules.DCO) { d.Override = false },
-			problems: []string{".github/contribot.yml:1:10: extends: SovereignCloudStack/standards:rules.yml does not exist or contribot cannot read it; using the org default " + orgRules + " instead"},
+			problems: []string{".github/contribot.yml:1:10: extends: SovereignCloudStack/.github:rules.yml does not exist or contribot cannot read it; using the org default " + orgRules + " instead"},
 		},
 		{
 			name: "extends a broken file: org default",
 			files: map[string]string{
-				orgRules: "dco:\n  override: false\n",
-				repoFile: "extends: SovereignCloudStack/standards:rules.yml\n",
-				"SovereignCloudStack/standards:rules.yml": "dco:\n  enabled: false\n  oops: 1\n",
+				orgRules:                                "dco:\n  override: false\n",
+				repoFile:                                "extends: SovereignCloudStack/.github:rules.yml\n",
+				"SovereignCloudStack/.github:rules.yml": "dco:\n  enabled: false\n  oops: 1\n",
 			},
 			want: func(d *rules.DCO) { d.Override = false },
 			problems: []string{
-				".github/contribot.yml:1:10: extends: SovereignCloudStack/standards:rules.yml has problems; using the org default " + orgRules + " instead",
-				`SovereignCloudStack/standards:rules.yml:3:3: unknown key "oops" in dco (known: enabled, require, remediation, skip_bots, allow, recheck_command, override)`,
+				".github/contribot.yml:1:10: extends: SovereignCloudStack/.github:rules.yml has problems; using the org default " + orgRules + " instead",
+				`SovereignCloudStack/.github:rules.yml:3:3: unknown key (not shown) in dco (known: enabled, require, remediation, skip_bots, allow, recheck_command, override)`,
 			},
 		},
 		{
@@ -524,21 +552,24 @@ func TestCancelledCallerDoesNotFailOthers(t *testing.T) {
 }
 
 func TestExtendsTargetCachedPerReadingOwner(t *testing.T) {
-	// Owners read extends targets with their own installation, so one owner's
-	// read must not answer for another.
+	// Owners read files with their own installation, so one owner's read
+	// must not answer for another, whatever a file names.
 	shared := "osism/.github:.github/contribot.yml"
 	g := newFake(map[string]string{
 		"SovereignCloudStack/docs:" + rules.DefaultPath: "extends: osism/.github\n",
-		"other/docs:" + rules.DefaultPath:               "extends: osism/.github\n",
+		"osism/docs:" + rules.DefaultPath:               "extends: osism/.github\n",
 		shared:                                          "dco: {override: false}\n",
 	})
 	l, _ := newLoader()
 	mustLoad(t, l, g, "docs")
-	if _, err := l.Load(context.Background(), g, "other", "docs"); err != nil {
+	if n := g.reads()[shared]; n != 0 {
+		t.Errorf("another org's file was read %d times", n)
+	}
+	if _, err := l.Load(context.Background(), g, "osism", "docs"); err != nil {
 		t.Fatal(err)
 	}
-	if n := g.reads()[shared]; n != 2 {
-		t.Errorf("shared extends target read %d times for two owners, want 2", n)
+	if n := g.reads()[shared]; n != 1 {
+		t.Errorf("the org's own file read %d times, want once", n)
 	}
 }
 
@@ -597,5 +628,98 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// A repository maintainer turns DCO off while the org file is broken: the
+// org's locks must hold through a typo, whether or not this process has
+// seen a version of the org file that parsed.
+func TestLoad_RepositoryMaintainerTurnsDCOOffWhileTheOrgFileIsBroken(t *testing.T) {
+	repoFile := "SovereignCloudStack/docs:" + rules.DefaultPath
+	broken := []struct {
+		name, org string
+		// locked is what the broken file alone locks, line is where the
+		// check run sends the org admin.
+		locked []string
+		line   string
+	}{
+		{"a typo beside locked", "locked: [dco]\ndco:\n  enabled: ture\n", []string{"dco"}, orgRules + ":3:12:"},
+		{"an unknown key beside locked", "locked: [dco]\ndcoo: {}\n", []string{"dco"}, orgRules + ":2:1:"},
+		{"a YAML syntax error", "locked: [dco]\ndco: {enabled: true\n", rules.Lockable(), orgRules + ":2: YAML syntax error"},
+		{"locked is not a list", "locked: dco\nlabels: {enabled: false}\n", []string{"dco", "labels"}, orgRules + ":1:9:"},
+		{"locked names an unknown section", "locked: [dco, lables]\n", []string{"dco"}, orgRules + ":1:15:"},
+		{"locked is misspelt", "lockd: [dco]\n", []string{"dco"}, orgRules + ":1:1:"},
+		{"locked is an alias", "x: &l [dco]\nlocked: *l\n", []string{"dco"}, orgRules + ":1:4:"},
+		{"the file is a list", "- locked: [dco]\n", rules.Lockable(), orgRules + ":1:1:"},
+	}
+	repoFiles := map[string]map[string]string{
+		"dco.enabled: false": {repoFile: "dco:\n  enabled: false\n"},
+		"extends: none":      {repoFile: "extends: none\ndco:\n  enabled: false\n"},
+		"extends another .github file that turns DCO off": {
+			repoFile:                              "extends: SovereignCloudStack/.github:off.yml\n",
+			"SovereignCloudStack/.github:off.yml": "dco:\n  enabled: false\n",
+		},
+	}
+	for _, b := range broken {
+		for rname, files := range repoFiles {
+			t.Run(b.name+"/"+rname, func(t *testing.T) {
+				check := func(t *testing.T, ld *Loaded, headline string, locked []string) {
+					t.Helper()
+					if !ld.Rules.DCO.Enabled {
+						t.Errorf("DCO is off: %+v", ld.Rules.DCO)
+					}
+					for _, s := range locked {
+						if !slices.Contains(ld.Rules.Locked, s) {
+							t.Errorf("Locked = %q, want %s among them", ld.Rules.Locked, s)
+						}
+					}
+					got := messages(ld.Problems)
+					if len(got) < 2 || !strings.HasPrefix(got[0], orgRules+": "+headline) {
+						t.Fatalf("Problems = %q, want first %q", got, orgRules+": "+headline)
+					}
+					if !slices.ContainsFunc(got[1:], func(m string) bool { return strings.HasPrefix(m, b.line) }) {
+						t.Errorf("Problems = %q, want one at %s", got, b.line)
+					}
+				}
+				t.Run("no good version known (after a restart)", func(t *testing.T) {
+					g := newFake(maps.Clone(files))
+					g.set(orgRules, b.org)
+					l, _ := newLoader()
+					check(t, mustLoad(t, l, g, "docs"), "the org rules", b.locked)
+				})
+				t.Run("the last good version applies", func(t *testing.T) {
+					g := newFake(maps.Clone(files))
+					g.set(orgRules, "locked: [dco]\ndco:\n  remediation:\n    individual: true\n")
+					l, _ := newLoader()
+					mustLoad(t, l, g, "docs")
+					g.set(orgRules, b.org)
+					l.Invalidate(org, ".github")
+					ld := mustLoad(t, l, g, "docs")
+					check(t, ld, "the org rules do not parse and are skipped; until they are fixed, their last version that parsed applies instead, with its locks (dco)", []string{"dco"})
+					if !ld.Rules.DCO.Remediation.Individual {
+						t.Errorf("the last good version's dco settings are lost: %+v", ld.Rules.DCO)
+					}
+				})
+			})
+		}
+	}
+}
+
+// An org that deletes its file and later pushes a broken one gets the
+// broken file's own locks, not those of a file it removed.
+func TestLoad_DeletedOrgFileForgetsItsLastGoodVersion(t *testing.T) {
+	g := newFake(map[string]string{orgRules: "locked: [labels]\n"})
+	l, _ := newLoader()
+	mustLoad(t, l, g, "docs")
+	g.mu.Lock()
+	delete(g.files, orgRules)
+	g.mu.Unlock()
+	l.Invalidate(org, ".github")
+	mustLoad(t, l, g, "docs")
+	g.set(orgRules, "locked: [dco]\ndco: {enabled: ture}\n")
+	l.Invalidate(org, ".github")
+	ld := mustLoad(t, l, g, "docs")
+	if !reflect.DeepEqual(ld.Rules.Locked, []string{"dco"}) {
+		t.Errorf("Locked = %q, want [dco] from the broken file alone", ld.Rules.Locked)
 	}
 }

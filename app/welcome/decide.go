@@ -20,6 +20,17 @@ const (
 	KindMerged      = "merged"
 )
 
+// TemplateKey is the welcome setting that holds a kind's template.
+func TemplateKey(kind string) string {
+	switch kind {
+	case KindIssue:
+		return "welcome.first_issue"
+	case KindPullRequest:
+		return "welcome.first_pr"
+	}
+	return "welcome.first_merged_pr"
+}
+
 // Template returns the rules' template for a kind; empty means no greeting.
 func Template(w rules.Welcome, kind string) string {
 	switch kind {

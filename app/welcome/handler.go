@@ -17,10 +17,10 @@ import (
 	"github.com/SovereignCloudStack/contribot/rules"
 )
 
-// RulesLoader gives a repository's effective rules and the warnings that
-// concern the welcome section.
+// RulesLoader gives a repository's effective rules, with where each
+// setting was written, and the warnings that concern the welcome section.
 type RulesLoader interface {
-	WelcomeRules(ctx context.Context, c Client, owner, repo string) (r *rules.Rules, warnings []string, err error)
+	WelcomeRules(ctx context.Context, c Client, owner, repo string) (r *rules.Result, warnings []string, err error)
 }
 
 // BurstTTL is how long a search result is reused: a newcomer's burst of
@@ -50,7 +50,7 @@ type Metrics struct{ outcomes *prometheus.CounterVec }
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{outcomes: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "contribot_welcome_total",
-		Help: "Welcome decisions by kind (issue, pr, merged) and outcome (greeted, ruled_out, known, not_first, unsearchable, claimed_elsewhere, already_on_item).",
+		Help: "Welcome decisions by kind (issue, pr, merged) and outcome (greeted, ruled_out, known, not_first, unsearchable, claimed_elsewhere, already_on_item, rules_problem).",
 	}, []string{"kind", "outcome"})}
 	reg.MustRegister(m.outcomes)
 	return m
@@ -123,10 +123,11 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID i
 		return nil
 	}
 	c := h.Client(ev.installation)
-	r, warnings, err := h.Rules.WelcomeRules(ctx, c, ev.owner, ev.repo)
+	res, warnings, err := h.Rules.WelcomeRules(ctx, c, ev.owner, ev.repo)
 	if err != nil {
 		return fmt.Errorf("load rules of %s/%s: %w", ev.owner, ev.repo, err)
 	}
+	r := &res.Rules
 	w := r.Welcome
 	tmpl := Template(w, ev.kind)
 	if !w.Enabled || strings.TrimSpace(tmpl) == "" {
@@ -138,8 +139,21 @@ func (h *Handler) greet(ctx context.Context, log *slog.Logger, ev event, jobID i
 	}
 	// Rendered before anything is claimed: a template that fails or says
 	// nothing for this item must not hold the person's greeting.
-	body, err := Render(tmpl, Data(w, ev.kind, ev.owner, ev.repo, ev.number, ev.login, ev.title, ev.url, moduleLabels(r, ev.labels)), ev.kind)
-	if err != nil {
+	body, err := RenderContext(ctx, tmpl, Data(w, ev.kind, ev.owner, ev.repo, ev.number, ev.login, ev.title, ev.url, moduleLabels(r, ev.labels)), ev.kind)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return err // the job's time ran out: not the rules' fault
+	case errors.Is(err, rules.ErrGreetingTooLong):
+		// Nothing is posted: GitHub would refuse the comment, and a cut
+		// one would greet with half a sentence.
+		key := TemplateKey(ev.kind)
+		where := res.Sources[key].String()
+		log.Error("rules problem: the greeting for this item is longer than GitHub accepts in a comment; nothing posted",
+			slog.String("template", key), slog.String("source", where), slog.Int("max_characters", rules.MaxGreeting))
+		h.Metrics.count(ev.kind, "rules_problem")
+		return queue.Permanent(fmt.Errorf("%s (%s) renders more than %d characters for this item; nothing posted; fix welcome in the rules", key, where, rules.MaxGreeting))
+	case err != nil:
+		h.Metrics.count(ev.kind, "rules_problem")
 		return queue.Permanent(fmt.Errorf("%w; fix welcome in the rules", err))
 	}
 	if body == "" {

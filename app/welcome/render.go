@@ -1,6 +1,7 @@
 package welcome
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -12,17 +13,20 @@ import (
 func Marker(kind string) string { return "<!-- contribot:welcome:" + kind + " -->" }
 
 // Render executes a rules template. Contributor-controlled fields arrive
-// escaped (see Data); a link the rules do not define renders empty.
+// escaped (see Data); a link the rules do not define renders empty. A
+// greeting longer than GitHub accepts (with the marker) is not rendered
+// past that: the error is rules.ErrGreetingTooLong.
 func Render(src string, data rules.WelcomeData, kind string) (string, error) {
-	t, err := rules.ParseWelcomeTemplate("welcome."+kind, src)
+	return RenderContext(context.Background(), src, data, kind)
+}
+
+// RenderContext is Render that also stops when ctx ends.
+func RenderContext(ctx context.Context, src string, data rules.WelcomeData, kind string) (string, error) {
+	out, err := rules.RenderWelcome(ctx, "welcome."+kind, src, data, rules.MaxGreeting)
 	if err != nil {
-		return "", fmt.Errorf("parse the %s greeting: %w", kind, err)
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
 		return "", fmt.Errorf("render the %s greeting: %w", kind, err)
 	}
-	body := strings.TrimSpace(b.String())
+	body := strings.TrimSpace(out)
 	if body == "" {
 		return "", nil
 	}

@@ -1,0 +1,104 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestGlobExpansions(t *testing.T) {
+	tests := map[string]int{
+		"a":                    1,
+		"Standards/scs-?1??-*": 1,
+		"{a,b}":                2,
+		"{a,b}{c,d,e}":         6,
+		"{a,{b,c}}":            3,
+		"{a,{b,c}}/{d,e}":      6,
+		`\{a,b}`:               1,
+		"[{]a,b":               1,
+		"{a,b}/{c,d}/**":       4,
+		"Standards/scs-{0110,0114,0117,0119,0211}-*": 5,
+		strings.Repeat("{a,a}", 40):                  MaxGlobExpansions * MaxGlobs,
+	}
+	for in, want := range tests {
+		if got := GlobExpansions(in); got != want {
+			t.Errorf("GlobExpansions(%q) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+// labelRules is a labels section with the given rules, each giving module m.
+func labelRules(rules ...string) string {
+	var b strings.Builder
+	b.WriteString("labels:\n  rules:\n")
+	for _, r := range rules {
+		b.WriteString("    - modules: [m]\n" + r)
+	}
+	return b.String()
+}
+
+func repeat(n int, f func(i int) string) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = f(i)
+	}
+	return out
+}
+
+// A repository maintainer writes patterns that make every labels decision
+// of the repository expensive: each limit is reported where it is crossed.
+func TestParse_RepositoryMaintainersCostlyPatternsAreRefused(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     string
+	}{
+		{"201 label rules", labelRules(repeat(MaxLabelRules+1, func(int) string { return "      repos: [x]\n" })...),
+			".github/contribot.yml:404:7: labels.rules: 201 rules; a rules file may have at most 200"},
+		{"a glob of 201 bytes", labelRules("      files: {any: ['" + strings.Repeat("a", 201) + "']}\n"),
+			".github/contribot.yml:5:21: labels.rules[0].files.any[0]: 201 bytes; a glob may have at most 200"},
+		{"five **", labelRules("      repos: ['**/**/**/**/**']\n"),
+			`.github/contribot.yml:5:15: labels.rules[0].repos[0]: 5 "**"; a glob may have at most 4`},
+		{"{a,a} six times: 64 patterns, 2^n to match", labelRules("      files: {all: ['" + strings.Repeat("{a,a}", 6) + "']}\n"),
+			".github/contribot.yml:5:21: labels.rules[0].files.all[0]: its {…} alternatives expand to more than 32 patterns; write fewer alternatives, or several globs"},
+		{"501 glob patterns in one file", labelRules(repeat(17, func(int) string {
+			return "      files: {any: [" + strings.Join(repeat(30, func(i int) string { return fmt.Sprintf("'d%d/*'", i) }), ", ") + "]}\n"
+		})...),
+			".github/contribot.yml:37:191: labels.rules[16].files.any[20]: the file's globs come to more than 500 patterns here (counting each {…} alternative); a rules file may have at most 500"},
+		{"a title of 501 bytes", labelRules("      title: '" + strings.Repeat("a", 501) + "'\n"),
+			".github/contribot.yml:5:14: labels.rules[0].title: 501 bytes; a title expression may have at most 500"},
+		{"the title expressions of issue 11: 8,003 instructions each", labelRules("      title: '(?i)(?:ab|ba|x1){1000}c'\n"),
+			".github/contribot.yml:5:14: labels.rules[0].title: compiles to 8003 instructions; a title expression may have at most 1000 (counted repetitions such as {100} multiply it)"},
+		{"seven titles of 803 instructions", labelRules(repeat(7, func(i int) string { return fmt.Sprintf("      title: '(?i)(?:ab|ba|x%d){100}c'\n", i) })...),
+			".github/contribot.yml:17:14: labels.rules[6].title: the file's title expressions compile to more than 5000 instructions together here; a rules file may have at most 5000"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse(repoFile, []byte("modules: {m: {}}\n"+tt.in))
+			got := asErrors(repoFile, err)
+			if len(got) != 1 || got[0].Error() != tt.want {
+				t.Errorf("errors = %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+	// The built-in rules are well within every limit.
+	if _, err := Parse(BuiltinName, Builtin()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Decisions match the expression compiled when the rules loaded: matching
+// allocates nothing, where compiling would allocate kilobytes each time.
+func TestMerge_TitleExpressionsAreCompiledOnce(t *testing.T) {
+	f, err := Parse(repoFile, []byte("modules: {m: {}}\n"+labelRules("      title: '(?i)(?:ab|ba){20}c'\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := Merge(BuiltinLayer(), Layer{Kind: LayerRepo, File: f}).Rules.Labels.Rules[0]
+	if !rule.MatchTitle(strings.Repeat("ab", 20)+"c") || rule.MatchTitle("docs") {
+		t.Fatal("the compiled expression does not match as written")
+	}
+	title := strings.Repeat("ba", 30)
+	if n := testing.AllocsPerRun(50, func() { rule.MatchTitle(title) }); n != 0 {
+		t.Errorf("MatchTitle allocates %v times a call: the expression is compiled per decision", n)
+	}
+}
