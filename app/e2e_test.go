@@ -642,7 +642,27 @@ func TestRateLimitsDelayButDoNotLoseTheVerdict(t *testing.T) {
 }
 
 func TestPersistentGitHubErrorGivesFailingCheckWithRequestID(t *testing.T) {
-	e := start(t, setup{})
+	tests := []struct {
+		name, rules, recheck string
+	}{
+		{"default recheck command", "", "`/dco recheck`"},
+		// A backtick in the command would end the code span early and let
+		// the rest mention a team from the check run.
+		{"a repository maintainer's recheck command breaks out of its code span", "dco:\n  recheck_command: \"/dco `@octo-org/everyone` recheck\"\n", "`` /dco `@octo-org/everyone` recheck ``"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := start(t, setup{})
+			if tt.rules != "" {
+				e.fake.SetFile(owner, repo, ".github/contribot.yml", []byte(tt.rules))
+			}
+			checkPersistentGitHubError(t, e, tt.recheck)
+		})
+	}
+}
+
+func checkPersistentGitHubError(t *testing.T, e *env, recheck string) {
+	t.Helper()
 	e.fake.Fault(func(r *http.Request, _ int) *fakegithub.Fault {
 		if strings.HasSuffix(r.URL.Path, "/pulls/2/commits") {
 			return fakegithub.BadGateway()
@@ -655,7 +675,7 @@ func TestPersistentGitHubErrorGivesFailingCheckWithRequestID(t *testing.T) {
 	if run.GetConclusion() != "failure" {
 		t.Fatalf("conclusion = %s, want failure (never a pass when commits could not be read)", run.GetConclusion())
 	}
-	for _, want := range []string{"502", "request ", "/dco recheck"} {
+	for _, want := range []string{"502", "request ", "comment " + recheck + " on the pull request"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("error check run lacks %q:\n%s", want, summary)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
+	"github.com/SovereignCloudStack/contribot/app/markdown"
 	"github.com/SovereignCloudStack/contribot/app/queue"
 	"github.com/SovereignCloudStack/contribot/rules"
 )
@@ -417,8 +418,10 @@ func (h *Handler) failed(ctx context.Context, log *slog.Logger, job queue.Job, c
 	perr := h.post(ctx, log, c, t, github.CreateCheckRunOptions{
 		Conclusion: github.String("failure"),
 		Output: &github.CheckRunOutput{
-			Title:   github.String("DCO could not be checked: GitHub API error"),
-			Summary: github.String(fmt.Sprintf("contribot could not %s: %s.\n\n%s (attempt %d of %d). To try again now, comment `%s` on the pull request.", what, describe, retry, job.Attempt, job.MaxAttempts, recheck)),
+			Title: github.String("DCO could not be checked: GitHub API error"),
+			// The error text quotes what GitHub answered, and the recheck
+			// command comes from the rules: neither may format or mention.
+			Summary: github.String(fmt.Sprintf("contribot could not %s: %s.\n\n%s (attempt %d of %d). To try again now, comment %s on the pull request.", what, markdown.Text(describe), retry, job.Attempt, job.MaxAttempts, markdown.Code(recheck))),
 		},
 	})
 	if perr != nil {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/SovereignCloudStack/contribot/app/markdown"
 	"github.com/SovereignCloudStack/contribot/rules"
 )
 
@@ -141,26 +142,12 @@ func SafeLogin(login string) string {
 }
 
 // CodeSpan renders contributor-controlled text as Markdown inline code,
-// where GitHub makes no mention, link, autolink or HTML: the fence is one
-// backtick longer than any run inside, and line breaks become spaces.
+// where GitHub makes no mention, link, autolink or HTML, and drops the
+// invisible characters (bidi overrides) that would make it read as other
+// text; empty text shows as "(empty)".
 func CodeSpan(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if s == "" {
-		return "`(empty)`"
+	if c := markdown.Code(s); c != "" {
+		return c
 	}
-	longest, run := 0, 0
-	for _, r := range s {
-		if r == '`' {
-			run++
-			longest = max(longest, run)
-			continue
-		}
-		run = 0
-	}
-	fence := strings.Repeat("`", longest+1)
-	pad := ""
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		pad = " " // CommonMark strips one space on each side
-	}
-	return fence + pad + s + pad + fence
+	return "`(empty)`"
 }

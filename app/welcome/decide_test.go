@@ -72,7 +72,8 @@ func TestEscaping(t *testing.T) {
 		{"@octocat please <img src=x onerror=alert(1)> [x](https://evil.example) www.evil.example", "`@octocat please <img src=x onerror=alert(1)> [x](https://evil.example) www.evil.example`"},
 		{"use `go test`", "`` use `go test` ``"},
 		{"`x`", "`` `x` ``"},
-		{"a ``` b", "````a ``` b````"},
+		{"a ``` b", "```` a ``` b ````"},
+		{"any GitHub user: bidi \u202eexe.txt\u2066 in a title", "`any GitHub user: bidi exe.txt in a title`"},
 		{"two\nlines\r\n and  spaces", "`two lines and spaces`"},
 		{"   ", "`(empty)`"},
 	}
