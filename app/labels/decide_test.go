@@ -287,6 +287,31 @@ func TestExplainCitesRuleFileAndLine(t *testing.T) {
 	}
 }
 
+// Any GitHub user names the files of their pull request; a path with a
+// line break must not print a line that reads like a decision of its own.
+func TestExplain_AnyGitHubUsersFileNameForgesNoLine(t *testing.T) {
+	tests := []struct{ name, path, want string }{
+		{"plain path as it is", "Standards/scs-0110-v1.md", "matched Standards/scs-0110-v1.md"},
+		{"line break forging an add line", "Standards/scs-0110-x.md\nadd: admin", `matched "Standards/scs-0110-x.md\nadd: admin"`},
+		{"carriage return", "Standards/scs-0110-\rIaaS.md", `matched "Standards/scs-0110-\rIaaS.md"`},
+		{"bidi override", "Standards/scs-0110-\u202edm.txt", `matched "Standards/scs-0110-\u202edm.txt"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := Decide(testRules(), Input{Repo: "SovereignCloudStack/standards", FilesListed: true, Files: []File{{Path: tt.path}}})
+			got := Explain(d, "")
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("explanation lacks %s:\n%s", tt.want, got)
+			}
+			for _, line := range strings.Split(got, "\n") {
+				if strings.HasPrefix(line, "add: admin") {
+					t.Errorf("a file name forged the line %q", line)
+				}
+			}
+		})
+	}
+}
+
 func TestSizeLabel(t *testing.T) {
 	th := rules.SizeThresholds{S: 10, M: 30, L: 100, XL: 500, XXL: 1000}
 	for _, tt := range []struct {

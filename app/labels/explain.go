@@ -2,7 +2,11 @@ package labels
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+
+	"github.com/SovereignCloudStack/contribot/app/markdown"
 )
 
 // Describe says in one line why a cause gives its label. rulesFile is the
@@ -22,15 +26,29 @@ func (c Cause) Describe(rulesFile string) string {
 	b.WriteString(c.rule(rulesFile))
 	switch {
 	case c.File != "" && c.Detail != "":
-		fmt.Fprintf(&b, " matched %s (%s)", c.File, c.Detail)
+		fmt.Fprintf(&b, " matched %s (%s)", showPath(c.File), c.Detail)
 	case c.File != "":
-		fmt.Fprintf(&b, " matched %s", c.File)
+		fmt.Fprintf(&b, " matched %s", showPath(c.File))
 	case c.Detail != "":
 		fmt.Fprintf(&b, ": %s", c.Detail)
 	default:
 		b.WriteString(" names this repository")
 	}
 	return b.String()
+}
+
+// showPath is a changed file's path for one line of an explanation. Any
+// GitHub user names the files of their pull request, and a path may hold
+// a line break or a control character that would forge a line of its own
+// in a log or a terminal: such a path is shown Go-quoted, others as they
+// are.
+func showPath(p string) string {
+	for _, r := range p {
+		if unicode.IsControl(r) || markdown.Invisible(r) || r == '\u2028' || r == '\u2029' {
+			return strconv.Quote(p)
+		}
+	}
+	return p
 }
 
 func (c Cause) rule(rulesFile string) string {
