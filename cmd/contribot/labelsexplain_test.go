@@ -145,7 +145,9 @@ func TestLabelsExplain_AnyGitHubUser_FileNameEscapes(t *testing.T) {
 			}
 			assertTerminalSafe(t, "stdout", stdout.String())
 			assertTerminalSafe(t, "stderr", stderr.String())
-			want := `matched site/\x1b]0;pwned\a\x1b[2J\u202etxt.exe`
+			// labels.Explain quotes such a path itself; the terminal then has
+			// nothing left to escape in it.
+			want := `matched "site/\x1b]0;pwned\a\x1b[2J\u202etxt.exe"`
 			if format == "json" {
 				want = `site/\u001b]0;pwned\u0007\u001b[2J\u202etxt.exe`
 			}
