@@ -206,7 +206,7 @@ func newScaleEnv(b *testing.B) *scaleEnv {
 		HTTP:      &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
 		Endpoints: eps,
 		PerSecond: -1, // no pacing: measure the tracker, not the limiter
-		GitHub:    func(context.Context) (*github.Client, error) { return gh.Installation(scaleInstall), nil },
+		GitHub:    func(context.Context, string) (*github.Client, error) { return gh.Installation(scaleInstall), nil },
 	})
 	e.fetch = &timedFetcher{Set: e.set}
 	e.handler = &upstream.Handler{

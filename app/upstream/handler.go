@@ -75,6 +75,9 @@ type Handler struct {
 	// LockTTL is the lease of one sync or dashboard rebuild: longer than a
 	// task may run. Zero is the package's LockTTL.
 	LockTTL time.Duration
+	// Budget bounds each org's upstream reads per poll; zero fields take
+	// the defaults.
+	Budget Budget
 }
 
 func (h *Handler) now() time.Time {
@@ -255,6 +258,7 @@ func (h *Handler) reparse(ctx context.Context, log *slog.Logger, ev event) (chan
 	}
 	ev.item.Modules = ModulesOf(r, ev.item.Repo, ev.item.Labels)
 	ev.item.Listed = !ev.item.Private || u.ShowPrivate
+	ev.item.ShowPrivate = u.ShowPrivate
 	opts := LinkOptions(u, ev.owner)
 	if ev.comment != nil {
 		return h.onComment(ctx, log, ev, u, opts)

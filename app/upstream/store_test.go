@@ -44,6 +44,15 @@ var (
 	tracker = upstream.Item{Repo: "o/r", Number: 7, Installation: 1, Title: "Nova", URL: "https://github.com/o/r/issues/7", Author: "alice", Open: true, Listed: true, Modules: []string{"iaas"}}
 )
 
+// claimed are the keys of the references a poll claimed.
+func claimed(cs []upstream.Claim) []string {
+	refs := make([]link.Ref, len(cs))
+	for i, c := range cs {
+		refs[i] = c.Ref
+	}
+	return keys(refs)
+}
+
 func keys(refs []link.Ref) []string {
 	var out []string
 	for _, r := range refs {
@@ -111,21 +120,23 @@ func TestStorePollClaimsAndSaves(t *testing.T) {
 		if _, err := s.Track(ctx, tracker, upstream.SourceBody, []link.Ref{change, bug, page}); err != nil {
 			t.Fatal(err)
 		}
-		due, err := s.Due(ctx, now.Add(-time.Hour), now, 100)
+		due, _, err := s.Due(ctx, now.Add(-time.Hour), now, upstream.Budget{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := keys(due), keys([]link.Ref{change, bug}); !slices.Equal(got, want) {
+		if got, want := claimed(due), keys([]link.Ref{change, bug}); !slices.Equal(got, want) {
 			t.Fatalf("due = %q, want %q (untracked links are never polled)", got, want)
 		}
 		// A second poll at the same moment finds them claimed.
-		if again, err := s.Due(ctx, now.Add(-time.Hour), now, 100); err != nil || len(again) != 0 {
-			t.Fatalf("a concurrent poll got %q (%v), want nothing: the first claimed them", keys(again), err)
+		if again, _, err := s.Due(ctx, now.Add(-time.Hour), now, upstream.Budget{}); err != nil || len(again) != 0 {
+			t.Fatalf("a concurrent poll got %q (%v), want nothing: the first claimed them", claimed(again), err)
 		}
 		before, _ := s.Item(ctx, tracker.Repo, tracker.Number)
 		items, err := s.Save(ctx, map[string]provider.Result{
 			change.Key(): {Status: provider.Status{State: provider.InReview, Raw: "NEW", Title: "Quota", LastActivity: now.Add(-time.Hour)}},
-			bug.Key():    {Err: errors.New("HTTP 503")},
+			// An error that is not the provider's public kind is stored
+			// without its text: it could hold anything the host said.
+			bug.Key(): {Err: errors.New("HTTP 503: <html>db at 10.1.2.3</html>")},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -144,7 +155,7 @@ func TestStorePollClaimsAndSaves(t *testing.T) {
 		}
 		want := map[string]string{
 			change.Key(): "in_review|NEW||0001-01-01",
-			bug.Key():    "||HTTP 503|2026-11-02",
+			bug.Key():    "||could not check|2026-11-02",
 			page.Key():   "|||0001-01-01",
 		}
 		for k, w := range want {
