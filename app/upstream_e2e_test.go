@@ -62,7 +62,9 @@ type upstreamEnv struct {
 	clock     *clock
 }
 
-func startUpstream(t *testing.T, databaseURL string) *upstreamEnv {
+// startUpstream starts the service with the upstream fakes; more changes
+// the configuration further.
+func startUpstream(t *testing.T, databaseURL string, more ...func(*app.Config)) *upstreamEnv {
 	t.Helper()
 	gerrit, lp := fakeupstream.NewGerrit(), fakeupstream.NewLaunchpad()
 	t.Cleanup(gerrit.Close)
@@ -76,6 +78,9 @@ func startUpstream(t *testing.T, databaseURL string) *upstreamEnv {
 			c.UpstreamPollInterval = time.Hour
 			c.UpstreamRate = 1000
 			c.PublicURL = "https://contribot.example.org"
+			for _, m := range more {
+				m(c)
+			}
 		},
 	})
 	e.fake.SetFile(owner, ".github", ".github/contribot.yml", []byte(upstreamRules))
