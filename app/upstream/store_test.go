@@ -15,6 +15,7 @@ import (
 	"github.com/SovereignCloudStack/contribot/app/upstream"
 	"github.com/SovereignCloudStack/contribot/app/upstream/link"
 	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
+	"github.com/SovereignCloudStack/contribot/app/upstream/report"
 )
 
 // stores runs a test against a fresh store on each database.
@@ -293,4 +294,62 @@ func TestStoreApplyOrderAndGuards(t *testing.T) {
 			t.Errorf("a forgotten item is still stored: %+v", it)
 		}
 	})
+}
+
+// TestStorePrivateReadsGoOnlyWhereTheOrgsPrivateDataGoes: what an org's
+// installation read from a private repository shows in the status comment
+// of the org's private items, and on the reports only with show_private;
+// anywhere else the reference is unavailable, without title, state or
+// dates.
+func TestStorePrivateReadsGoOnlyWhereTheOrgsPrivateDataGoes(t *testing.T) {
+	ghRef := link.Ref{Provider: link.GitHub, Host: "github.com", Project: "o/secret", Kind: link.Issue, Number: 7, URL: "https://github.com/o/secret/issues/7"}
+	tests := []struct {
+		name                  string
+		itemPrivate, show     bool
+		wantComment, wantPage bool // the title is shown there
+	}{
+		{"public item", false, false, false, false},
+		{"public item, show_private", false, true, false, true},
+		{"private item", true, false, true, false},
+		{"private item, show_private", true, true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stores(t, func(t *testing.T, s *upstream.Store) {
+				ctx := context.Background()
+				it := tracker
+				it.Private, it.ShowPrivate, it.Listed = tt.itemPrivate, tt.show, !tt.itemPrivate || tt.show
+				if _, err := s.Track(ctx, it, upstream.SourceBody, []link.Ref{ghRef}); err != nil {
+					t.Fatal(err)
+				}
+				key := ghRef.Scoped(it.Org()).Key()
+				if _, err := s.Save(ctx, map[string]provider.Result{key: {Status: provider.Status{
+					State: provider.InReview, Raw: "open", Title: "SECRET-TITLE", LastActivity: time.Unix(1e9, 0), Private: true}}}); err != nil {
+					t.Fatal(err)
+				}
+				own, err := s.ItemReferences(ctx, it.Repo, it.Number)
+				if err != nil || len(own) != 1 {
+					t.Fatalf("item references %+v (%v)", own, err)
+				}
+				page, err := s.References(ctx, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for where, c := range map[string]struct {
+					refs []report.Reference
+					want bool
+				}{"status comment": {own, tt.wantComment}, "reports": {page, tt.wantPage}} {
+					for _, r := range c.refs {
+						shown := r.Title == "SECRET-TITLE"
+						if shown != c.want {
+							t.Errorf("%s shows the title: %v, want %v", where, shown, c.want)
+						}
+						if !shown && (r.State != provider.Unavailable || r.RawState != "" || !r.LastActivity.IsZero()) {
+							t.Errorf("%s shows a redacted reference as %+v", where, r)
+						}
+					}
+				}
+			})
+		})
+	}
 }
