@@ -499,6 +499,10 @@ func (h *Handler) writeDashboard(ctx context.Context, log *slog.Logger, c Client
 	return number, nil
 }
 
+// afterPoll bounds the recording and scheduling that follow a poll's
+// checks.
+const afterPoll = time.Minute
+
 // Poll checks every reference that is due, records what changed, and
 // schedules the status comments and dashboards: after a full poll every
 // tracked item's sync, since staleness moves with time alone (a sync that
@@ -530,6 +534,11 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 	}
 	results := h.Providers.Fetch(fetchCtx, due)
 	cancel()
+	// What follows records and schedules what was checked, even when the
+	// task's time is up: the checks are done and have cost quota. It is
+	// bounded on its own.
+	ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), afterPoll)
+	defer cancel()
 	var unreached []link.Ref
 	for _, ref := range due {
 		if res, ok := results[ref.Key()]; !ok || errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded) {
@@ -538,7 +547,7 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 		}
 	}
 	if len(unreached) > 0 {
-		if err := h.Store.Unclaim(context.WithoutCancel(ctx), unreached); err != nil {
+		if err := h.Store.Unclaim(ctx, unreached); err != nil {
 			log.Warn("unreached references not handed back; they wait for the next interval", slog.String("error", err.Error()))
 		}
 		log.Warn("the poll ran out of time; the rest goes to the next poll", slog.Int("unreached", len(unreached)))
@@ -561,12 +570,11 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 			h.Metrics.checks.WithLabelValues(string(ref.Provider), result).Inc()
 		}
 	}
-	// Saved even if the task's time is up: the checks are done.
-	changed, err := h.Store.Save(context.WithoutCancel(ctx), results)
+	changed, err := h.Store.Save(ctx, results)
 	if err != nil {
 		// Claimed but not saved: hand them to the retry, not to the next
 		// interval.
-		if uerr := h.Store.Unclaim(context.WithoutCancel(ctx), due); uerr != nil {
+		if uerr := h.Store.Unclaim(ctx, due); uerr != nil {
 			log.Warn("claimed references not handed back; they wait for the next interval", slog.String("error", uerr.Error()))
 		}
 		return err
