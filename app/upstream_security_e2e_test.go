@@ -207,3 +207,69 @@ func TestUpstreamCrossOrg_OwnPrivateReadStaysPrivate(t *testing.T) {
 		})
 	}
 }
+
+// TestUpstreamCrossOrg_RepositoryMadePrivateLeavesThePageAtOnce: org A's
+// item names an issue in org B's public repository, and its title shows on
+// the page. When B makes the repository private, what was read from it
+// leaves the page, the API and A's status comment at once, not at the next
+// poll; that poll, with A's installation, then finds it unavailable.
+func TestUpstreamCrossOrg_RepositoryMadePrivateLeavesThePageAtOnce(t *testing.T) {
+	t.Parallel()
+	const lib, libTitle = "lib", "LIB-TITLE"
+	u := crossOrg(t, bobRules)
+	u.fake.AddSearchItem(orgB, lib, fakegithub.SearchItem{Number: 9, Author: "bob", Title: libTitle})
+	u.track(t, instA, orgA, repo, false, 21, "Codertocat", fmt.Sprintf("Upstream: https://github.com/%s/%s/issues/9\n", orgB, lib))
+	u.waitCount(1, "status comment posted")
+	u.waitIdle()
+	if !strings.Contains(u.get(t, "/api/upstream"), libTitle) {
+		t.Fatal("the public issue's title is not on the API to begin with")
+	}
+
+	u.fake.SetRepoPrivate(orgB, lib, true)
+	u.send("repository", payload(t, "repository/privatized.json", map[string]any{
+		"repository.name": lib, "repository.full_name": orgB + "/" + lib, "repository.owner.login": orgB, "repository.private": true,
+		"installation": map[string]any{"id": instB},
+	}))
+	u.waitStatusOf(t, orgA, repo, 21, "unavailable")
+	u.waitIdle()
+	check := func(when string) {
+		t.Helper()
+		for where, text := range map[string]string{
+			"/upstream":          u.get(t, "/upstream"),
+			"/api/upstream":      u.get(t, "/api/upstream"),
+			"A's status comment": u.statusOf(orgA, repo, 21),
+			"A's dashboard":      u.dashboardOf(orgA, repo),
+		} {
+			if strings.Contains(text, libTitle) {
+				t.Errorf("%s: %s still shows what was read from the repository made private", when, where)
+			}
+		}
+	}
+	check("before the next poll")
+
+	u.fake.Reset()
+	u.clock.Add(2 * time.Hour)
+	polls := u.countLog("upstream references checked", `"checked":1,`)
+	if err := u.svc.PollUpstream(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	u.waitCount(polls+1, "upstream references checked", `"checked":1,`)
+	u.waitIdle()
+	if reads := u.readsOf(fmt.Sprintf("/repos/%s/%s/issues/9", orgB, lib)); len(reads) != 1 || len(reads[instA]) != 1 || reads[instA][0] != http.StatusNotFound {
+		t.Errorf("the next poll's reads of the now private issue: %v; want one by A's installation, answered 404", reads)
+	}
+	check("after the next poll")
+}
+
+// waitStatusOf waits until the status comment on org/repo#number says want.
+func (u *upstreamEnv) waitStatusOf(t *testing.T, org, repo string, number int, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(u.statusOf(org, repo, number), want) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the status comment on %s/%s#%d never said %q: %q", org, repo, number, want, u.statusOf(org, repo, number))
+}

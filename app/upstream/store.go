@@ -666,6 +666,48 @@ func (s *Store) SetRepoVisibility(ctx context.Context, repo string, private, lis
 	return res.RowsAffected()
 }
 
+// HideReadsOf marks what was read from GitHub repository repo ("owner/
+// name") as private, for every org, when the repository becomes private:
+// the reports and public items' comments drop it at once, and each org's
+// next poll reads it again with its own installation (an org that may not
+// see it gets 404). It returns the tracked items whose status changes,
+// their versions bumped.
+func (s *Store) HideReadsOf(ctx context.Context, repo string) ([]ItemKey, error) {
+	fail := func(err error) ([]ItemKey, error) { return nil, fmt.Errorf("hide what was read from %s: %w", repo, err) }
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	rows, err := tx.QueryContext(ctx, `UPDATE contribot_upstream_ref SET private = TRUE
+	WHERE provider = $1 AND lower(project) = lower($2) AND NOT private RETURNING key`, string(link.GitHub), repo)
+	if err != nil {
+		return fail(err)
+	}
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return fail(err)
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	sort.Strings(keys)
+	items, err := bumpLinking(ctx, tx, keys)
+	if err != nil {
+		return fail(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	return items, nil
+}
+
 // ForgetRepo removes the items of a deleted repository.
 func (s *Store) ForgetRepo(ctx context.Context, repo string) (int64, error) {
 	for _, table := range []string{"contribot_upstream_link", "contribot_upstream_excess"} {
