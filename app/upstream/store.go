@@ -673,7 +673,9 @@ func (s *Store) SetRepoVisibility(ctx context.Context, repo string, private, lis
 // see it gets 404). It returns the tracked items whose status changes,
 // their versions bumped.
 func (s *Store) HideReadsOf(ctx context.Context, repo string) ([]ItemKey, error) {
-	fail := func(err error) ([]ItemKey, error) { return nil, fmt.Errorf("hide what was read from %s: %w", repo, err) }
+	fail := func(err error) ([]ItemKey, error) {
+		return nil, fmt.Errorf("hide what was read from %s: %w", repo, err)
+	}
 	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return fail(err)
