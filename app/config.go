@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/SovereignCloudStack/contribot/app/githubapp"
+	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
 )
 
 // Config is the service's environment; the variable names are a contract
@@ -55,6 +56,18 @@ type Config struct {
 	// UpstreamEndpoints overrides providers' API base URLs:
 	// "review.opendev.org=https://…/,api.launchpad.net=…,gitlab.com=…/api/v4/".
 	UpstreamEndpoints string `env:"UPSTREAM_ENDPOINTS"`
+	// UpstreamBudgetGitHub and UpstreamBudgetHost bound one org's
+	// upstream reads in one poll: GitHub requests with its installation,
+	// and requests to each other upstream host for its references. What
+	// they leave out is checked first in the next poll.
+	UpstreamBudgetGitHub int `env:"UPSTREAM_BUDGET_GITHUB" envDefault:"1500"`
+	UpstreamBudgetHost   int `env:"UPSTREAM_BUDGET_HOST" envDefault:"1000"`
+	// UpstreamAllowInternal lists the internal hosts, addresses and CIDR
+	// prefixes upstream reads may reach ("gerrit.internal.example,10.0.0.5,
+	// 10.1.0.0/16"), such as a self-hosted Gerrit. Every other host named
+	// in rules is reached only on a public address, checked when
+	// connecting; the hosts of UpstreamEndpoints are trusted as well.
+	UpstreamAllowInternal string `env:"UPSTREAM_ALLOW_INTERNAL"`
 	// RedeliverInterval, when set, asks GitHub every interval to redeliver
 	// webhook deliveries of the last RedeliverSince that failed and never
 	// succeeded, at most RedeliverMax a run. Zero: off.
@@ -116,6 +129,12 @@ func (c *Config) validate() error {
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 32 {
 		errs = append(errs, fmt.Errorf("ADMIN_TOKEN has %d characters; it can retry jobs, so use at least 32 (openssl rand -hex 32)", len(c.AdminToken)))
+	}
+	if c.UpstreamBudgetGitHub < 0 || c.UpstreamBudgetHost < 0 {
+		errs = append(errs, fmt.Errorf("UPSTREAM_BUDGET_GITHUB %d, UPSTREAM_BUDGET_HOST %d: want requests per org and poll, 0 for the default", c.UpstreamBudgetGitHub, c.UpstreamBudgetHost))
+	}
+	if _, err := provider.ParseAllowance(c.UpstreamAllowInternal); err != nil {
+		errs = append(errs, fmt.Errorf("UPSTREAM_ALLOW_INTERNAL: %w", err))
 	}
 	if c.UpstreamRate <= 0 {
 		errs = append(errs, fmt.Errorf("UPSTREAM_RATE %g: want requests per second per host, more than 0", c.UpstreamRate))

@@ -143,7 +143,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		Log:     log.With(slog.String("feature", FeatureWelcome)),
 		Metrics: welcome.NewMetrics(reg),
 	}
-	if err := s.newUpstream(cfg, clients, q, pollEvery, reg, opts.Now); err != nil {
+	if err := s.newUpstream(ctx, cfg, clients, q, pollEvery, reg, opts.Now); err != nil {
 		_ = q.Stop(ctx)
 		return nil, err
 	}
@@ -172,9 +172,9 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 }
 
 // newUpstream builds the upstream tracker: its providers read public
-// upstream hosts without credentials, and GitHub with any installation of
+// upstream hosts without credentials, and GitHub with the installation of
 // the org whose items name the reference.
-func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollEvery time.Duration, reg prometheus.Registerer, now func() time.Time) error {
+func (s *Service) newUpstream(ctx context.Context, cfg Config, clients clients, q *queue.Queue, pollEvery time.Duration, reg prometheus.Registerer, now func() time.Time) error {
 	endpoints, err := provider.ParseEndpoints(cfg.UpstreamEndpoints)
 	if err != nil {
 		return fmt.Errorf("UPSTREAM_ENDPOINTS: %w", err)
@@ -186,27 +186,39 @@ func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollE
 	if burst <= 0 {
 		burst = 5
 	}
+	// Hosts in rules are dialled on public addresses only; what the
+	// operator names (UPSTREAM_ALLOW_INTERNAL, UPSTREAM_ENDPOINTS) is
+	// trusted.
+	allow, err := provider.ParseAllowance(cfg.UpstreamAllowInternal)
+	if err != nil {
+		return fmt.Errorf("UPSTREAM_ALLOW_INTERNAL: %w", err)
+	}
+	allow.AllowEndpoints(endpoints)
 	store := &upstream.Store{DB: q.DB(), Now: now}
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
 	set := provider.NewSet(provider.SetOptions{
-		HTTP:      &http.Client{Timeout: 30 * time.Second},
+		HTTP:      &http.Client{Timeout: 30 * time.Second, Transport: provider.Transport(allow)},
 		Endpoints: endpoints,
 		PerSecond: rate,
 		Burst:     burst,
-		GitHub: func(ctx context.Context) (*github.Client, error) {
+		// Each org's GitHub references are read with that org's own
+		// installation: another org's could read private repositories the
+		// tracking org cannot, and put what it read on the tracking org's
+		// public reports.
+		GitHub: func(ctx context.Context, org string) (*github.Client, error) {
 			if s.github == nil {
 				return nil, upstream.ErrDryRun
 			}
-			insts, err := store.Installations(ctx)
+			inst, err := store.Installation(ctx, org)
 			if err != nil {
 				return nil, err
 			}
-			// One installation of an org with tracked work for all reads,
-			// the same on every poll, so that its ETag cache answers from
-			// 304s.
-			if len(insts) == 0 {
-				return nil, errors.New("no installation tracks upstream work yet")
+			if inst == 0 {
+				return nil, fmt.Errorf("no installation of the App on %s tracks upstream work", org)
 			}
-			return s.github.Installation(insts[0]), nil
+			return s.github.Installation(inst), nil
 		},
 	})
 	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
@@ -227,6 +239,7 @@ func (s *Service) newUpstream(cfg Config, clients clients, q *queue.Queue, pollE
 		DryRun:    s.cfg.DryRun(),
 		Now:       now,
 		LockTTL:   max(upstream.LockTTL, 2*cfg.JobTimeout+time.Minute),
+		Budget:    upstream.Budget{GitHub: cfg.UpstreamBudgetGitHub, Host: cfg.UpstreamBudgetHost},
 	}
 	return nil
 }

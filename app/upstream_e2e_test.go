@@ -62,7 +62,9 @@ type upstreamEnv struct {
 	clock     *clock
 }
 
-func startUpstream(t *testing.T, databaseURL string) *upstreamEnv {
+// startUpstream starts the service with the upstream fakes; more changes
+// the configuration further.
+func startUpstream(t *testing.T, databaseURL string, more ...func(*app.Config)) *upstreamEnv {
 	t.Helper()
 	gerrit, lp := fakeupstream.NewGerrit(), fakeupstream.NewLaunchpad()
 	t.Cleanup(gerrit.Close)
@@ -76,6 +78,9 @@ func startUpstream(t *testing.T, databaseURL string) *upstreamEnv {
 			c.UpstreamPollInterval = time.Hour
 			c.UpstreamRate = 1000
 			c.PublicURL = "https://contribot.example.org"
+			for _, m := range more {
+				m(c)
+			}
 		},
 	})
 	e.fake.SetFile(owner, ".github", ".github/contribot.yml", []byte(upstreamRules))
@@ -315,8 +320,9 @@ func TestUpstreamTracking(t *testing.T) {
 			u.waitIdle()
 
 			// 3. Nothing changes upstream: a poll costs one request per
-			// Gerrit batch and Launchpad bug, a conditional GitHub read that
-			// GitHub answers 304, and no write at all.
+			// Gerrit batch and Launchpad bug, conditional GitHub reads of
+			// the upstream PR and of its repository's visibility that GitHub
+			// answers 304, and no write at all.
 			u.clock.Add(2 * time.Hour)
 			u.fake.Reset()
 			gerritBefore, lpBefore := u.gerrit.Calls(), u.launchpad.Calls()
@@ -327,11 +333,13 @@ func TestUpstreamTracking(t *testing.T) {
 			u.waitCount(unchanged+1, "dashboard unchanged")
 			u.waitCount(1, "status comment unchanged")
 			calls = upstreamCalls(u.fake.Calls())
-			if !slices.Equal(calls, []string{"GET " + cluster}) {
-				t.Errorf("an unchanged poll made GitHub calls %q, want only the conditional read of the upstream PR", calls)
+			if want := []string{"GET " + cluster, "GET /repos/kubernetes-sigs/cluster-api"}; !slices.Equal(calls, want) {
+				t.Errorf("an unchanged poll made GitHub calls %q, want only the conditional reads %q", calls, want)
 			}
-			if reqs := u.fake.Requests(); len(reqs) == 0 || reqs[len(reqs)-1].Status != http.StatusNotModified {
-				t.Errorf("the upstream PR was read without a 304: %+v", reqs)
+			for _, r := range u.fake.Requests() {
+				if strings.HasPrefix(r.Path, "/repos/kubernetes-sigs/") && r.Status != http.StatusNotModified {
+					t.Errorf("%s answered %d, want 304 (free of quota)", r.Call(), r.Status)
+				}
 			}
 			if g, l := u.gerrit.Calls()-gerritBefore, u.launchpad.Calls()-lpBefore; g != 1 || l != 1 {
 				t.Errorf("unchanged poll: %d Gerrit and %d Launchpad requests, want 1 and 1", g, l)

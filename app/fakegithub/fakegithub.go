@@ -25,6 +25,7 @@
 //	GET    /app/hook/deliveries                             (App JWT, cursor pagination, see AddHookDelivery)
 //	POST   /app/hook/deliveries/{id}/attempts               (App JWT, see Redelivered)
 //	GET    /rate_limit                                      (costs no quota)
+//	GET    /repos/{o}/{r}                                   (see SetRepoPrivate, SetRepoMoved)
 //	GET    /repos/{o}/{r}/pulls/{n}
 //	GET    /repos/{o}/{r}/pulls/{n}/commits                 (at most 250)
 //	GET    /repos/{o}/{r}/pulls/{n}/files                   (at most 3000)
@@ -157,6 +158,7 @@ type Server struct {
 	repos     map[string]*repoState // key: lower-case "owner/repo"
 	members   map[string]map[string]bool
 	orgInsts  map[string]orgInstallation // key: lower-case org
+	moved     map[string]string          // lower-case "owner/repo" → the "owner/repo" it was renamed or transferred to
 	nextID    int64                      // ids of check runs, comments, labels: unique across repos like GitHub's
 	searchSeq int                        // order in which search items were added
 	hooks     hookState                  // the App webhook's delivery log
@@ -177,6 +179,7 @@ func New(tb testing.TB) *Server {
 		repos:       map[string]*repoState{},
 		members:     map[string]map[string]bool{},
 		orgInsts:    map[string]orgInstallation{},
+		moved:       map[string]string{},
 		nextID:      1000,
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
@@ -388,6 +391,9 @@ func (s *Server) handle(r *http.Request, body []byte, rec *Request) *response {
 	}
 	if resp == nil && bucketKey != bucketUnauthenticated && b.remaining() <= 0 {
 		resp = s.primaryExhausted(bucketKey)
+	}
+	if resp == nil && rt != nil && c.tok != nil {
+		resp = s.redirectMoved(c)
 	}
 	if resp == nil && rt != nil && c.tok != nil {
 		resp, c.skipPerms = s.checkRepoAccess(c)

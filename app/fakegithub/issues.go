@@ -61,6 +61,39 @@ func (s *Server) SetRepoPrivate(owner, repo string, private bool) {
 	s.repoState(owner, repo).private = private
 }
 
+// SetRepoMoved records that owner/repo was renamed or transferred to
+// toOwner/toRepo: GETs under its old path answer 301 with the new path in
+// Location, which clients follow, as GitHub does for a moved repository
+// (GitHub's Location names /repositories/{id}/…, the fake's the new
+// owner/repo path). An installation that may not see the new repository
+// gets 404 instead, so the redirect tells it nothing. Other methods are not
+// redirected.
+func (s *Server) SetRepoMoved(owner, repo, toOwner, toRepo string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.moved[strings.ToLower(owner+"/"+repo)] = toOwner + "/" + toRepo
+}
+
+// redirectMoved answers a GET under a moved repository's old path.
+func (s *Server) redirectMoved(c *call) *response {
+	to, ok := s.moved[strings.ToLower(c.owner()+"/"+c.repo())]
+	if !ok || c.r.Method != http.MethodGet {
+		return nil
+	}
+	toOwner, toRepo, _ := strings.Cut(to, "/")
+	if rs := s.lookupRepo(toOwner, toRepo); rs == nil || !s.canSee(rs, c.inst) {
+		return notFound(c.route.doc)
+	}
+	old := "/repos/" + c.owner() + "/" + c.repo()
+	loc := s.base + "repos/" + to + strings.TrimPrefix(c.r.URL.EscapedPath(), old)
+	if c.r.URL.RawQuery != "" {
+		loc += "?" + c.r.URL.RawQuery
+	}
+	resp := errorResponse(http.StatusMovedPermanently, "Moved Permanently", c.route.doc)
+	resp.header = http.Header{"Location": {loc}}
+	return resp
+}
+
 // canSee tells whether installation inst may see the repository.
 func (s *Server) canSee(rs *repoState, inst int64) bool {
 	if !rs.private {

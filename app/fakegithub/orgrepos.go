@@ -21,17 +21,34 @@ func (s *Server) listOrgRepos(c *call) *response {
 	lo, hi := s.paginate(c, len(rss), 30, 100)
 	out := make([]any, 0, hi-lo)
 	for _, rs := range rss[lo:hi] {
-		full := rs.owner + "/" + rs.name
-		visibility := "public"
-		if rs.private {
-			visibility = "private"
-		}
-		out = append(out, object{
-			"id": rs.id, "name": rs.name, "full_name": full, "private": rs.private, "visibility": visibility,
-			"owner":    s.userObject(rs.owner),
-			"html_url": htmlBase + full, "url": s.base + "repos/" + full,
-			"default_branch": "main", "archived": false, "fork": false,
-		})
+		out = append(out, s.repoObject(rs))
 	}
 	return jsonResponse(http.StatusOK, out)
+}
+
+// repoObject is a repository as GitHub's repository endpoints show it, the
+// fields the fake models.
+func (s *Server) repoObject(rs *repoState) object {
+	full := rs.owner + "/" + rs.name
+	visibility := "public"
+	if rs.private {
+		visibility = "private"
+	}
+	return object{
+		"id": rs.id, "name": rs.name, "full_name": full, "private": rs.private, "visibility": visibility,
+		"owner":    s.userObject(rs.owner),
+		"html_url": htmlBase + full, "url": s.base + "repos/" + full,
+		"default_branch": "main", "archived": false, "fork": false,
+	}
+}
+
+// getRepo answers "Get a repository" for any repository the fake knows
+// (any state set for it); checkRepoAccess has already hidden a private
+// one from other installations.
+func (s *Server) getRepo(c *call) *response {
+	rs := s.lookupRepo(c.owner(), c.repo())
+	if rs == nil {
+		return notFound(c.route.doc)
+	}
+	return jsonResponse(http.StatusOK, s.repoObject(rs))
 }

@@ -85,6 +85,8 @@ var routes = []*route{
 		"https://docs.github.com/rest/checks/runs#get-a-check-run", (*Server).getCheckRun),
 	r("GET", "/repos/{owner}/{repo}/contents/{path...}", perms("contents=read"),
 		"https://docs.github.com/rest/repos/contents#get-repository-content", (*Server).getContents),
+	publicRoute("/repos/{owner}/{repo}", perms("metadata=read"),
+		"https://docs.github.com/rest/repos/repos#get-a-repository", (*Server).getRepo),
 	r("GET", "/orgs/{org}/repos", perms("metadata=read"),
 		"https://docs.github.com/rest/repos/repos#list-organization-repositories", (*Server).listOrgRepos),
 	r("GET", "/orgs/{org}/members/{username}", perms("members=read"),

@@ -206,7 +206,14 @@ func newScaleEnv(b *testing.B) *scaleEnv {
 		HTTP:      &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}},
 		Endpoints: eps,
 		PerSecond: -1, // no pacing: measure the tracker, not the limiter
-		GitHub:    func(context.Context) (*github.Client, error) { return gh.Installation(scaleInstall), nil },
+		// The org's own installation, looked up as the service does.
+		GitHub: func(ctx context.Context, org string) (*github.Client, error) {
+			inst, err := e.store.Installation(ctx, org)
+			if err != nil || inst == 0 {
+				return nil, fmt.Errorf("no installation of %s: %v", org, err)
+			}
+			return gh.Installation(inst), nil
+		},
 	})
 	e.fetch = &timedFetcher{Set: e.set}
 	e.handler = &upstream.Handler{
@@ -288,10 +295,13 @@ func (e *scaleEnv) checkAllChecked(b *testing.B) {
 
 // BenchmarkPoll5000 polls 5,000 references (2,500 Gerrit changes, 1,000
 // Launchpad bugs, 1,000 GitHub pull requests and issues in other orgs, 500
-// GitLab merge requests) named by 500 tracking issues, from fakes and
-// without pacing. The first (cold) poll is run before the timer and
-// reported as cold-s; the timed polls are the steady state, where GitHub
-// answers 304 to the client's conditional requests.
+// GitLab merge requests) named by 500 tracking issues, ten each (under
+// report.MaxRefsPerItem), from fakes and without pacing, with the default
+// per-org read budget, which lets one poll check them all. The first
+// (cold) poll is run before the timer and reported as cold-s; the timed
+// polls are the steady state, where GitHub answers 304 to the client's
+// conditional requests. github-calls counts the issue reads and one read of
+// each of the ten repositories' visibility.
 func BenchmarkPoll5000(b *testing.B) {
 	e := newScaleEnv(b)
 

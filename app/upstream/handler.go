@@ -75,6 +75,9 @@ type Handler struct {
 	// LockTTL is the lease of one sync or dashboard rebuild: longer than a
 	// task may run. Zero is the package's LockTTL.
 	LockTTL time.Duration
+	// Budget bounds each org's upstream reads per poll; zero fields take
+	// the defaults.
+	Budget Budget
 }
 
 func (h *Handler) now() time.Time {
@@ -215,6 +218,11 @@ func (h *Handler) onRepository(ctx context.Context, job queue.Job, re *github.Re
 		n, err = h.Store.ForgetRepo(ctx, repo)
 	case "privatized", "publicized":
 		private := re.GetAction() == "privatized"
+		if private {
+			if err := h.hideReadsOf(ctx, log, repo, job.Delivery); err != nil {
+				return err
+			}
+		}
 		listed := !private
 		if private {
 			r, _, err := h.Rules.UpstreamRules(ctx, h.Client(re.GetInstallation().GetID()), owner, re.GetRepo().GetName())
@@ -232,6 +240,35 @@ func (h *Handler) onRepository(ctx context.Context, job queue.Job, re *github.Re
 	}
 	log.Info("repository "+re.GetAction()+"; its tracking items follow", slog.Int64("items", n))
 	return h.Queue.Schedule(ctx, TaskDashboard, owner+"@"+repo+"@"+job.Delivery, 0)
+}
+
+// hideReadsOf takes what was read from a repository made private off the
+// reports and public items' comments at once, for every org that tracks
+// something in it; the next poll reads it again with each org's own
+// installation.
+func (h *Handler) hideReadsOf(ctx context.Context, log *slog.Logger, repo, delivery string) error {
+	items, err := h.Store.HideReadsOf(ctx, repo)
+	if err != nil || len(items) == 0 {
+		return err
+	}
+	log.Info("repository privatized; what was read from it leaves the public reports", slog.Int("tracking_items", len(items)))
+	orgs := map[string]bool{}
+	for _, k := range items {
+		it, err := h.Store.Item(ctx, k.Repo, k.Number)
+		if err != nil || it == nil {
+			return err
+		}
+		if err := h.Queue.Schedule(ctx, TaskSync, syncKey(k, it.Version), 0); err != nil {
+			return err
+		}
+		orgs[it.Org()] = true
+	}
+	for org := range orgs {
+		if err := h.Queue.Schedule(ctx, TaskDashboard, org+"@"+repo+"@"+delivery+"@reads", 0); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reparse records what an item tracks now; tracked says whether it tracks
@@ -255,6 +292,7 @@ func (h *Handler) reparse(ctx context.Context, log *slog.Logger, ev event) (chan
 	}
 	ev.item.Modules = ModulesOf(r, ev.item.Repo, ev.item.Labels)
 	ev.item.Listed = !ev.item.Private || u.ShowPrivate
+	ev.item.ShowPrivate = u.ShowPrivate
 	opts := LinkOptions(u, ev.owner)
 	if ev.comment != nil {
 		return h.onComment(ctx, log, ev, u, opts)

@@ -66,11 +66,11 @@ func TestPollOutOfTimeSavesWhatItCheckedAndHandsBackTheRest(t *testing.T) {
 		}
 		// Handed back: the next poll, a minute later, takes the bug again
 		// and not the change.
-		due, err := s.Due(ctx, now.Add(-time.Hour), now.Add(time.Minute), 10)
+		due, _, err := s.Due(ctx, now.Add(-time.Hour), now.Add(time.Minute), upstream.Budget{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := keys(due); len(got) != 1 || got[0] != bug.Key() {
+		if got := claimed(due); len(got) != 1 || got[0] != bug.Key() {
 			t.Errorf("due after the slow poll = %q, want only the bug", got)
 		}
 	})

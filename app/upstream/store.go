@@ -23,9 +23,17 @@ import (
 // contribot_upstream_item is a tracking issue or pull request in the org;
 // version counts changes that may alter its status comment, and
 // synced_version is the version that comment shows, so a change arriving
-// while a sync runs is not lost. contribot_upstream_ref is one upstream
-// item with its last known state; contribot_upstream_link says which
-// tracking item names which reference, and where ("body", "comment:ID").
+// while a sync runs is not lost; show_private is its org's
+// upstream.show_private. contribot_upstream_ref is one upstream item with
+// its last known state: a GitHub one per org (scope, see link.Ref.Scope),
+// read with that org's installation, private when its repository is not
+// public. contribot_upstream_link says which tracking item names which
+// reference, and where ("body", "comment:ID"); contribot_upstream_excess
+// how many more references a source names than the item may track.
+//
+// Columns added after a release are also added to existing tables by
+// Migrate: the statements here run on every start and must stay
+// idempotent.
 var Schema = []string{
 	`CREATE TABLE IF NOT EXISTS contribot_upstream_item (
 	repo TEXT NOT NULL,
@@ -47,6 +55,7 @@ var Schema = []string{
 	synced_version BIGINT NOT NULL DEFAULT 0,
 	seen_at BIGINT NOT NULL DEFAULT 0,
 	updated_at BIGINT NOT NULL,
+	show_private BOOLEAN NOT NULL DEFAULT FALSE,
 	PRIMARY KEY (repo, number)
 )`,
 	`CREATE TABLE IF NOT EXISTS contribot_upstream_ref (
@@ -64,7 +73,9 @@ var Schema = []string{
 	last_checked BIGINT NOT NULL DEFAULT 0,
 	attempted_at BIGINT NOT NULL DEFAULT 0,
 	check_error TEXT NOT NULL DEFAULT '',
-	failing_since BIGINT NOT NULL DEFAULT 0
+	failing_since BIGINT NOT NULL DEFAULT 0,
+	scope TEXT NOT NULL DEFAULT '',
+	private BOOLEAN NOT NULL DEFAULT FALSE
 )`,
 	`CREATE TABLE IF NOT EXISTS contribot_upstream_link (
 	repo TEXT NOT NULL,
@@ -74,6 +85,13 @@ var Schema = []string{
 	PRIMARY KEY (repo, number, source, ref_key)
 )`,
 	`CREATE INDEX IF NOT EXISTS contribot_upstream_link_ref ON contribot_upstream_link (ref_key)`,
+	`CREATE TABLE IF NOT EXISTS contribot_upstream_excess (
+	repo TEXT NOT NULL,
+	number INTEGER NOT NULL,
+	source TEXT NOT NULL,
+	refs INTEGER NOT NULL,
+	PRIMARY KEY (repo, number, source)
+)`,
 	`CREATE TABLE IF NOT EXISTS contribot_upstream_lock (
 	name TEXT PRIMARY KEY,
 	owner TEXT NOT NULL,
@@ -86,6 +104,112 @@ var Schema = []string{
 	body_hash TEXT NOT NULL,
 	updated_at BIGINT NOT NULL
 )`,
+}
+
+// addedColumns are the columns added to tables that existing databases
+// created without them.
+var addedColumns = []struct{ table, column, definition string }{
+	{"contribot_upstream_item", "show_private", "BOOLEAN NOT NULL DEFAULT FALSE"},
+	{"contribot_upstream_ref", "scope", "TEXT NOT NULL DEFAULT ''"},
+	{"contribot_upstream_ref", "private", "BOOLEAN NOT NULL DEFAULT FALSE"},
+}
+
+// Migrate brings a database that Schema created in an earlier release up
+// to date; on a new one it changes nothing, and it is safe to run on every
+// start and by replicas side by side. Neither database can add a column
+// only if it is missing in a statement both accept, so it asks first.
+//
+// GitHub references were once read with any org's installation and kept
+// once for all orgs. Each is now replaced by one per org that names it,
+// read afresh with that org's installation: the states read before are
+// dropped, since they may have come through another org's installation.
+func (s *Store) Migrate(ctx context.Context) error {
+	for _, c := range addedColumns {
+		if s.hasColumn(ctx, c.table, c.column) {
+			continue
+		}
+		if _, err := s.DB.ExecContext(ctx, `ALTER TABLE `+c.table+` ADD COLUMN `+c.column+` `+c.definition); err != nil && !s.hasColumn(ctx, c.table, c.column) {
+			return fmt.Errorf("add %s.%s: %w", c.table, c.column, err)
+		}
+	}
+	return s.rescopeGitHub(ctx)
+}
+
+func (s *Store) hasColumn(ctx context.Context, table, column string) bool {
+	rows, err := s.DB.QueryContext(ctx, `SELECT `+column+` FROM `+table+` WHERE 1 = 0`)
+	if err != nil {
+		return false
+	}
+	rows.Close()
+	return true
+}
+
+// rescopeGitHub moves the links to unscoped GitHub references onto each
+// linking item's org's own copy, unchecked, and drops the unscoped ones.
+func (s *Store) rescopeGitHub(ctx context.Context) error {
+	fail := func(err error) error { return fmt.Errorf("give each org its own GitHub references: %w", err) }
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	rows, err := tx.QueryContext(ctx, `SELECT l.repo, l.number, l.source, r.key, r.provider, r.host, r.project, r.kind, r.number, r.url
+	FROM contribot_upstream_link l JOIN contribot_upstream_ref r ON r.key = l.ref_key
+	WHERE r.provider = $1 AND r.scope = '' ORDER BY r.key, l.repo, l.number, l.source`, string(link.GitHub))
+	if err != nil {
+		return fail(err)
+	}
+	type move struct {
+		repo   string
+		number int
+		source string
+		old    string
+		ref    link.Ref
+	}
+	var moves []move
+	for rows.Next() {
+		var m move
+		var prov, kind string
+		if err := rows.Scan(&m.repo, &m.number, &m.source, &m.old, &prov, &m.ref.Host, &m.ref.Project, &kind, &m.ref.Number, &m.ref.URL); err != nil {
+			rows.Close()
+			return fail(err)
+		}
+		m.ref.Provider, m.ref.Kind = link.Provider(prov), link.Kind(kind)
+		org, _, _ := strings.Cut(m.repo, "/")
+		m.ref = m.ref.Scoped(org)
+		moves = append(moves, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	if len(moves) == 0 {
+		return nil
+	}
+	changed := map[ItemKey]bool{}
+	for _, m := range moves {
+		if err := ensureRefs(ctx, tx, []link.Ref{m.ref}); err != nil {
+			return fail(err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_upstream_link (repo, number, source, ref_key) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (repo, number, source, ref_key) DO NOTHING`, m.repo, m.number, m.source, m.ref.Key()); err != nil {
+			return fail(err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_link WHERE repo = $1 AND number = $2 AND source = $3 AND ref_key = $4`,
+			m.repo, m.number, m.source, m.old); err != nil {
+			return fail(err)
+		}
+		changed[ItemKey{m.repo, m.number}] = true
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_ref WHERE provider = $1 AND scope = ''`, string(link.GitHub)); err != nil {
+		return fail(err)
+	}
+	for k := range changed {
+		if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_item SET version = version + 1 WHERE repo = $1 AND number = $2`, k.Repo, k.Number); err != nil {
+			return fail(err)
+		}
+	}
+	return tx.Commit()
 }
 
 // Store keeps the tracker's state in the service's database.
@@ -113,9 +237,12 @@ type Item struct {
 	Private      bool
 	// Listed: shown on the dashboard and the web page (a private
 	// repository's items only when the rules allow it).
-	Listed  bool
-	Modules []string
-	Labels  []string
+	Listed bool
+	// ShowPrivate is the org's upstream.show_private: what its items read
+	// from private repositories may appear on the dashboard and the page.
+	ShowPrivate bool
+	Modules     []string
+	Labels      []string
 }
 
 // Org is the item's owner.
@@ -129,6 +256,9 @@ type Saved struct {
 	CommentHash   string
 	Version       int64
 	SyncedVersion int64
+	// Untracked counts the references its sources name beyond
+	// report.MaxRefsPerItem, which are neither checked nor shown.
+	Untracked int
 }
 
 func joinList(l []string) string {
@@ -183,8 +313,13 @@ func (s *Store) Apply(ctx context.Context, c Change) (bool, error) {
 		return fail(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	var refs []link.Ref
+	excess := 0
 	if !c.Untrack {
-		if err := ensureRefs(ctx, tx, c.Refs); err != nil {
+		if refs, excess, err = capRefs(ctx, tx, it, c.Source, c.Refs); err != nil {
+			return fail(err)
+		}
+		if err := ensureRefs(ctx, tx, refs); err != nil {
 			return fail(err)
 		}
 	}
@@ -214,15 +349,19 @@ func (s *Store) Apply(ctx context.Context, c Change) (bool, error) {
 		}
 	}
 	if c.Untrack {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_link WHERE repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
+		if err := forgetLinks(ctx, tx, `repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
 			return fail(err)
 		}
 	} else {
-		linksChanged, err := setLinks(ctx, tx, it.Repo, it.Number, c.Source, c.Refs)
+		linksChanged, err := setLinks(ctx, tx, it.Repo, it.Number, c.Source, refs)
 		if err != nil {
 			return fail(err)
 		}
-		changed = changed || linksChanged || !exists
+		excessChanged, err := setExcess(ctx, tx, it.Repo, it.Number, c.Source, excess)
+		if err != nil {
+			return fail(err)
+		}
+		changed = changed || linksChanged || excessChanged || !exists
 	}
 	if changed {
 		if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_item SET version = version + 1 WHERE repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
@@ -249,7 +388,7 @@ func (s *Store) Forget(ctx context.Context, repo string, number int) (bool, erro
 		return false, fmt.Errorf("forget %s#%d: %w", repo, number, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_link WHERE repo = $1 AND number = $2`, repo, number); err != nil {
+	if err := forgetLinks(ctx, tx, `repo = $1 AND number = $2`, repo, number); err != nil {
 		return false, fmt.Errorf("forget %s#%d: %w", repo, number, err)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_item WHERE repo = $1 AND number = $2`, repo, number)
@@ -260,6 +399,89 @@ func (s *Store) Forget(ctx context.Context, repo string, number int) (bool, erro
 	return n > 0, tx.Commit()
 }
 
+// forgetLinks deletes the links and excess counts of the items where says.
+func forgetLinks(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
+	for _, table := range []string{"contribot_upstream_link", "contribot_upstream_excess"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+where, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// capRefs scopes the references one source of an item names to the item's
+// org (see link.Ref.Scoped) and keeps, in the order written, those the item
+// may track: at most report.MaxRefsPerItem in all its sources, those
+// already tracked through another source costing nothing more. It returns
+// them and how many it left out. One outsider's issue with two thousand
+// links must not cost two thousand reads on every poll.
+func capRefs(ctx context.Context, tx *sql.Tx, it Item, source string, named []link.Ref) ([]link.Ref, int, error) {
+	if len(named) == 0 {
+		return nil, 0, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT ref_key FROM contribot_upstream_link WHERE repo = $1 AND number = $2 AND source <> $3`,
+		it.Repo, it.Number, source)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read links: %w", err)
+	}
+	others := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		others[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	room := report.MaxRefsPerItem - len(others)
+	seen := map[string]bool{}
+	var kept []link.Ref
+	excess := 0
+	for _, r := range named {
+		r = r.Scoped(it.Org())
+		k := r.Key()
+		switch {
+		case seen[k]:
+		case others[k]:
+			kept = append(kept, r)
+		case room > 0:
+			kept = append(kept, r)
+			room--
+		default:
+			excess++
+		}
+		seen[k] = true
+	}
+	return kept, excess, nil
+}
+
+// setExcess records how many references a source names beyond the limit,
+// and reports whether that changed.
+func setExcess(ctx context.Context, tx *sql.Tx, repo string, number int, source string, n int) (bool, error) {
+	var old int
+	err := tx.QueryRowContext(ctx, `SELECT refs FROM contribot_upstream_excess WHERE repo = $1 AND number = $2 AND source = $3`, repo, number, source).Scan(&old)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("read the references over the limit: %w", err)
+	}
+	if old == n {
+		return false, nil
+	}
+	if n == 0 {
+		_, err = tx.ExecContext(ctx, `DELETE FROM contribot_upstream_excess WHERE repo = $1 AND number = $2 AND source = $3`, repo, number, source)
+	} else {
+		_, err = tx.ExecContext(ctx, `INSERT INTO contribot_upstream_excess (repo, number, source, refs) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (repo, number, source) DO UPDATE SET refs = excluded.refs`, repo, number, source, n)
+	}
+	if err != nil {
+		return false, fmt.Errorf("record the references over the limit: %w", err)
+	}
+	return true, nil
+}
+
 // ensureRefs adds references not seen before (unchecked), in key order,
 // and fills in a project an earlier link left out.
 func ensureRefs(ctx context.Context, tx *sql.Tx, refs []link.Ref) error {
@@ -267,9 +489,9 @@ func ensureRefs(ctx context.Context, tx *sql.Tx, refs []link.Ref) error {
 	slices.SortFunc(refs, func(a, b link.Ref) int { return strings.Compare(a.Key(), b.Key()) })
 	for _, r := range refs {
 		k := r.Key()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_upstream_ref (key, provider, host, project, kind, number, url)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING`,
-			k, string(r.Provider), r.Host, r.Project, string(r.Kind), r.Number, r.URL); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_upstream_ref (key, provider, host, project, kind, number, url, scope)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING`,
+			k, string(r.Provider), r.Host, r.Project, string(r.Kind), r.Number, r.URL, r.Scope); err != nil {
 			return fmt.Errorf("write reference %s: %w", k, err)
 		}
 		if r.Project != "" {
@@ -287,28 +509,29 @@ func upsertItem(ctx context.Context, tx *sql.Tx, it Item, tracked bool, now time
 	var old struct {
 		title, modules string
 		open, listed   bool
-		tracked        bool
+		tracked, show  bool
 	}
-	err := tx.QueryRowContext(ctx, `SELECT title, modules, open, listed, tracked FROM contribot_upstream_item WHERE repo = $1 AND number = $2`, it.Repo, it.Number).
-		Scan(&old.title, &old.modules, &old.open, &old.listed, &old.tracked)
+	err := tx.QueryRowContext(ctx, `SELECT title, modules, open, listed, tracked, show_private FROM contribot_upstream_item WHERE repo = $1 AND number = $2`, it.Repo, it.Number).
+		Scan(&old.title, &old.modules, &old.open, &old.listed, &old.tracked, &old.show)
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return false, fmt.Errorf("read item: %w", err)
 	}
 	modules := joinList(it.Modules)
 	_, err = tx.ExecContext(ctx, `INSERT INTO contribot_upstream_item
-	(repo, number, installation, is_pr, title, url, author, open, private, listed, tracked, modules, labels, updated_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+	(repo, number, installation, is_pr, title, url, author, open, private, listed, tracked, modules, labels, updated_at, show_private)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 	ON CONFLICT (repo, number) DO UPDATE SET installation = excluded.installation, is_pr = excluded.is_pr,
 	title = excluded.title, url = excluded.url, author = excluded.author, open = excluded.open,
 	private = excluded.private, listed = excluded.listed, tracked = excluded.tracked,
-	modules = excluded.modules, labels = excluded.labels, updated_at = excluded.updated_at`,
+	modules = excluded.modules, labels = excluded.labels, updated_at = excluded.updated_at, show_private = excluded.show_private`,
 		it.Repo, it.Number, it.Installation, it.PR, it.Title, it.URL, it.Author, it.Open, it.Private, it.Listed, tracked,
-		modules, joinList(it.Labels), now.Unix())
+		modules, joinList(it.Labels), now.Unix(), it.ShowPrivate)
 	if err != nil {
 		return false, fmt.Errorf("write item: %w", err)
 	}
-	return !exists || old.title != it.Title || old.modules != modules || old.open != it.Open || old.listed != it.Listed || old.tracked != tracked, nil
+	return !exists || old.title != it.Title || old.modules != modules || old.open != it.Open || old.listed != it.Listed ||
+		old.tracked != tracked || old.show != it.ShowPrivate, nil
 }
 
 // setLinks replaces the references one source names.
@@ -365,9 +588,11 @@ func (s *Store) Item(ctx context.Context, repo string, number int) (*Saved, erro
 	var it Saved
 	var modules, labels string
 	err := s.DB.QueryRowContext(ctx, `SELECT repo, number, installation, is_pr, title, url, author, open, private, listed, tracked,
-	modules, labels, comment_id, comment_hash, version, synced_version FROM contribot_upstream_item WHERE repo = $1 AND number = $2`, repo, number).
+	modules, labels, comment_id, comment_hash, version, synced_version, show_private,
+	(SELECT COALESCE(SUM(x.refs), 0) FROM contribot_upstream_excess x WHERE x.repo = i.repo AND x.number = i.number)
+	FROM contribot_upstream_item i WHERE repo = $1 AND number = $2`, repo, number).
 		Scan(&it.Repo, &it.Number, &it.Installation, &it.PR, &it.Title, &it.URL, &it.Author, &it.Open, &it.Private, &it.Listed, &it.Tracked,
-			&modules, &labels, &it.CommentID, &it.CommentHash, &it.Version, &it.SyncedVersion)
+			&modules, &labels, &it.CommentID, &it.CommentHash, &it.Version, &it.SyncedVersion, &it.ShowPrivate, &it.Untracked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -420,9 +645,9 @@ func (s *Store) SetComment(ctx context.Context, repo string, number int, id int6
 
 // SetView records what the rules now say of an item's place in the
 // reports; it reports whether that changed.
-func (s *Store) SetView(ctx context.Context, repo string, number int, listed bool, modules []string) (bool, error) {
-	res, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_item SET listed = $3, modules = $4, version = version + 1
-	WHERE repo = $1 AND number = $2 AND (listed <> $3 OR modules <> $4)`, repo, number, listed, joinList(modules))
+func (s *Store) SetView(ctx context.Context, repo string, number int, listed, showPrivate bool, modules []string) (bool, error) {
+	res, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_item SET listed = $3, modules = $4, show_private = $5, version = version + 1
+	WHERE repo = $1 AND number = $2 AND (listed <> $3 OR modules <> $4 OR show_private <> $5)`, repo, number, listed, joinList(modules), showPrivate)
 	if err != nil {
 		return false, fmt.Errorf("update %s#%d: %w", repo, number, err)
 	}
@@ -441,10 +666,56 @@ func (s *Store) SetRepoVisibility(ctx context.Context, repo string, private, lis
 	return res.RowsAffected()
 }
 
+// HideReadsOf marks what was read from GitHub repository repo ("owner/
+// name") as private, for every org, when the repository becomes private:
+// the reports and public items' comments drop it at once, and each org's
+// next poll reads it again with its own installation (an org that may not
+// see it gets 404). It returns the tracked items whose status changes,
+// their versions bumped.
+func (s *Store) HideReadsOf(ctx context.Context, repo string) ([]ItemKey, error) {
+	fail := func(err error) ([]ItemKey, error) {
+		return nil, fmt.Errorf("hide what was read from %s: %w", repo, err)
+	}
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	rows, err := tx.QueryContext(ctx, `UPDATE contribot_upstream_ref SET private = TRUE
+	WHERE provider = $1 AND lower(project) = lower($2) AND NOT private RETURNING key`, string(link.GitHub), repo)
+	if err != nil {
+		return fail(err)
+	}
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return fail(err)
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	sort.Strings(keys)
+	items, err := bumpLinking(ctx, tx, keys)
+	if err != nil {
+		return fail(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	return items, nil
+}
+
 // ForgetRepo removes the items of a deleted repository.
 func (s *Store) ForgetRepo(ctx context.Context, repo string) (int64, error) {
-	if _, err := s.DB.ExecContext(ctx, `DELETE FROM contribot_upstream_link WHERE repo = $1`, repo); err != nil {
-		return 0, fmt.Errorf("forget the items of %s: %w", repo, err)
+	for _, table := range []string{"contribot_upstream_link", "contribot_upstream_excess"} {
+		if _, err := s.DB.ExecContext(ctx, `DELETE FROM `+table+` WHERE repo = $1`, repo); err != nil {
+			return 0, fmt.Errorf("forget the items of %s: %w", repo, err)
+		}
 	}
 	res, err := s.DB.ExecContext(ctx, `DELETE FROM contribot_upstream_item WHERE repo = $1`, repo)
 	if err != nil {
@@ -464,16 +735,27 @@ func (s *Store) SetLabels(ctx context.Context, repo string, number int, labels [
 }
 
 // refColumns are the columns references are read with, for scanRef.
-const refColumns = `r.key, r.provider, r.host, r.project, r.kind, r.number, r.url, r.state, r.raw_state, r.title, r.last_activity, r.last_checked, r.check_error, r.failing_since`
+const refColumns = `r.key, r.provider, r.host, r.project, r.kind, r.number, r.url, r.state, r.raw_state, r.title, r.last_activity, r.last_checked, r.check_error, r.failing_since, r.private`
 
-func scanRef(sc interface{ Scan(...any) error }, more ...any) (report.Reference, error) {
-	var r report.Reference
+// scanRef reads refColumns, then more; private says the reference was read
+// from a repository that is not public.
+func scanRef(sc interface{ Scan(...any) error }, more ...any) (r report.Reference, private bool, err error) {
 	var state string
 	var activity, checked, failing int64
-	err := sc.Scan(append([]any{&r.Key, &r.Provider, &r.Host, &r.Project, &r.Kind, &r.Number, &r.URL, &state, &r.RawState, &r.Title, &activity, &checked, &r.CheckError, &failing}, more...)...)
+	err = sc.Scan(append([]any{&r.Key, &r.Provider, &r.Host, &r.Project, &r.Kind, &r.Number, &r.URL, &state, &r.RawState, &r.Title, &activity, &checked, &r.CheckError, &failing, &private}, more...)...)
 	r.State = provider.State(state)
 	r.LastActivity, r.LastChecked, r.CheckFailedSince = unix(activity), unix(checked), unix(failing)
-	return r, err
+	return r, private, err
+}
+
+// redact leaves of a reference read from a repository that is not public
+// only what anyone may see: its link, which the tracking item shows anyway,
+// as unavailable. Its title, state and dates are the tracking org's
+// private data.
+func redact(r report.Reference) report.Reference {
+	r.State, r.RawState, r.Title = provider.Unavailable, "", ""
+	r.LastActivity, r.CheckError, r.CheckFailedSince = time.Time{}, "", time.Time{}
+	return r
 }
 
 func unix(s int64) time.Time {
@@ -483,19 +765,28 @@ func unix(s int64) time.Time {
 	return time.Unix(s, 0).UTC()
 }
 
-// ItemReferences lists the references an item names, without trackers.
+// ItemReferences lists the references an item names, without trackers, as
+// its status comment and labels may show them: what was read from a
+// private repository only on an item that is itself private (in that
+// org's private repository), else redacted.
 func (s *Store) ItemReferences(ctx context.Context, repo string, number int) ([]report.Reference, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT `+refColumns+` FROM contribot_upstream_ref r
-	JOIN contribot_upstream_link l ON l.ref_key = r.key WHERE l.repo = $1 AND l.number = $2 ORDER BY r.key`, repo, number)
+	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT `+refColumns+`, i.private FROM contribot_upstream_ref r
+	JOIN contribot_upstream_link l ON l.ref_key = r.key
+	JOIN contribot_upstream_item i ON i.repo = l.repo AND i.number = l.number
+	WHERE l.repo = $1 AND l.number = $2 ORDER BY r.key`, repo, number)
 	if err != nil {
 		return nil, fmt.Errorf("list references of %s#%d: %w", repo, number, err)
 	}
 	defer rows.Close()
 	var out []report.Reference
 	for rows.Next() {
-		r, err := scanRef(rows)
+		var itemPrivate bool
+		r, private, err := scanRef(rows, &itemPrivate)
 		if err != nil {
 			return nil, fmt.Errorf("list references of %s#%d: %w", repo, number, err)
+		}
+		if private && !itemPrivate {
+			r = redact(r)
 		}
 		out = append(out, r)
 	}
@@ -505,9 +796,12 @@ func (s *Store) ItemReferences(ctx context.Context, repo string, number int) ([]
 // References lists every reference that a listed tracking item names, with
 // those items as its trackers; org "" means all orgs. Items the rules keep
 // off the public reports (Listed false) appear neither as trackers nor
-// through the references only they name.
+// through the references only they name. What was read from a private
+// repository is redacted unless every tracker's org allows private data on
+// the reports (upstream.show_private): the dashboard may be public, or
+// become so with its edit history, and the page is.
 func (s *Store) References(ctx context.Context, org string) ([]report.Reference, error) {
-	q := `SELECT ` + refColumns + `, i.repo, i.number, i.title, i.url, i.is_pr, i.open, i.private, i.modules
+	q := `SELECT ` + refColumns + `, i.repo, i.number, i.title, i.url, i.is_pr, i.open, i.private, i.modules, i.show_private
 	FROM contribot_upstream_ref r JOIN contribot_upstream_link l ON l.ref_key = r.key
 	JOIN contribot_upstream_item i ON i.repo = l.repo AND i.number = l.number
 	WHERE i.listed AND i.tracked`
@@ -523,15 +817,18 @@ func (s *Store) References(ctx context.Context, org string) ([]report.Reference,
 	}
 	defer rows.Close()
 	var out []report.Reference
+	var private, shown []bool
 	for rows.Next() {
 		var t report.Tracker
 		var modules string
-		r, err := scanRef(rows, &t.Repo, &t.Number, &t.Title, &t.URL, &t.PR, &t.Open, &t.Private, &modules)
+		var show bool
+		r, priv, err := scanRef(rows, &t.Repo, &t.Number, &t.Title, &t.URL, &t.PR, &t.Open, &t.Private, &modules, &show)
 		if err != nil {
 			return nil, fmt.Errorf("list upstream references: %w", err)
 		}
 		t.Modules = splitList(modules)
 		if n := len(out); n > 0 && out[n-1].Key == r.Key {
+			shown[n-1] = shown[n-1] && show
 			// Two links from one item (body and a comment) are one tracker.
 			if last := out[n-1].Trackers[len(out[n-1].Trackers)-1]; last.Repo != t.Repo || last.Number != t.Number {
 				out[n-1].Trackers = append(out[n-1].Trackers, t)
@@ -540,44 +837,228 @@ func (s *Store) References(ctx context.Context, org string) ([]report.Reference,
 		}
 		r.Trackers = []report.Tracker{t}
 		out = append(out, r)
+		private, shown = append(private, priv), append(shown, show)
+	}
+	for i := range out {
+		if private[i] && !shown[i] {
+			out[i] = redact(out[i])
+		}
 	}
 	return out, rows.Err()
 }
 
-// Due lists tracked references not tried since before, never-checked
-// first, and marks them tried at now, so that polls running side by side
-// (the periodic one, one for a new item's references, another replica's)
-// do not check the same references twice. A reference only untracked items
-// name is not polled; a failing one waits like the others, so an outage is
-// not hammered.
-func (s *Store) Due(ctx context.Context, before, now time.Time, limit int) ([]link.Ref, error) {
-	// One statement selects and claims; a reference another poll claimed
-	// in between fails the outer condition and is left to it.
-	rows, err := s.DB.QueryContext(ctx, `UPDATE contribot_upstream_ref SET attempted_at = $4
-	WHERE attempted_at < $2 AND key IN (SELECT r.key FROM contribot_upstream_ref r
-		WHERE r.provider <> $1 AND r.attempted_at < $2 AND EXISTS (SELECT 1 FROM contribot_upstream_link l
-		JOIN contribot_upstream_item i ON i.repo = l.repo AND i.number = l.number WHERE l.ref_key = r.key AND i.tracked)
-		ORDER BY r.attempted_at, r.key LIMIT $3)
-	RETURNING key, provider, host, project, kind, number, url`, string(link.Other), before.Unix(), limit, now.Unix())
-	if err != nil {
-		return nil, fmt.Errorf("claim references due for a check: %w", err)
+// Budget bounds what one poll reads for one org, so that one org's items
+// (and any GitHub user who writes in its public repositories) cannot spend
+// the service's quota and time for the others. Zero fields take the
+// defaults.
+type Budget struct {
+	// GitHub is how many requests one org's installation makes in one
+	// poll: one per reference, and one per repository for its visibility.
+	GitHub int
+	// Host is how many requests one org's references cost each other
+	// upstream host (a Gerrit, a GitLab, Launchpad) in one poll: a Gerrit
+	// request reads GerritBatch changes, the others one item.
+	Host        int
+	GerritBatch int
+	// Max bounds the references one poll checks, all orgs together.
+	Max int
+}
+
+// Budget defaults: a poll an hour stays well inside an installation's
+// 5,000 requests an hour (unchanged items answer 304 and cost GitHub
+// quota nothing), and 1,000 requests paced at UPSTREAM_RATE (2 a second)
+// take a host about eight minutes.
+const (
+	DefaultGitHubBudget = 1500
+	DefaultHostBudget   = 1000
+	// MaxPoll bounds the references one poll checks; the rest wait for the
+	// next, oldest first.
+	MaxPoll = 20000
+)
+
+func (b Budget) withDefaults() Budget {
+	if b.GitHub <= 0 {
+		b.GitHub = DefaultGitHubBudget
 	}
-	defer rows.Close()
-	var out []link.Ref
+	if b.Host <= 0 {
+		b.Host = DefaultHostBudget
+	}
+	if b.GerritBatch <= 0 {
+		b.GerritBatch = provider.DefaultGerritBatch
+	}
+	if b.Max <= 0 {
+		b.Max = MaxPoll
+	}
+	return b
+}
+
+// Claim is a reference claimed for a check.
+type Claim struct {
+	Ref link.Ref
+	// Org is the org (lower case) whose budget pays for the check; for a
+	// GitHub reference, the one whose installation reads it.
+	Org string
+	// Items are the tracked items that name it, for the log.
+	Items []ItemKey
+}
+
+// Deferred counts the references of one org and provider that were due
+// but wait for the next poll, because the org's budget for them ran out.
+type Deferred struct {
+	Org, Provider string
+	Refs          int
+}
+
+// spending is what one poll has charged the orgs so far.
+type spending struct {
+	b      Budget
+	reads  map[string]int  // org + " " + provider.GroupKey → requests
+	counts map[string]int  // the same → references, for Gerrit's batches
+	repos  map[string]bool // org + " " + GitHub repository whose visibility is paid for
+}
+
+// charge books one reference to org if the org's budget for its host
+// allows, and reports whether it did.
+func (s *spending) charge(org string, r link.Ref) bool {
+	bucket := org + " " + provider.GroupKey(r)
+	limit, cost, repo := s.b.Host, 1, ""
+	switch r.Provider {
+	case link.GitHub:
+		limit, repo = s.b.GitHub, org+" "+strings.ToLower(r.Project)
+		if !s.repos[repo] {
+			cost++
+		}
+	case link.Gerrit:
+		if s.counts[bucket]%s.b.GerritBatch != 0 {
+			cost = 0 // rides in a batch already paid for
+		}
+	}
+	if s.reads[bucket]+cost > limit {
+		return false
+	}
+	if repo != "" {
+		s.repos[repo] = true
+	}
+	s.reads[bucket] += cost
+	s.counts[bucket]++
+	return true
+}
+
+// Due claims the tracked references not tried since before that the orgs'
+// budgets allow, never-checked and least recently tried first, and marks
+// them tried at now, so that polls running side by side (the periodic
+// one, one for a new item's references, another replica's) do not check
+// the same references twice. What a budget leaves out keeps its place at
+// the front for the next poll. A reference only untracked items name is
+// not polled; a failing one waits like the others, so an outage is not
+// hammered.
+//
+// A reference several orgs' items name (a Gerrit change) is charged to one
+// of them; a GitHub one belongs to one org, whose installation reads it.
+func (s *Store) Due(ctx context.Context, before, now time.Time, b Budget) ([]Claim, []Deferred, error) {
+	fail := func(err error) ([]Claim, []Deferred, error) {
+		return nil, nil, fmt.Errorf("claim references due for a check: %w", err)
+	}
+	b = b.withDefaults()
+	rows, err := s.DB.QueryContext(ctx, `SELECT r.key, r.provider, r.host, r.project, r.kind, r.number, r.url, r.scope, l.repo, l.number
+	FROM contribot_upstream_ref r JOIN contribot_upstream_link l ON l.ref_key = r.key
+	JOIN contribot_upstream_item i ON i.repo = l.repo AND i.number = l.number
+	WHERE i.tracked AND r.provider <> $1 AND r.attempted_at < $2
+	ORDER BY r.attempted_at, r.key, l.repo, l.number`, string(link.Other), before.Unix())
+	if err != nil {
+		return fail(err)
+	}
+	var due []Claim
 	for rows.Next() {
 		var r link.Ref
 		var key, prov, kind string
-		if err := rows.Scan(&key, &prov, &r.Host, &r.Project, &kind, &r.Number, &r.URL); err != nil {
-			return nil, fmt.Errorf("claim references due for a check: %w", err)
+		var item ItemKey
+		if err := rows.Scan(&key, &prov, &r.Host, &r.Project, &kind, &r.Number, &r.URL, &r.Scope, &item.Repo, &item.Number); err != nil {
+			rows.Close()
+			return fail(err)
 		}
 		r.Provider, r.Kind = link.Provider(prov), link.Kind(kind)
-		out = append(out, r)
+		if n := len(due); n > 0 && due[n-1].Ref.Key() == key {
+			due[n-1].Items = append(due[n-1].Items, item)
+			continue
+		}
+		due = append(due, Claim{Ref: r, Items: []ItemKey{item}})
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claim references due for a check: %w", err)
+		return fail(err)
 	}
-	slices.SortFunc(out, func(a, b link.Ref) int { return strings.Compare(a.Key(), b.Key()) })
-	return out, nil
+
+	spent := &spending{b: b, reads: map[string]int{}, counts: map[string]int{}, repos: map[string]bool{}}
+	deferred := map[[2]string]int{}
+	var chosen []Claim
+	for _, c := range due {
+		if len(chosen) >= b.Max {
+			break
+		}
+		var orgs []string
+		if c.Ref.Provider == link.GitHub {
+			orgs = []string{c.Ref.Scope}
+		} else {
+			for _, it := range c.Items {
+				org, _, _ := strings.Cut(it.Repo, "/")
+				orgs = append(orgs, strings.ToLower(org))
+			}
+			slices.Sort(orgs)
+			orgs = slices.Compact(orgs)
+		}
+		paid := false
+		for _, org := range orgs {
+			if spent.charge(org, c.Ref) {
+				c.Org, paid = org, true
+				break
+			}
+		}
+		if !paid {
+			deferred[[2]string{orgs[0], string(c.Ref.Provider)}]++
+			continue
+		}
+		chosen = append(chosen, c)
+	}
+
+	// One statement a chunk claims; a reference another poll claimed since
+	// the read fails the condition and is left to it.
+	claimed := map[string]bool{}
+	const chunk = 200
+	for start := 0; start < len(chosen); start += chunk {
+		part := chosen[start:min(start+chunk, len(chosen))]
+		args := []any{now.Unix(), before.Unix()}
+		ph := make([]string, len(part))
+		for i, c := range part {
+			args = append(args, c.Ref.Key())
+			ph[i] = fmt.Sprintf("$%d", i+3)
+		}
+		rows, err := s.DB.QueryContext(ctx, `UPDATE contribot_upstream_ref SET attempted_at = $1
+		WHERE attempted_at < $2 AND key IN (`+strings.Join(ph, ", ")+`) RETURNING key`, args...)
+		if err != nil {
+			return fail(err)
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return fail(err)
+			}
+			claimed[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fail(err)
+		}
+	}
+	out := slices.DeleteFunc(chosen, func(c Claim) bool { return !claimed[c.Ref.Key()] })
+	slices.SortFunc(out, func(a, b Claim) int { return strings.Compare(a.Ref.Key(), b.Ref.Key()) })
+	var left []Deferred
+	for k, n := range deferred {
+		left = append(left, Deferred{Org: k[0], Provider: k[1], Refs: n})
+	}
+	slices.SortFunc(left, func(a, b Deferred) int { return strings.Compare(a.Org+" "+a.Provider, b.Org+" "+b.Provider) })
+	return out, left, nil
 }
 
 // Failing counts references whose last check failed, by provider.
@@ -631,8 +1112,9 @@ func (s *Store) Save(ctx context.Context, results map[string]provider.Result) ([
 		res := results[k]
 		var state, raw, title, checkErr string
 		var activity, failing int64
-		err := tx.QueryRowContext(ctx, `SELECT state, raw_state, title, last_activity, check_error, failing_since FROM contribot_upstream_ref WHERE key = $1`, k).
-			Scan(&state, &raw, &title, &activity, &checkErr, &failing)
+		var private bool
+		err := tx.QueryRowContext(ctx, `SELECT state, raw_state, title, last_activity, check_error, failing_since, private FROM contribot_upstream_ref WHERE key = $1`, k).
+			Scan(&state, &raw, &title, &activity, &checkErr, &failing, &private)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // untracked since the poll began
 		}
@@ -641,13 +1123,14 @@ func (s *Store) Save(ctx context.Context, results map[string]provider.Result) ([
 		}
 		if res.Err != nil {
 			// The last known state and its last_checked stay; the failure
-			// is shown from when it began.
+			// is shown from when it began, in words fit for the public
+			// page (the whole error goes to the log).
 			if failing == 0 {
 				failing = now
 				changed = append(changed, k)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET check_error = $2, failing_since = $3 WHERE key = $1`,
-				k, res.Err.Error(), failing); err != nil {
+				k, provider.PublicText(res.Err), failing); err != nil {
 				return nil, fmt.Errorf("save upstream state of %s: %w", k, err)
 			}
 			continue
@@ -657,11 +1140,11 @@ func (s *Store) Save(ctx context.Context, results map[string]provider.Result) ([
 		if !st.LastActivity.IsZero() {
 			act = st.LastActivity.Unix()
 		}
-		if string(st.State) != state || st.Raw != raw || st.Title != title || act != activity || failing != 0 {
+		if string(st.State) != state || st.Raw != raw || st.Title != title || act != activity || failing != 0 || st.Private != private {
 			changed = append(changed, k)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET state = $2, raw_state = $3, title = $4, last_activity = $5,
-		last_checked = $6, check_error = '', failing_since = 0 WHERE key = $1`, k, string(st.State), st.Raw, st.Title, act, now); err != nil {
+		last_checked = $6, check_error = '', failing_since = 0, private = $7 WHERE key = $1`, k, string(st.State), st.Raw, st.Title, act, now, st.Private); err != nil {
 			return nil, fmt.Errorf("save upstream state of %s: %w", k, err)
 		}
 	}
@@ -764,23 +1247,21 @@ type VersionedItem struct {
 	Version, SyncedVersion int64
 }
 
-// Installations lists the installations of orgs with tracked items,
-// smallest first.
-func (s *Store) Installations(ctx context.Context) ([]int64, error) {
-	rows, err := s.DB.QueryContext(ctx, `SELECT DISTINCT installation FROM contribot_upstream_item WHERE tracked ORDER BY installation`)
+// Installation is the installation of org (any case) that its GitHub
+// references are read with: that of its most recently updated item, as
+// for its dashboard; 0 if the org has no items.
+func (s *Store) Installation(ctx context.Context, org string) (int64, error) {
+	var inst int64
+	prefix := strings.ToLower(org) + "/"
+	err := s.DB.QueryRowContext(ctx, `SELECT installation FROM contribot_upstream_item WHERE lower(substr(repo, 1, $2)) = $1
+	ORDER BY updated_at DESC, repo, number LIMIT 1`, prefix, len(prefix)).Scan(&inst)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("list installations with upstream work: %w", err)
+		return 0, fmt.Errorf("find the installation of %s: %w", org, err)
 	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return inst, nil
 }
 
 // Orgs lists the orgs with items, tracked or once tracked (a dashboard

@@ -15,6 +15,7 @@ import (
 	"github.com/SovereignCloudStack/contribot/app/upstream"
 	"github.com/SovereignCloudStack/contribot/app/upstream/link"
 	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
+	"github.com/SovereignCloudStack/contribot/app/upstream/report"
 )
 
 // stores runs a test against a fresh store on each database.
@@ -43,6 +44,15 @@ var (
 	page    = link.Ref{Provider: link.Other, Kind: link.Page, URL: "https://example.org/doc"}
 	tracker = upstream.Item{Repo: "o/r", Number: 7, Installation: 1, Title: "Nova", URL: "https://github.com/o/r/issues/7", Author: "alice", Open: true, Listed: true, Modules: []string{"iaas"}}
 )
+
+// claimed are the keys of the references a poll claimed.
+func claimed(cs []upstream.Claim) []string {
+	refs := make([]link.Ref, len(cs))
+	for i, c := range cs {
+		refs[i] = c.Ref
+	}
+	return keys(refs)
+}
 
 func keys(refs []link.Ref) []string {
 	var out []string
@@ -111,21 +121,23 @@ func TestStorePollClaimsAndSaves(t *testing.T) {
 		if _, err := s.Track(ctx, tracker, upstream.SourceBody, []link.Ref{change, bug, page}); err != nil {
 			t.Fatal(err)
 		}
-		due, err := s.Due(ctx, now.Add(-time.Hour), now, 100)
+		due, _, err := s.Due(ctx, now.Add(-time.Hour), now, upstream.Budget{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := keys(due), keys([]link.Ref{change, bug}); !slices.Equal(got, want) {
+		if got, want := claimed(due), keys([]link.Ref{change, bug}); !slices.Equal(got, want) {
 			t.Fatalf("due = %q, want %q (untracked links are never polled)", got, want)
 		}
 		// A second poll at the same moment finds them claimed.
-		if again, err := s.Due(ctx, now.Add(-time.Hour), now, 100); err != nil || len(again) != 0 {
-			t.Fatalf("a concurrent poll got %q (%v), want nothing: the first claimed them", keys(again), err)
+		if again, _, err := s.Due(ctx, now.Add(-time.Hour), now, upstream.Budget{}); err != nil || len(again) != 0 {
+			t.Fatalf("a concurrent poll got %q (%v), want nothing: the first claimed them", claimed(again), err)
 		}
 		before, _ := s.Item(ctx, tracker.Repo, tracker.Number)
 		items, err := s.Save(ctx, map[string]provider.Result{
 			change.Key(): {Status: provider.Status{State: provider.InReview, Raw: "NEW", Title: "Quota", LastActivity: now.Add(-time.Hour)}},
-			bug.Key():    {Err: errors.New("HTTP 503")},
+			// An error that is not the provider's public kind is stored
+			// without its text: it could hold anything the host said.
+			bug.Key(): {Err: errors.New("HTTP 503: <html>db at 10.1.2.3</html>")},
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -144,7 +156,7 @@ func TestStorePollClaimsAndSaves(t *testing.T) {
 		}
 		want := map[string]string{
 			change.Key(): "in_review|NEW||0001-01-01",
-			bug.Key():    "||HTTP 503|2026-11-02",
+			bug.Key():    "||could not check|2026-11-02",
 			page.Key():   "|||0001-01-01",
 		}
 		for k, w := range want {
@@ -282,4 +294,62 @@ func TestStoreApplyOrderAndGuards(t *testing.T) {
 			t.Errorf("a forgotten item is still stored: %+v", it)
 		}
 	})
+}
+
+// TestStorePrivateReadsGoOnlyWhereTheOrgsPrivateDataGoes: what an org's
+// installation read from a private repository shows in the status comment
+// of the org's private items, and on the reports only with show_private;
+// anywhere else the reference is unavailable, without title, state or
+// dates.
+func TestStorePrivateReadsGoOnlyWhereTheOrgsPrivateDataGoes(t *testing.T) {
+	ghRef := link.Ref{Provider: link.GitHub, Host: "github.com", Project: "o/secret", Kind: link.Issue, Number: 7, URL: "https://github.com/o/secret/issues/7"}
+	tests := []struct {
+		name                  string
+		itemPrivate, show     bool
+		wantComment, wantPage bool // the title is shown there
+	}{
+		{"public item", false, false, false, false},
+		{"public item, show_private", false, true, false, true},
+		{"private item", true, false, true, false},
+		{"private item, show_private", true, true, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stores(t, func(t *testing.T, s *upstream.Store) {
+				ctx := context.Background()
+				it := tracker
+				it.Private, it.ShowPrivate, it.Listed = tt.itemPrivate, tt.show, !tt.itemPrivate || tt.show
+				if _, err := s.Track(ctx, it, upstream.SourceBody, []link.Ref{ghRef}); err != nil {
+					t.Fatal(err)
+				}
+				key := ghRef.Scoped(it.Org()).Key()
+				if _, err := s.Save(ctx, map[string]provider.Result{key: {Status: provider.Status{
+					State: provider.InReview, Raw: "open", Title: "SECRET-TITLE", LastActivity: time.Unix(1e9, 0), Private: true}}}); err != nil {
+					t.Fatal(err)
+				}
+				own, err := s.ItemReferences(ctx, it.Repo, it.Number)
+				if err != nil || len(own) != 1 {
+					t.Fatalf("item references %+v (%v)", own, err)
+				}
+				page, err := s.References(ctx, "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for where, c := range map[string]struct {
+					refs []report.Reference
+					want bool
+				}{"status comment": {own, tt.wantComment}, "reports": {page, tt.wantPage}} {
+					for _, r := range c.refs {
+						shown := r.Title == "SECRET-TITLE"
+						if shown != c.want {
+							t.Errorf("%s shows the title: %v, want %v", where, shown, c.want)
+						}
+						if !shown && (r.State != provider.Unavailable || r.RawState != "" || !r.LastActivity.IsZero()) {
+							t.Errorf("%s shows a redacted reference as %+v", where, r)
+						}
+					}
+				}
+			})
+		})
+	}
 }

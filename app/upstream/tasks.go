@@ -23,11 +23,13 @@ import (
 
 // Metrics are the tracker's Prometheus series.
 type Metrics struct {
-	checks   *prometheus.CounterVec
-	writes   *prometheus.CounterVec
-	poll     prometheus.Histogram
-	lastPoll prometheus.Gauge
-	failing  *prometheus.GaugeVec
+	checks      *prometheus.CounterVec
+	writes      *prometheus.CounterVec
+	poll        prometheus.Histogram
+	lastPoll    prometheus.Gauge
+	failing     *prometheus.GaugeVec
+	budgetSpent *prometheus.CounterVec
+	deferred    *prometheus.GaugeVec
 }
 
 // NewMetrics registers the tracker's series on reg.
@@ -50,7 +52,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.failing = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "contribot_upstream_failing_references", Help: "Tracked references whose last check failed (provider down or rate-limiting), by provider.",
 	}, []string{"provider"})
-	reg.MustRegister(m.checks, m.writes, m.poll, m.lastPoll, m.failing)
+	// By provider only: org names would make a series per installation.
+	m.budgetSpent = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "contribot_upstream_budget_exhausted_total", Help: "Polls in which an org's upstream read budget (UPSTREAM_BUDGET_GITHUB, UPSTREAM_BUDGET_HOST) ran out before its due references, counted once per org, by provider.",
+	}, []string{"provider"})
+	m.deferred = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "contribot_upstream_deferred_references", Help: "References that were due in the last poll but wait for the next, because their org's read budget ran out, by provider.",
+	}, []string{"provider"})
+	reg.MustRegister(m.checks, m.writes, m.poll, m.lastPoll, m.failing, m.budgetSpent, m.deferred)
 	return m
 }
 
@@ -157,7 +166,7 @@ func (h *Handler) sync(ctx context.Context, key string) error {
 		}
 		// Rules change without an event on the item: its place in the
 		// reports follows them here, at the latest on the next full poll.
-		if moved, err := h.Store.SetView(ctx, k.Repo, k.Number, !it.Private || u.ShowPrivate, ModulesOf(r, k.Repo, it.Labels)); err != nil {
+		if moved, err := h.Store.SetView(ctx, k.Repo, k.Number, !it.Private || u.ShowPrivate, u.ShowPrivate, ModulesOf(r, k.Repo, it.Labels)); err != nil {
 			return err
 		} else if moved {
 			log.Info("the rules moved the item in the reports (show_private or modules)")
@@ -269,7 +278,8 @@ func awaitingCheck(refs []report.Reference) bool {
 }
 
 func tracker(it *Saved) report.Tracker {
-	return report.Tracker{Repo: it.Repo, Number: it.Number, Title: it.Title, URL: it.URL, PR: it.PR, Open: it.Open, Private: it.Private, Modules: it.Modules}
+	return report.Tracker{Repo: it.Repo, Number: it.Number, Title: it.Title, URL: it.URL, PR: it.PR, Open: it.Open, Private: it.Private,
+		Modules: it.Modules, Untracked: it.Untracked}
 }
 
 func (h *Handler) reportOptions(u rules.Upstream) report.Options {
@@ -489,9 +499,9 @@ func (h *Handler) writeDashboard(ctx context.Context, log *slog.Logger, c Client
 	return number, nil
 }
 
-// MaxPoll bounds the references one poll checks; the rest wait for the
-// next, oldest first.
-const MaxPoll = 20000
+// afterPoll bounds the recording and scheduling that follow a poll's
+// checks.
+const afterPoll = time.Minute
 
 // Poll checks every reference that is due, records what changed, and
 // schedules the status comments and dashboards: after a full poll every
@@ -506,9 +516,14 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 		log.Info("dry-run: upstream references are not checked without App credentials")
 		return nil
 	}
-	due, err := h.Store.Due(ctx, start.Add(-h.PollEvery*9/10), start, MaxPoll)
+	claims, deferred, err := h.Store.Due(ctx, start.Add(-h.PollEvery*9/10), start, h.Budget)
 	if err != nil {
 		return err
+	}
+	h.budgetSpent(log, deferred)
+	due := make([]link.Ref, len(claims))
+	for i, c := range claims {
+		due[i] = c.Ref
 	}
 	// The checks get the task's time but a margin, so that what was
 	// checked is saved even when the hosts are slow; what was not reached
@@ -519,6 +534,11 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 	}
 	results := h.Providers.Fetch(fetchCtx, due)
 	cancel()
+	// What follows records and schedules what was checked, even when the
+	// task's time is up: the checks are done and have cost quota. It is
+	// bounded on its own.
+	ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), afterPoll)
+	defer cancel()
 	var unreached []link.Ref
 	for _, ref := range due {
 		if res, ok := results[ref.Key()]; !ok || errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded) {
@@ -527,11 +547,12 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 		}
 	}
 	if len(unreached) > 0 {
-		if err := h.Store.Unclaim(context.WithoutCancel(ctx), unreached); err != nil {
+		if err := h.Store.Unclaim(ctx, unreached); err != nil {
 			log.Warn("unreached references not handed back; they wait for the next interval", slog.String("error", err.Error()))
 		}
 		log.Warn("the poll ran out of time; the rest goes to the next poll", slog.Int("unreached", len(unreached)))
 	}
+	h.logFailures(ctx, log, claims, results)
 	counts := map[string]int{}
 	for _, ref := range due {
 		res, ok := results[ref.Key()]
@@ -549,12 +570,11 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 			h.Metrics.checks.WithLabelValues(string(ref.Provider), result).Inc()
 		}
 	}
-	// Saved even if the task's time is up: the checks are done.
-	changed, err := h.Store.Save(context.WithoutCancel(ctx), results)
+	changed, err := h.Store.Save(ctx, results)
 	if err != nil {
 		// Claimed but not saved: hand them to the retry, not to the next
 		// interval.
-		if uerr := h.Store.Unclaim(context.WithoutCancel(ctx), due); uerr != nil {
+		if uerr := h.Store.Unclaim(ctx, due); uerr != nil {
 			log.Warn("claimed references not handed back; they wait for the next interval", slog.String("error", uerr.Error()))
 		}
 		return err
@@ -601,4 +621,74 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 	log.Info("upstream references checked", slog.Int("checked", len(due)), slog.Int("items_changed", len(changed)),
 		slog.Any("results", counts), slog.Duration("took", took))
 	return nil
+}
+
+// budgetSpent reports the orgs whose read budget ran out in this poll:
+// their references left over wait for the next poll, at the front.
+func (h *Handler) budgetSpent(log *slog.Logger, deferred []Deferred) {
+	left := map[string]int{}
+	for _, d := range deferred {
+		log.Warn("an org's upstream read budget for this poll is spent; the rest of its references wait for the next poll",
+			slog.String("org", d.Org), slog.String("provider", d.Provider), slog.Int("deferred", d.Refs))
+		left[d.Provider] += d.Refs
+		if h.Metrics != nil {
+			h.Metrics.budgetSpent.WithLabelValues(d.Provider).Inc()
+		}
+	}
+	if h.Metrics != nil {
+		for _, p := range []link.Provider{link.GitHub, link.Gerrit, link.Launchpad, link.GitLab} {
+			h.Metrics.deferred.WithLabelValues(string(p)).Set(float64(left[string(p)]))
+		}
+	}
+}
+
+// maxFailureLogs bounds the failure lines of one poll: a host that is down
+// fails every reference on it the same way.
+const maxFailureLogs = 20
+
+// logFailures logs why checks failed, in full: the pages show only the
+// public text (the host, an HTTP status), and the operator needs the rest.
+// Failures alike (same host, same cause) are logged once, with how many
+// references they hit, one of them, the items naming it and the
+// installation of the org it was checked for.
+func (h *Handler) logFailures(ctx context.Context, log *slog.Logger, claims []Claim, results map[string]provider.Result) {
+	type failure struct {
+		claim Claim
+		err   error
+		n     int
+	}
+	byCause := map[string]*failure{}
+	var order []*failure
+	for _, c := range claims {
+		res, ok := results[c.Ref.Key()]
+		if !ok || res.Err == nil || errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded) {
+			continue
+		}
+		k := provider.GroupKey(c.Ref) + "\x00" + provider.Detail(res.Err)
+		if f, ok := byCause[k]; ok {
+			f.n++
+			continue
+		}
+		f := &failure{claim: c, err: res.Err, n: 1}
+		byCause[k] = f
+		order = append(order, f)
+	}
+	for i, f := range order {
+		if i == maxFailureLogs {
+			log.Warn("more upstream checks failed, for other causes", slog.Int("causes", len(order)-maxFailureLogs))
+			break
+		}
+		var items []string
+		for _, it := range f.claim.Items[:min(len(f.claim.Items), 5)] {
+			items = append(items, it.String())
+		}
+		attrs := []any{slog.String("provider", string(f.claim.Ref.Provider)), slog.String("host", f.claim.Ref.Host),
+			slog.String("reference", f.claim.Ref.URL), slog.Any("items", items), slog.String("org", f.claim.Org),
+			slog.Int("references", f.n), slog.String("error", provider.Detail(f.err)),
+			slog.Bool("internal_address_refused", provider.Blocked(f.err))}
+		if inst, err := h.Store.Installation(ctx, f.claim.Org); err == nil && inst != 0 {
+			attrs = append(attrs, slog.Int64("installation", inst))
+		}
+		log.Warn("upstream check failed", attrs...)
+	}
 }

@@ -53,20 +53,46 @@ type Ref struct {
 	Number int64
 	// URL is the canonical URL: fragments, patch sets and sub-pages dropped.
 	URL string
+	// Scope is the org, in lower case, whose installation reads a GitHub
+	// reference: what GitHub answers depends on whose installation asks (a
+	// private repository of that org), so each org's items have their own
+	// copy, read and kept apart (see Scoped). Empty for the other
+	// providers, which are read anonymously and shared, and for a
+	// reference the parser just found.
+	Scope string
 }
 
 // Key identifies a reference across the org, whatever form its URL was
 // written in: a Gerrit change number and a Launchpad bug number are unique
-// per host, so the project is not part of their key.
+// per host, so the project is not part of their key. A scoped reference's
+// key ends in "@" and its scope.
 func (r Ref) Key() string {
 	n := strconv.FormatInt(r.Number, 10)
+	var k string
 	switch r.Provider {
 	case Gerrit, Launchpad:
-		return string(r.Provider) + ":" + r.Host + ":" + n
+		k = string(r.Provider) + ":" + r.Host + ":" + n
 	case GitHub, GitLab:
-		return string(r.Provider) + ":" + r.Host + ":" + strings.ToLower(r.Project) + ":" + string(r.Kind) + ":" + n
+		k = string(r.Provider) + ":" + r.Host + ":" + strings.ToLower(r.Project) + ":" + string(r.Kind) + ":" + n
+	default:
+		return string(Other) + ":" + r.URL
 	}
-	return string(Other) + ":" + r.URL
+	if r.Scope != "" {
+		k += "@" + r.Scope
+	}
+	return k
+}
+
+// Scoped is the reference as the items of org track it: a GitHub
+// reference is read with org's installation and kept apart from other
+// orgs' copies; the others are shared.
+func (r Ref) Scoped(org string) Ref {
+	if r.Provider == GitHub {
+		r.Scope = strings.ToLower(org)
+	} else {
+		r.Scope = ""
+	}
+	return r
 }
 
 // Tracked reports whether a provider can check the reference's state.

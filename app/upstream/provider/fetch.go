@@ -98,22 +98,30 @@ type response struct {
 }
 
 // getter holds what every HTTP fetcher shares: the client, the request
-// timeout and the call counter.
+// timeout, the call counter and the host's public name.
 type getter struct {
 	client  *http.Client
 	timeout time.Duration
 	calls   *atomic.Int64
+	// name is the host as links name it ("review.opendev.org"), for the
+	// public text of failures: never the API base an operator may have
+	// pointed elsewhere (UPSTREAM_ENDPOINTS), which is theirs to know.
+	name string
 }
 
-func newGetter(c *http.Client) getter {
+// newGetter returns a getter for the API at base. A nil client gets the
+// guarded Transport with no allowance, so a fetcher built without thought
+// still cannot reach internal addresses.
+func newGetter(c *http.Client, base string) getter {
 	if c == nil {
-		c = http.DefaultClient
+		c = &http.Client{Transport: Transport(Allowance{})}
 	}
-	return getter{client: c, timeout: DefaultTimeout, calls: new(atomic.Int64)}
+	return getter{client: c, timeout: DefaultTimeout, calls: new(atomic.Int64), name: hostOf(base)}
 }
 
 // get performs one GET and reads at most MaxBody bytes of the answer. Any
-// status is returned as a response; only transport failures are errors.
+// status is returned as a response; only transport failures are errors,
+// and they are Failures that name the host and nothing else.
 func (g getter) get(ctx context.Context, url string) (response, error) {
 	if g.timeout > 0 {
 		var cancel context.CancelFunc
@@ -122,22 +130,22 @@ func (g getter) get(ctx context.Context, url string) (response, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return response{}, fmt.Errorf("build request: %w", err)
+		return response{}, unreachable(g.name, fmt.Errorf("build request: %w", err))
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", userAgent)
 	g.calls.Add(1)
 	resp, err := g.client.Do(req)
 	if err != nil {
-		return response{}, err
+		return response{}, unreachable(g.name, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 	if err != nil {
-		return response{}, fmt.Errorf("read answer: %w", err)
+		return response{}, unreachable(g.name, fmt.Errorf("read answer: %w", err))
 	}
 	if len(body) > MaxBody {
-		return response{}, ErrTooLarge
+		return response{}, &Failure{Public: g.name + " sent an answer over 10 MiB", Cause: ErrTooLarge}
 	}
 	return response{code: resp.StatusCode, header: resp.Header, body: body}, nil
 }
@@ -145,14 +153,15 @@ func (g getter) get(ctx context.Context, url string) (response, error) {
 // Calls is the number of HTTP requests the fetcher has made.
 func (g getter) Calls() int64 { return g.calls.Load() }
 
-// statusError describes an unexpected answer, with a short excerpt of the
-// body for the log.
-func statusError(r response) error {
+// statusError describes an unexpected answer: publicly by its status,
+// with a short excerpt of the body for the log only (an internal service's
+// answer must not reach the public page).
+func (g getter) statusError(r response) error {
 	body := strings.TrimSpace(string(r.body))
 	if len(body) > 200 {
 		body = body[:200] + "…"
 	}
-	return &StatusError{Code: r.code, Body: body}
+	return answered(g.name, r.code, &StatusError{Code: r.code, Body: body})
 }
 
 // throttled reports whether the answer asks us to stop calling the host

@@ -27,7 +27,6 @@ var gerritPrefix = []byte(")]}'")
 type Gerrit struct {
 	getter
 	base  string
-	host  string
 	batch int
 }
 
@@ -38,7 +37,7 @@ func NewGerrit(c *http.Client, baseURL string, batch int) *Gerrit {
 	if batch < 1 {
 		batch = DefaultGerritBatch
 	}
-	return &Gerrit{getter: newGetter(c), base: withSlash(baseURL), host: hostOf(baseURL), batch: batch}
+	return &Gerrit{getter: newGetter(c, baseURL), base: withSlash(baseURL), batch: batch}
 }
 
 // gerritChange is the part of Gerrit's ChangeInfo that matters here.
@@ -60,7 +59,7 @@ func (g *Gerrit) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 	for start := 0; start < len(refs); start += g.batch {
 		batch := refs[start:min(start+g.batch, len(refs))]
 		if err := ctx.Err(); err != nil {
-			failAll(out, refs[start:], fmt.Errorf("gerrit %s: %w", g.host, err))
+			failAll(out, refs[start:], unreachable(g.name, err))
 			break
 		}
 		found, err := g.query(ctx, batch)
@@ -80,7 +79,7 @@ func (g *Gerrit) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 				out[r.Key()] = Result{Status: gerritStatus(c)}
 			case found.cut:
 				// Gerrit stopped early, so absence proves nothing.
-				out[r.Key()] = Result{Err: fmt.Errorf("gerrit %s: change %d: answer cut short", g.host, r.Number)}
+				out[r.Key()] = Result{Err: &Failure{Public: g.name + " cut its answer short", Cause: fmt.Errorf("change %d not in an answer Gerrit marked as cut short", r.Number)}}
 			default:
 				out[r.Key()] = unavailable("not found")
 			}
@@ -105,19 +104,19 @@ func (g *Gerrit) query(ctx context.Context, batch []link.Ref) (gerritAnswer, err
 	u := g.base + "changes/?q=" + strings.Join(terms, "+OR+") + "&n=" + strconv.Itoa(len(batch))
 	resp, err := g.get(ctx, u)
 	if err != nil {
-		return gerritAnswer{}, fmt.Errorf("gerrit %s: query %d changes: %w", g.host, len(batch), err)
+		return gerritAnswer{}, fmt.Errorf("gerrit %s: query %d changes: %w", g.name, len(batch), err)
 	}
 	// A 503 fails only this batch: Gerrit's batches are few, and one busy
 	// moment should not cost the whole poll.
-	if rl, ok := throttled("gerrit", g.host, resp, false); ok {
+	if rl, ok := throttled("gerrit", g.name, resp, false); ok {
 		return gerritAnswer{}, rl
 	}
 	if resp.code != http.StatusOK {
-		return gerritAnswer{}, fmt.Errorf("gerrit %s: query %d changes: %w", g.host, len(batch), statusError(resp))
+		return gerritAnswer{}, fmt.Errorf("gerrit %s: query %d changes: %w", g.name, len(batch), g.statusError(resp))
 	}
 	var list []gerritChange
 	if err := json.Unmarshal(stripXSSI(resp.body), &list); err != nil {
-		return gerritAnswer{}, fmt.Errorf("gerrit %s: decode changes: %w", g.host, err)
+		return gerritAnswer{}, unreadable(g.name, fmt.Errorf("decode changes: %w", err))
 	}
 	a := gerritAnswer{changes: make(map[int64]gerritChange, len(list))}
 	for _, c := range list {

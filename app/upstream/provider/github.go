@@ -14,8 +14,16 @@ import (
 )
 
 // GitHub checks pull requests and issues outside the org through the issues
-// endpoint, which serves both. The client is the caller's: it already does
-// conditional requests and rate limiting, so this adds no cache of its own.
+// endpoint, which serves both, with the installation of the org that
+// tracks them: never another org's, whose installation may read private
+// repositories the tracking org cannot. The client is the caller's: it
+// already does conditional requests (per installation) and rate limiting,
+// so this adds no cache of its own.
+//
+// Issue answers do not say whether their repository is public, so each
+// Fetch reads each repository once (GET /repos/{owner}/{repo}, a
+// conditional request that costs no quota when unchanged) and marks items
+// of a repository that is not public as Private.
 type GitHub struct {
 	client func(ctx context.Context) (*github.Client, error)
 	calls  *atomic.Int64
@@ -30,6 +38,9 @@ func NewGitHub(client func(ctx context.Context) (*github.Client, error)) *GitHub
 // Calls is the number of API requests the fetcher has made.
 func (g *GitHub) Calls() int64 { return g.calls.Load() }
 
+// githubHost names GitHub in public failure texts.
+const githubHost = "github.com"
+
 // Fetch asks for each ref; a rate limit ends the Fetch, since every further
 // request would fail the same way and spend what quota is left.
 func (g *GitHub) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
@@ -39,31 +50,69 @@ func (g *GitHub) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 		return out
 	}
 	if g.client == nil {
-		failAll(out, refs, errors.New("github: no client configured"))
+		failAll(out, refs, &Failure{Public: "github: no client configured"})
 		return out
 	}
 	c, err := g.client(ctx)
 	if err != nil {
-		failAll(out, refs, fmt.Errorf("github: get client: %w", err))
+		failAll(out, refs, &Failure{Public: "no GitHub installation to read with", Cause: fmt.Errorf("github: get client: %w", err)})
 		return out
 	}
-	return oneByOne(out, refs, func(r link.Ref) (Result, error) { return g.fetchOne(ctx, c, r) })
+	private := map[string]bool{} // lower-case "owner/repo" → not public
+	return oneByOne(out, refs, func(r link.Ref) (Result, error) { return g.fetchOne(ctx, c, r, private) })
 }
 
-func (g *GitHub) fetchOne(ctx context.Context, c *github.Client, r link.Ref) (res Result, stop error) {
+func (g *GitHub) fetchOne(ctx context.Context, c *github.Client, r link.Ref, private map[string]bool) (res Result, stop error) {
 	owner, repo, ok := strings.Cut(r.Project, "/")
 	if !ok || owner == "" || repo == "" {
 		return unavailable("no owner/repo in link"), nil
 	}
 	if err := ctx.Err(); err != nil {
-		err = fmt.Errorf("get GitHub issue %s#%d: %w", r.Project, r.Number, err)
+		err = unreachable(githubHost, fmt.Errorf("get GitHub issue %s#%d: %w", r.Project, r.Number, err))
 		return Result{Err: err}, err
 	}
 	g.calls.Add(1)
 	is, _, err := c.Issues.Get(ctx, owner, repo, int(r.Number))
-	if err == nil {
-		return Result{Status: githubStatus(is)}, nil
+	if err != nil {
+		return githubFailure(r, fmt.Sprintf("get GitHub issue %s#%d", r.Project, r.Number), err)
 	}
+	// The answer's repository, not the link's: GitHub follows a renamed or
+	// transferred repository, maybe into a private one.
+	full := repositoryOf(is.GetRepositoryURL(), r.Project)
+	hidden, known := private[strings.ToLower(full)]
+	if !known {
+		owner, repo, _ := strings.Cut(full, "/")
+		g.calls.Add(1)
+		rp, _, err := c.Repositories.Get(ctx, owner, repo)
+		if err != nil {
+			return githubFailure(r, "get GitHub repository "+full, err)
+		}
+		hidden = rp.GetPrivate() || (rp.GetVisibility() != "" && rp.GetVisibility() != "public")
+		private[strings.ToLower(full)] = hidden
+	}
+	st := githubStatus(is)
+	st.Private = hidden
+	return Result{Status: st}, nil
+}
+
+// repositoryOf is "owner/repo" from an issue's repository_url
+// (".../repos/{owner}/{repo}"), or fallback when it has none.
+func repositoryOf(apiURL, fallback string) string {
+	i := strings.LastIndex(apiURL, "/repos/")
+	if i < 0 {
+		return fallback
+	}
+	owner, repo, ok := strings.Cut(strings.Trim(apiURL[i+len("/repos/"):], "/"), "/")
+	if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
+		return fallback
+	}
+	return owner + "/" + repo
+}
+
+// githubFailure sorts a failed read: a missing item is Unavailable, a rate
+// limit stops the Fetch, anything else fails this ref with a public text
+// that names GitHub and the status, never GitHub's message.
+func githubFailure(r link.Ref, what string, err error) (res Result, stop error) {
 	var (
 		rle   *github.RateLimitError
 		abuse *github.AbuseRateLimitError
@@ -93,9 +142,11 @@ func (g *GitHub) fetchOne(ctx context.Context, c *github.Client, r link.Ref) (re
 			e := &RateLimitError{Provider: "github", Host: r.Host, Status: code,
 				RetryAfter: parseRetryAfter(er.Response.Header.Get("Retry-After"), time.Now())}
 			return Result{Err: e}, e.skipped()
+		default:
+			return Result{Err: answered(githubHost, code, fmt.Errorf("%s: %w", what, err))}, nil
 		}
 	}
-	return Result{Err: fmt.Errorf("get GitHub issue %s#%d: %w", r.Project, r.Number, err)}, nil
+	return Result{Err: unreachable(githubHost, fmt.Errorf("%s: %w", what, err))}, nil
 }
 
 func githubStatus(is *github.Issue) Status {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +33,7 @@ type ghServer struct {
 	*httptest.Server
 	mu       sync.Mutex
 	items    map[string]ghItem // "o/r#n"
+	private  map[string]bool   // "o/r": a private repository
 	requests []string
 }
 
@@ -48,6 +50,19 @@ func newGHServer(t *testing.T, items map[string]ghItem) *ghServer {
 		s.mu.Unlock()
 		var o, repo string
 		var n int
+		if segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/"); len(segs) == 3 && segs[0] == "repos" {
+			// GET /repos/{o}/{r}: its visibility.
+			s.mu.Lock()
+			private := s.private[segs[1]+"/"+segs[2]]
+			s.mu.Unlock()
+			visibility := "public"
+			if private {
+				visibility = "private"
+			}
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			json.NewEncoder(w).Encode(map[string]any{"full_name": segs[1] + "/" + segs[2], "private": private, "visibility": visibility})
+			return
+		}
 		if _, err := fmt.Sscanf(strings.ReplaceAll(r.URL.Path, "/", " "), " repos %s %s issues %d", &o, &repo, &n); err != nil {
 			http.Error(w, "bad path", http.StatusBadRequest)
 			return
@@ -82,6 +97,7 @@ func newGHServer(t *testing.T, items map[string]ghItem) *ghServer {
 			}
 			base := fmt.Sprintf("https://api.github.com/repos/%s/%s/issues/%d", o, repo, n)
 			body["number"], body["url"] = n, base
+			body["repository_url"] = fmt.Sprintf("https://api.github.com/repos/%s/%s", o, repo)
 			for k, v := range it.fields {
 				body[k] = v
 			}
@@ -165,11 +181,12 @@ func TestGitHubStates(t *testing.T) {
 			}
 		})
 	}
-	if srv.calls() != len(tests) || f.Calls() != int64(len(tests)) {
-		t.Errorf("server saw %d requests, fetcher counted %d; want %d", srv.calls(), f.Calls(), len(tests))
+	// One read per item, and one of the repository's visibility.
+	if srv.calls() != len(tests)+1 || f.Calls() != int64(len(tests)+1) {
+		t.Errorf("server saw %d requests, fetcher counted %d; want %d", srv.calls(), f.Calls(), len(tests)+1)
 	}
-	if want := "GET /repos/kubernetes/kubernetes/issues/1"; srv.requests[0] != want {
-		t.Errorf("first request %q, want %q", srv.requests[0], want)
+	if want := []string{"GET /repos/kubernetes/kubernetes/issues/1", "GET /repos/kubernetes/kubernetes"}; !slices.Equal(srv.requests[:2], want) {
+		t.Errorf("first requests %q, want %q", srv.requests[:2], want)
 	}
 }
 
@@ -199,8 +216,8 @@ func TestGitHubRateLimit(t *testing.T) {
 				t.Errorf("before the limit: %+v %v", r.Status, r.Err)
 			}
 			checkErrOnly(t, got, refs[1:])
-			if n := srv.calls(); n != 2 {
-				t.Errorf("made %d requests, want 2", n)
+			if n := srv.calls(); n != 3 {
+				t.Errorf("made %d requests, want 3 (the first item, its repository, the limit)", n)
 			}
 			for i, r := range refs[1:] {
 				var rl *RateLimitError
@@ -233,5 +250,36 @@ func TestGitHubErrors(t *testing.T) {
 		if !errors.Is(got[r.Key()].Err, clientErr) {
 			t.Errorf("%s: err = %v, want the client's error", r.Key(), got[r.Key()].Err)
 		}
+	}
+}
+
+// TestGitHubRepositoryVisibility: an item read from a repository that is
+// not public is marked Private, so that only the tracking org's private
+// places show it; the repository is the one GitHub answered from (a
+// transferred issue), and each repository is read once per Fetch.
+func TestGitHubRepositoryVisibility(t *testing.T) {
+	srv := newGHServer(t, map[string]ghItem{
+		"pub/r#1":  {fields: map[string]any{"state": "open"}},
+		"pub/r#2":  {fields: map[string]any{"state": "open"}},
+		"priv/r#3": {fields: map[string]any{"state": "open", "title": "SECRET-TITLE"}},
+		// Transferred: the link names old/r, GitHub answers from priv/r.
+		"old/r#4": {fields: map[string]any{"state": "open", "repository_url": "https://api.github.com/repos/priv/r"}},
+	})
+	srv.private = map[string]bool{"priv/r": true}
+	refs := []link.Ref{ghRef("pub/r", link.Issue, 1), ghRef("pub/r", link.Issue, 2), ghRef("priv/r", link.Issue, 3), ghRef("old/r", link.Issue, 4)}
+	got := NewGitHub(srv.client).Fetch(context.Background(), refs)
+	for i, want := range []bool{false, false, true, true} {
+		if r := got[refs[i].Key()]; r.Err != nil || r.Status.Private != want {
+			t.Errorf("%s: private %v (err %v), want %v", refs[i].Key(), r.Status.Private, r.Err, want)
+		}
+	}
+	var repoReads []string
+	for _, r := range srv.requests {
+		if strings.Count(r, "/") == 3 {
+			repoReads = append(repoReads, r)
+		}
+	}
+	if want := []string{"GET /repos/pub/r", "GET /repos/priv/r"}; !slices.Equal(repoReads, want) {
+		t.Errorf("repository reads %q, want %q", repoReads, want)
 	}
 }

@@ -18,13 +18,12 @@ import (
 type GitLab struct {
 	getter
 	base string
-	host string
 }
 
 // NewGitLab returns a fetcher for the GitLab API at apiBase (e.g.
 // "https://gitlab.com/api/v4/").
 func NewGitLab(c *http.Client, apiBase string) *GitLab {
-	return &GitLab{getter: newGetter(c), base: withSlash(apiBase), host: hostOf(apiBase)}
+	return &GitLab{getter: newGetter(c, apiBase), base: withSlash(apiBase)}
 }
 
 // gitlabItem is the part of GitLab's merge request and issue JSON that
@@ -61,9 +60,9 @@ func (g *GitLab) fetchOne(ctx context.Context, r link.Ref) (res Result, stop err
 		if errors.Is(err, ErrTooLarge) {
 			return Result{Err: err}, nil
 		}
-		return Result{Err: err}, fmt.Errorf("gitlab %s: not asked after an earlier failure: %w", g.host, err)
+		return Result{Err: err}, fmt.Errorf("gitlab %s: not asked after an earlier failure: %w", g.name, err)
 	}
-	if rl, ok := throttled("gitlab", g.host, resp, true); ok {
+	if rl, ok := throttled("gitlab", g.name, resp, true); ok {
 		return Result{Err: rl}, rl.skipped()
 	}
 	switch resp.code {
@@ -73,11 +72,11 @@ func (g *GitLab) fetchOne(ctx context.Context, r link.Ref) (res Result, stop err
 	case http.StatusUnauthorized, http.StatusForbidden:
 		return unavailable("private (" + strconv.Itoa(resp.code) + ")"), nil
 	default:
-		return Result{Err: fmt.Errorf("get GitLab %s %s#%d: %w", what, r.Project, r.Number, statusError(resp))}, nil
+		return Result{Err: fmt.Errorf("get GitLab %s %s#%d: %w", what, r.Project, r.Number, g.statusError(resp))}, nil
 	}
 	var it gitlabItem
 	if err := json.Unmarshal(resp.body, &it); err != nil {
-		return Result{Err: fmt.Errorf("decode GitLab %s %s#%d: %w", what, r.Project, r.Number, err)}, nil
+		return Result{Err: unreadable(g.name, fmt.Errorf("decode GitLab %s %s#%d: %w", what, r.Project, r.Number, err))}, nil
 	}
 	if r.Kind == link.MR {
 		return Result{Status: gitlabMRStatus(it)}, nil

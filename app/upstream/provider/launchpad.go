@@ -20,7 +20,6 @@ const DefaultLaunchpadAPI = "https://api.launchpad.net/1.0/"
 type Launchpad struct {
 	getter
 	base string
-	host string
 }
 
 // NewLaunchpad returns a fetcher for the Launchpad web service at apiBase
@@ -29,7 +28,7 @@ func NewLaunchpad(c *http.Client, apiBase string) *Launchpad {
 	if apiBase == "" {
 		apiBase = DefaultLaunchpadAPI
 	}
-	return &Launchpad{getter: newGetter(c), base: withSlash(apiBase), host: hostOf(apiBase)}
+	return &Launchpad{getter: newGetter(c, apiBase), base: withSlash(apiBase)}
 }
 
 // lpTask is the part of a Launchpad bug_task entry that matters here.
@@ -98,9 +97,9 @@ func (l *Launchpad) fetchOne(ctx context.Context, r link.Ref) (res Result, stop 
 		if errors.Is(err, ErrTooLarge) {
 			return Result{Err: err}, nil
 		}
-		return Result{Err: err}, fmt.Errorf("launchpad %s: not asked after an earlier failure: %w", l.host, err)
+		return Result{Err: err}, fmt.Errorf("launchpad %s: not asked after an earlier failure: %w", l.name, err)
 	}
-	if rl, ok := throttled("launchpad", l.host, resp, true); ok {
+	if rl, ok := throttled("launchpad", l.name, resp, true); ok {
 		return Result{Err: rl}, rl.skipped()
 	}
 	switch resp.code {
@@ -110,13 +109,13 @@ func (l *Launchpad) fetchOne(ctx context.Context, r link.Ref) (res Result, stop 
 	case http.StatusUnauthorized, http.StatusForbidden:
 		return unavailable("private"), nil
 	default:
-		return Result{Err: fmt.Errorf("get Launchpad bug %d tasks: %w", r.Number, statusError(resp))}, nil
+		return Result{Err: fmt.Errorf("get Launchpad bug %d tasks: %w", r.Number, l.statusError(resp))}, nil
 	}
 	// The first page holds 75 entries; no bug has that many targets, so
 	// further pages (total_size > len(entries)) are not asked for.
 	var tasks lpTasks
 	if err := json.Unmarshal(resp.body, &tasks); err != nil {
-		return Result{Err: fmt.Errorf("decode Launchpad bug %d tasks: %w", r.Number, err)}, nil
+		return Result{Err: unreadable(l.name, fmt.Errorf("decode Launchpad bug %d tasks: %w", r.Number, err))}, nil
 	}
 	if len(tasks.Entries) == 0 {
 		return unavailable("no bug tasks"), nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -172,8 +173,14 @@ func TestLaunchpadServerError(t *testing.T) {
 	if n := calls.Load(); n != 3 {
 		t.Errorf("made %d requests, want 3", n)
 	}
-	if e := got[refs[0].Key()].Err.Error(); e != "get Launchpad bug 1 tasks: HTTP 500: oops" {
-		t.Errorf("err = %q", e)
+	// The answer's body is for the log; the public text names the host
+	// and the status only.
+	err := got[refs[0].Key()].Err
+	if pub, want := PublicText(err), hostOf(srv.URL)+" answered HTTP 500"; pub != want {
+		t.Errorf("public text %q, want %q", pub, want)
+	}
+	if d := Detail(err); !strings.Contains(d, "get Launchpad bug 1 tasks") || !strings.Contains(d, "HTTP 500: oops") {
+		t.Errorf("detail for the log = %q, want the request and the answer", d)
 	}
 }
 

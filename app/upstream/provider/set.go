@@ -97,8 +97,9 @@ func ParseEndpoints(s string) (Endpoints, error) {
 
 // SetOptions configures a Set. Zero values take the defaults.
 type SetOptions struct {
-	// HTTP is the client for Gerrit, Launchpad and GitLab;
-	// http.DefaultClient when nil. It gets a per-host limit on top.
+	// HTTP is the client for Gerrit, Launchpad and GitLab; when nil, one
+	// with the guarded Transport and no allowance, which reaches public
+	// addresses only. It gets a per-host limit on top.
 	HTTP      *http.Client
 	Endpoints Endpoints
 	// PerSecond and Burst set the per-host request rate for Gerrit,
@@ -109,9 +110,10 @@ type SetOptions struct {
 	// GerritBatch is how many changes one Gerrit query asks for
 	// (DefaultGerritBatch).
 	GerritBatch int
-	// GitHub gives the client for GitHub refs; without it they fail with
+	// GitHub gives the client for the GitHub refs of one org (Ref.Scope):
+	// that org's installation, never another's. Without it they fail with
 	// an error.
-	GitHub func(ctx context.Context) (*github.Client, error)
+	GitHub func(ctx context.Context, org string) (*github.Client, error)
 	// Concurrency bounds how many hosts are asked at once (4).
 	Concurrency int
 	// Timeout bounds each request (DefaultTimeout).
@@ -152,6 +154,9 @@ func NewSet(opts SetOptions) *Set {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	if opts.HTTP == nil {
+		opts.HTTP = &http.Client{Transport: Transport(Allowance{})}
+	}
 	return &Set{
 		opts:     opts,
 		client:   Limit(opts.HTTP, opts.PerSecond, opts.Burst),
@@ -175,11 +180,7 @@ func (s *Set) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 		if !r.Tracked() {
 			continue
 		}
-		k := string(r.Provider) + ":" + strings.ToLower(r.Host)
-		if r.Provider == link.Launchpad || r.Provider == link.GitHub {
-			// One service whatever host the link names.
-			k = string(r.Provider)
-		}
+		k := GroupKey(r)
 		g, ok := groups[k]
 		if !ok {
 			g = &group{key: k, f: s.fetcher(k, r)}
@@ -206,19 +207,51 @@ func (s *Set) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 			var res map[string]Result
 			if g.f == nil {
 				res = make(map[string]Result, len(g.refs))
-				failAll(res, g.refs, fmt.Errorf("%s: no fetcher for this provider", g.key))
+				failAll(res, g.refs, &Failure{Public: "no provider can check this", Cause: fmt.Errorf("%s: no fetcher for this provider", g.key)})
 			} else {
 				res = g.f.Fetch(ctx, g.refs)
 			}
+			host := publicHost(g.refs[0])
 			mu.Lock()
 			defer mu.Unlock()
 			for key, r := range res {
+				if r.Err != nil {
+					// Whatever a fetcher returns, only a public text is
+					// ever shown.
+					r.Err = public(host, r.Err)
+				}
 				out[key] = r
 			}
 		}()
 	}
 	wg.Wait()
 	return out
+}
+
+// GroupKey is the fetcher a reference is checked by: one per provider and
+// host, Launchpad being one service whatever host the link names, and
+// GitHub one per org, since each org's references are read with its own
+// installation.
+func GroupKey(r link.Ref) string {
+	switch r.Provider {
+	case link.Launchpad:
+		return string(r.Provider)
+	case link.GitHub:
+		return string(r.Provider) + "@" + r.Scope
+	}
+	return string(r.Provider) + ":" + strings.ToLower(r.Host)
+}
+
+// publicHost names the host of r in public texts: the host the link names,
+// never an API base the operator set.
+func publicHost(r link.Ref) string {
+	switch r.Provider {
+	case link.Launchpad:
+		return "launchpad.net"
+	case link.GitHub:
+		return githubHost
+	}
+	return strings.ToLower(r.Host)
 }
 
 // fetcher returns the fetcher for group key k, made once per Set so that
@@ -238,7 +271,7 @@ func (s *Set) fetcher(k string, r link.Ref) Fetcher {
 			base = "https://" + host + "/"
 		}
 		g := NewGerrit(s.client, base, s.opts.GerritBatch)
-		g.timeout = s.opts.Timeout
+		g.timeout, g.name = s.opts.Timeout, publicHost(r)
 		f = g
 	case link.GitLab:
 		base, ok := s.opts.Endpoints.GitLab[host]
@@ -246,14 +279,19 @@ func (s *Set) fetcher(k string, r link.Ref) Fetcher {
 			base = "https://" + host + "/api/v4/"
 		}
 		g := NewGitLab(s.client, base)
-		g.timeout = s.opts.Timeout
+		g.timeout, g.name = s.opts.Timeout, publicHost(r)
 		f = g
 	case link.Launchpad:
 		l := NewLaunchpad(s.client, s.opts.Endpoints.Launchpad)
-		l.timeout = s.opts.Timeout
+		l.timeout, l.name = s.opts.Timeout, publicHost(r)
 		f = l
 	case link.GitHub:
-		f = NewGitHub(s.opts.GitHub)
+		var client func(ctx context.Context) (*github.Client, error)
+		if s.opts.GitHub != nil {
+			org := r.Scope
+			client = func(ctx context.Context) (*github.Client, error) { return s.opts.GitHub(ctx, org) }
+		}
+		f = NewGitHub(client)
 	default:
 		return nil
 	}
@@ -269,6 +307,7 @@ func (s *Set) Calls() map[string]int64 {
 	out := map[string]int64{}
 	for k, f := range s.fetchers {
 		name, _, _ := strings.Cut(k, ":")
+		name, _, _ = strings.Cut(name, "@")
 		if c, ok := f.(counter); ok {
 			out[name] += c.Calls()
 		}

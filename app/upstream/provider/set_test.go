@@ -15,6 +15,7 @@ import (
 
 	"github.com/SovereignCloudStack/contribot/app/upstream/fakeupstream"
 	"github.com/SovereignCloudStack/contribot/app/upstream/link"
+	"github.com/google/go-github/v60/github"
 )
 
 func TestParseEndpoints(t *testing.T) {
@@ -86,7 +87,7 @@ func TestSetFetch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := NewSet(SetOptions{HTTP: client(), Endpoints: eps, PerSecond: -1, GitHub: gh.client})
+	s := NewSet(SetOptions{HTTP: client(), Endpoints: eps, PerSecond: -1, GitHub: func(ctx context.Context, _ string) (*github.Client, error) { return gh.client(ctx) }})
 	other := link.Ref{Provider: link.Other, URL: "https://tracker.ceph.com/issues/1"}
 	refs := []link.Ref{
 		gerritRef(903172), gerritRef(903173), lpRef("keystone", 2045974), lpRef("keystone", 1),
@@ -111,7 +112,7 @@ func TestSetFetch(t *testing.T) {
 			t.Errorf("%s: %+v %v, want %s", k, r.Status, r.Err, w)
 		}
 	}
-	wantCalls := map[string]int64{"gerrit": 1, "launchpad": 3, "gitlab": 1, "github": 1}
+	wantCalls := map[string]int64{"gerrit": 1, "launchpad": 3, "gitlab": 1, "github": 2} // GitHub: the item and its repository's visibility
 	if c := s.Calls(); !reflect.DeepEqual(c, wantCalls) {
 		t.Errorf("Calls() = %v, want %v", c, wantCalls)
 	}

@@ -56,6 +56,10 @@ type Status struct {
 	Title string
 	// LastActivity is the provider's last-updated time; zero if unknown.
 	LastActivity time.Time
+	// Private: the item is in a GitHub repository that is not public,
+	// read with the installation of the org that tracks it. Only that
+	// org's private places may show what was read.
+	Private bool
 }
 
 // Result is the outcome of checking one reference. Err set means it could

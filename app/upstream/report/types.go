@@ -38,6 +38,11 @@ type Reference struct {
 	Trackers []Tracker `json:"trackers"`
 }
 
+// MaxRefsPerItem is how many references one tracking item tracks at most,
+// in its body and comments together; the tracker (upstream.Store) keeps to
+// it, and Tracker.Untracked counts the rest.
+const MaxRefsPerItem = 50
+
 // Tracker is an issue or pull request in the org that tracks upstream work.
 type Tracker struct {
 	Repo    string   `json:"repo"` // "owner/name"
@@ -48,6 +53,10 @@ type Tracker struct {
 	Open    bool     `json:"open"`
 	Private bool     `json:"private"`
 	Modules []string `json:"modules,omitempty"`
+	// Untracked counts the references the item names beyond
+	// MaxRefsPerItem: neither checked nor listed. Its status comment says
+	// "N more references are not tracked: the limit is M per item".
+	Untracked int `json:"-"`
 }
 
 // providerLink is link.Other: a link no provider can check. The value is
