@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/SovereignCloudStack/contribot/app/markdown"
@@ -38,6 +39,11 @@ func Comment(t Tracker, refs []Reference, o Options) string {
 			b.WriteString(" **stale**")
 		}
 		b.WriteString(" |\n")
+	}
+	if t.Untracked > 0 {
+		// Anyone can write a thousand links into an issue; the tracker
+		// checks the first MaxRefsPerItem and says what it left out.
+		fmt.Fprintf(&b, "\n%d more references are not tracked: the limit is %d per item.\n", t.Untracked, MaxRefsPerItem)
 	}
 	if stale > 0 {
 		b.WriteString("\n**Stale**: no upstream activity for " + duration(o.StaleAfter) +

@@ -56,6 +56,11 @@ func TestComment(t *testing.T) {
 			want: head + rowReview + rowQuiet + rowMerged + rowLink + staleNote,
 		},
 		{
+			name: "any GitHub user names more references than an item tracks", tracker: Tracker{Repo: iss.Repo, Number: iss.Number, Open: true, Untracked: 1853},
+			refs: []Reference{review},
+			want: head + rowReview + "\n1853 more references are not tracked: the limit is 50 per item.\n",
+		},
+		{
 			name: "all merged: nudge to close the issue", tracker: iss,
 			refs: []Reference{released, merged, link},
 			want: head + rowMerged + rowReleased + rowLink + nudgeIssue,
