@@ -25,7 +25,9 @@ const (
 // runs inside the webhook request, so it reads nothing but the payload, and
 // only the few fields routing needs: the worker decodes the full go-github
 // event later, and decoding a 30 KiB payload twice would double intake's
-// cost. An error means the payload is not a JSON object.
+// cost. An error means the payload is not a JSON object. The server has
+// refused deep nesting before (gjson recurses per level), and Route
+// tolerates any field shape: a null or missing field routes nowhere.
 func Route(event string, payload []byte) ([]queue.Route, error) {
 	if !gjson.ValidBytes(payload) || !gjson.ParseBytes(payload).IsObject() {
 		return nil, describeJSONError(payload)
