@@ -120,8 +120,10 @@ func TestRouteMalformed(t *testing.T) {
 	}
 }
 
-// realPayload is one of GitHub's webhook payloads from the fixtures: ours
-// (fixtures/github) and the shared octokit/webhooks examples.
+// realPayload is one of GitHub's webhook payloads from the fixtures: the
+// repository's (fixtures/github), and the shared octokit/webhooks examples
+// where /work/shared is present (a development machine; a fresh clone has
+// the repository's 30).
 type realPayload struct {
 	Event, File string
 	Body        []byte

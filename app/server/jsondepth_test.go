@@ -40,9 +40,10 @@ func TestTooDeep(t *testing.T) {
 	}
 }
 
-// TestTooDeepAgreesWithADecoder checks the scanner against the depth a
-// real decoder sees, for every real payload: the limit must never refuse
-// one of GitHub's own shapes.
+// TestRealPayloadsAreShallow checks the scanner against the depth a real
+// decoder sees, for every real payload (the repository's, and the shared
+// octokit/webhooks examples where /work/shared is present): the limit must
+// never refuse one of GitHub's own shapes.
 func TestRealPayloadsAreShallow(t *testing.T) {
 	var files []string
 	for _, dir := range []string{filepath.Join("..", "..", "fixtures", "github"), "/work/shared/fixtures/github"} {
