@@ -25,7 +25,9 @@ const (
 // runs inside the webhook request, so it reads nothing but the payload, and
 // only the few fields routing needs: the worker decodes the full go-github
 // event later, and decoding a 30 KiB payload twice would double intake's
-// cost. An error means the payload is not a JSON object.
+// cost. An error means the payload is not a JSON object. The server has
+// refused deep nesting before (gjson recurses per level), and Route
+// tolerates any field shape: a null or missing field routes nowhere.
 func Route(event string, payload []byte) ([]queue.Route, error) {
 	if !gjson.ValidBytes(payload) || !gjson.ParseBytes(payload).IsObject() {
 		return nil, describeJSONError(payload)
@@ -186,4 +188,168 @@ func describeJSONError(payload []byte) error {
 		return fmt.Errorf("payload is a JSON %s, want an object", e.Value)
 	}
 	return fmt.Errorf("malformed JSON payload: %w", err)
+}
+
+// need is a field a delivery must carry before any feature acts on it: a
+// GitHub call built from a missing one goes to the wrong place (GET
+// /repos///pulls/0), and code reading a null object panics.
+type need struct {
+	path string
+	kind fieldKind
+	// action, when set, limits the need to deliveries of that action.
+	action string
+}
+
+type fieldKind int
+
+const (
+	object   fieldKind = iota
+	number             // a positive integer
+	sha                // a commit SHA: 40 (or, for SHA-256 repositories, 64) hex digits
+	name               // a login or repository name: safe as one URL path segment
+	fullName           // owner/name, each a name
+	text               // a non-empty string
+)
+
+var kindWants = map[fieldKind]string{
+	object:   "an object",
+	number:   "a positive number",
+	sha:      "a commit SHA",
+	name:     "a GitHub name",
+	fullName: "owner/name",
+	text:     "a non-empty string",
+}
+
+// repositoryNeeds are every routed delivery's: what each feature's first
+// GitHub call is built from.
+var repositoryNeeds = []need{
+	{path: "repository", kind: object},
+	{path: "repository.owner.login", kind: name},
+	{path: "repository.name", kind: name},
+}
+
+// eventNeeds are, per event Route sends to a feature, the item the
+// features read and the number or SHA they address it by. GitHub always
+// sends them; a delivery without them is malformed, not retryable.
+var eventNeeds = map[string][]need{
+	"pull_request": {
+		{path: "pull_request", kind: object},
+		{path: "pull_request.number", kind: number},
+		{path: "pull_request.head.sha", kind: sha},
+	},
+	"pull_request_review": {
+		{path: "pull_request", kind: object},
+		{path: "pull_request.number", kind: number},
+		{path: "pull_request.head.sha", kind: sha},
+		{path: "review", kind: object},
+	},
+	"issues": {
+		{path: "issue", kind: object},
+		{path: "issue.number", kind: number},
+	},
+	"issue_comment": {
+		{path: "issue", kind: object},
+		{path: "issue.number", kind: number},
+		// Without it the upstream tracker would take a deleted comment for
+		// a deleted issue.
+		{path: "comment", kind: object},
+	},
+	"check_run": {
+		{path: "check_run", kind: object},
+		{path: "check_run.id", kind: number},
+		{path: "check_run.head_sha", kind: sha},
+		{path: "requested_action", kind: object, action: "requested_action"},
+		{path: "requested_action.identifier", kind: text, action: "requested_action"},
+	},
+	"check_suite": {
+		{path: "check_suite", kind: object},
+		{path: "check_suite.head_sha", kind: sha},
+	},
+	// The upstream tracker finds a repository's items by its full name.
+	"repository": {
+		{path: "repository.full_name", kind: fullName},
+	},
+	"merge_group": {
+		{path: "merge_group", kind: object},
+		{path: "merge_group.head_sha", kind: sha},
+		{path: "merge_group.base_sha", kind: sha},
+		{path: "merge_group.base_ref", kind: text},
+	},
+}
+
+// malformed names what keeps a delivery's payload from being acted on: a
+// field of repositoryNeeds or eventNeeds that is missing, null, empty or
+// of the wrong kind. It returns "" for a payload every feature can read.
+// The message names the field and the problem, never its value.
+func malformed(event string, payload []byte) string {
+	action := gjson.GetBytes(payload, "action").String()
+	for _, list := range [][]need{repositoryNeeds, eventNeeds[event]} {
+		for _, n := range list {
+			if n.action != "" && n.action != action {
+				continue
+			}
+			if problem := check(gjson.GetBytes(payload, n.path), n.kind); problem != "" {
+				return fmt.Sprintf("%s %s (want %s)", n.path, problem, kindWants[n.kind])
+			}
+		}
+	}
+	return ""
+}
+
+func check(r gjson.Result, kind fieldKind) string {
+	switch {
+	case !r.Exists():
+		return "is missing"
+	case r.Type == gjson.Null:
+		return "is null"
+	}
+	ok := false
+	switch kind {
+	case object:
+		ok = r.IsObject()
+	case number:
+		ok = r.Type == gjson.Number && r.Num >= 1 && r.Num == float64(int64(r.Num))
+	case sha:
+		ok = r.Type == gjson.String && (len(r.Str) == 40 || len(r.Str) == 64) && isHex(r.Str)
+	case name:
+		ok = r.Type == gjson.String && isName(r.Str)
+	case fullName:
+		owner, repo, found := strings.Cut(r.Str, "/")
+		ok = r.Type == gjson.String && found && isName(owner) && isName(repo)
+	case text:
+		ok = r.Type == gjson.String && r.Str != ""
+	}
+	if ok {
+		return ""
+	}
+	if r.Type == gjson.String && r.Str == "" {
+		return "is empty"
+	}
+	return "is not " + kindWants[kind]
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// isName accepts what GitHub allows in logins (letters, digits, hyphens;
+// underscores for managed users) and repository names (also dots), and
+// nothing that could change a URL's path: no slash, no "." or "..".
+func isName(s string) bool {
+	if s == "" || len(s) > 100 || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' && c != '_' && c != '.' {
+			return false
+		}
+	}
+	return true
 }

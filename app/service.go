@@ -356,6 +356,12 @@ func (s *Service) work(ctx context.Context, job queue.Job) error {
 		// one there is no token to act with, now or on a retry.
 		return queue.Permanent(fmt.Errorf("%s delivery %s names no installation; only a GitHub App's webhooks can be acted on", job.Event, job.Delivery))
 	}
+	// Checked once here, before any feature makes a GitHub call from it: a
+	// partial payload would otherwise panic in a feature, or address
+	// GET /repos///pulls/0, and be retried for two days.
+	if problem := malformed(job.Event, job.Payload); problem != "" {
+		return queue.Permanent(fmt.Errorf("malformed %s delivery %s: %s; GitHub always sends it, so nothing was done and the job will not run again", job.Event, job.Delivery, problem))
+	}
 	switch job.Feature {
 	case FeatureDCO:
 		return s.dco.Handle(ctx, job, event)
@@ -405,6 +411,9 @@ func (s *Service) accepted(event string, body []byte) {
 		return
 	}
 	for _, c := range push.Commits {
+		if c == nil {
+			continue // a null commit names no files
+		}
 		for _, files := range [][]string{c.Added, c.Modified, c.Removed} {
 			for _, f := range files {
 				if rulesload.IsRulesPath(f) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"runtime/debug"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -161,10 +162,24 @@ func (w *taskWorker) Work(ctx context.Context, j *river.Job[TaskArgs]) error {
 	if w.opts.Tasks == nil {
 		return river.JobCancel(fmt.Errorf("task %s: no task handler configured", j.Args.Task))
 	}
-	err := w.opts.Tasks.HandleTask(ctx, Task{TaskArgs: j.Args, ID: j.ID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts})
-	result, err := w.outcome(ctx, j, err)
+	panicked, err := w.handle(ctx, j, feature)
+	result := "panic"
+	if !panicked {
+		result, err = w.outcome(ctx, j, err)
+	}
 	w.opts.Metrics.observe(feature, result, time.Since(start), time.Since(j.CreatedAt))
 	return err
+}
+
+// handle runs the task; a panic cancels it, as webhookWorker.handle does.
+func (w *taskWorker) handle(ctx context.Context, j *river.Job[TaskArgs], feature string) (panicked bool, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			panicked, err = true, w.opts.panicked(ctx, "task", j.Kind, feature, v, debug.Stack(),
+				slog.String("task", j.Args.Task), slog.String("key", j.Args.Key), slog.Int64("job", j.ID), slog.Int("attempt", j.Attempt))
+		}
+	}()
+	return false, w.opts.Tasks.HandleTask(ctx, Task{TaskArgs: j.Args, ID: j.ID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts})
 }
 
 func (w *taskWorker) outcome(ctx context.Context, j *river.Job[TaskArgs], err error) (string, error) {

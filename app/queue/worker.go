@@ -2,14 +2,17 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/tidwall/gjson"
 )
 
 type webhookWorker struct {
@@ -33,10 +36,48 @@ func (w *webhookWorker) Work(ctx context.Context, j *river.Job[WebhookArgs]) err
 			slog.String("delivery", j.Args.Delivery), slog.String("feature", j.Args.Feature))
 		return nil
 	}
-	err = w.opts.Handler.Handle(ctx, Job{WebhookArgs: j.Args, Payload: payload, ID: j.ID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts})
-	result, err := w.outcome(ctx, j, err)
+	panicked, err := w.handle(ctx, j, payload)
+	result := "panic"
+	if !panicked {
+		result, err = w.outcome(ctx, j, err)
+	}
 	w.opts.Metrics.observe(j.Args.Feature, result, time.Since(start), time.Since(j.CreatedAt))
 	return err
+}
+
+// handle runs the handler. A panic ends the job for good: it is a bug or
+// a payload shape no code expected, and River would otherwise retry it
+// like an error, 12 times over two days, with the same result.
+func (w *webhookWorker) handle(ctx context.Context, j *river.Job[WebhookArgs], payload []byte) (panicked bool, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			// Where the panic happened is for the log; the repository and
+			// item are read here, once, so that the log names them.
+			at := gjson.GetManyBytes(payload, "repository.full_name", "pull_request.number", "issue.number", "number")
+			number := at[1].Int()
+			if number == 0 {
+				number = at[2].Int()
+			}
+			if number == 0 {
+				number = at[3].Int()
+			}
+			panicked, err = true, w.opts.panicked(ctx, "job", j.Kind, j.Args.Feature, v, debug.Stack(),
+				slog.String("delivery", j.Args.Delivery), slog.String("feature", j.Args.Feature), slog.String("event", j.Args.Event),
+				slog.String("repo", at[0].String()), slog.Int64("number", number), slog.Int64("job", j.ID), slog.Int("attempt", j.Attempt))
+		}
+	}()
+	return false, w.opts.Handler.Handle(ctx, Job{WebhookArgs: j.Args, Payload: payload, ID: j.ID, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts})
+}
+
+// panicked logs a recovered panic with its stack, counts it, and returns
+// the cancellation that ends the job or task: River would retry a
+// panic like an error.
+func (o *Options) panicked(ctx context.Context, what, kind, feature string, v any, stack []byte, attrs ...slog.Attr) error {
+	o.Logger.LogAttrs(ctx, slog.LevelError, what+" panicked and gave up; it will not run again",
+		append(attrs, slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(stack)))...)
+	o.Metrics.panic(feature)
+	o.Metrics.gaveUp(kind)
+	return river.JobCancel(fmt.Errorf("%s panicked: %v (the stack is in the log)", what, v))
 }
 
 // outcome turns a handler's error into what River should do with the job,
@@ -103,9 +144,19 @@ func (h *errorHandler) HandleError(ctx context.Context, job *rivertype.JobRow, e
 	return nil
 }
 
+// HandlePanic sees panics outside the handlers' own recovery (see
+// webhookWorker.handle), which should not happen; it ends the job all the
+// same, rather than have River retry it.
 func (h *errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, trace string) *river.ErrorHandlerResult {
-	h.report(ctx, job, fmt.Sprintf("panic: %v\n%s", panicVal, trace), job.Attempt >= job.MaxAttempts)
-	return nil
+	var args struct{ Feature, Task string }
+	_ = json.Unmarshal(job.EncodedArgs, &args)
+	feature := args.Feature
+	if args.Task != "" {
+		feature = "task:" + args.Task
+	}
+	h.metrics.panic(feature)
+	h.report(ctx, job, fmt.Sprintf("panic: %v\n%s", panicVal, trace), true)
+	return &river.ErrorHandlerResult{SetCancelled: true}
 }
 
 func (h *errorHandler) report(ctx context.Context, job *rivertype.JobRow, msg string, final bool) {
@@ -129,13 +180,14 @@ type Metrics struct {
 	duration *prometheus.HistogramVec
 	latency  *prometheus.HistogramVec
 	discard  *prometheus.CounterVec
+	panics   *prometheus.CounterVec
 }
 
 // NewMetrics registers the queue's series on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "contribot_jobs_total", Help: "Job runs by feature and result (ok, error, snoozed, interrupted).",
+			Name: "contribot_jobs_total", Help: "Job runs by feature and result (ok, error, snoozed, interrupted, cancelled, panic).",
 		}, []string{"feature", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "contribot_job_run_seconds", Help: "Time one job run took.",
@@ -148,8 +200,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		discard: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "contribot_jobs_discarded_total", Help: "Jobs that gave up after their last attempt.",
 		}, []string{"kind"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "contribot_job_panics_total", Help: "Jobs and tasks (feature task:<name>) that panicked; each was cancelled, not retried.",
+		}, []string{"feature"}),
 	}
-	reg.MustRegister(m.jobs, m.duration, m.latency, m.discard)
+	reg.MustRegister(m.jobs, m.duration, m.latency, m.discard, m.panics)
 	return m
 }
 
@@ -160,6 +215,13 @@ func (m *Metrics) observe(feature, result string, run, sinceCreated time.Duratio
 	m.jobs.WithLabelValues(feature, result).Inc()
 	m.duration.WithLabelValues(feature).Observe(run.Seconds())
 	m.latency.WithLabelValues(feature).Observe(sinceCreated.Seconds())
+}
+
+func (m *Metrics) panic(feature string) {
+	if m == nil {
+		return
+	}
+	m.panics.WithLabelValues(feature).Inc()
 }
 
 func (m *Metrics) gaveUp(kind string) {

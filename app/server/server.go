@@ -4,14 +4,18 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -24,6 +28,25 @@ import (
 // MaxBody is GitHub's own cap on webhook payloads; anything larger cannot be
 // a genuine delivery.
 const MaxBody = 25 << 20
+
+// DefaultBodyBudget bounds the memory held by webhook bodies across all
+// requests at once, before and while they are verified. GitHub's largest
+// delivery (MaxBody) needs 41 MiB at its last growth step (16 MiB copied
+// into 25 MiB), which must fit; the rest leaves room for ordinary
+// deliveries of tens of KiB. Go's collector lets the heap reach about twice
+// what is live, so the worst case stays near 100 MiB above the idle
+// process, well inside the 256 MB VM of fly.toml.
+const DefaultBodyBudget = 48 << 20
+
+// firstChunk is the most a request is given before its body has arrived:
+// a typical delivery (5-40 KiB) is read into one exact allocation, and a
+// sender announcing 25 MiB and sending nothing holds no more than this.
+const firstChunk = 64 << 10
+
+// RetryAfter is what a refused delivery is told to wait: a stalled body
+// holds its share of the budget until the HTTP server's read timeout
+// (60 s) drops it.
+const RetryAfter = 60 * time.Second
 
 // Enqueuer persists accepted deliveries.
 type Enqueuer interface {
@@ -51,13 +74,19 @@ type Config struct {
 	Registry *prometheus.Registry
 	// MetricsToken, when set, must be sent as a bearer token to /metrics.
 	MetricsToken string
+	// BodyBudget is the most memory webhook bodies may hold at once across
+	// all requests (DefaultBodyBudget when zero). A request whose body does
+	// not fit is answered 503 with Retry-After.
+	BodyBudget int64
 	// Extra mounts more routes (pages, APIs) on the same mux.
 	Extra map[string]http.Handler
 }
 
 type server struct {
 	cfg        Config
+	budget     *budget
 	deliveries *prometheus.CounterVec
+	panics     *prometheus.CounterVec
 	ackSeconds prometheus.Histogram
 }
 
@@ -69,19 +98,36 @@ func New(cfg Config) http.Handler {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.BodyBudget <= 0 {
+		cfg.BodyBudget = DefaultBodyBudget
+	}
 	s := &server{
-		cfg: cfg,
+		cfg:    cfg,
+		budget: &budget{limit: cfg.BodyBudget},
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "contribot_deliveries_total",
-			Help: "Webhook deliveries by event and result (queued, duplicate, ignored, ping, unauthorized, too_large, bad_request, error).",
+			Help: "Webhook deliveries by event (GitHub's event names, else \"other\") and result (queued, duplicate, ignored, ping, unauthorized, too_large, too_deep, overloaded, bad_request, error, panic).",
 		}, []string{"event", "result"}),
+		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "contribot_webhook_panics_total",
+			Help: "Panics recovered in the webhook handler, by stage (intake: the delivery was answered 500; accepted: the in-memory reaction after queueing, the delivery was answered as queued).",
+		}, []string{"stage"}),
 		ackSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "contribot_webhook_ack_seconds",
 			Help:    "Time from request start to the webhook response.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
 	}
-	cfg.Registry.MustRegister(s.deliveries, s.ackSeconds)
+	bodyBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "contribot_webhook_body_bytes",
+		Help: "Memory held by webhook bodies being read, verified or queued, across all requests.",
+	}, func() float64 { return float64(s.budget.used.Load()) })
+	bodyBudget := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "contribot_webhook_body_budget_bytes",
+		Help: "The most contribot_webhook_body_bytes may reach; past it deliveries are answered 503 with Retry-After.",
+	})
+	bodyBudget.Set(float64(cfg.BodyBudget))
+	cfg.Registry.MustRegister(s.deliveries, s.panics, s.ackSeconds, bodyBytes, bodyBudget)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /webhook", s.webhook)
@@ -126,14 +172,44 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, ack{Delivery: delivery, Event: event, Error: msg})
 	}
 
-	body, err := readBody(w, r)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			fail(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("payload exceeds %d bytes", MaxBody))
+	// held is what this request's body holds of the shared budget, given
+	// back once the answer is written (deferred first, so it runs last).
+	var held int64
+	defer func() { s.budget.give(held) }()
+	// No payload shape may drop the connection without an answer: GitHub
+	// would record a timeout and nothing would say why. Every call that can
+	// panic (Route, the queue) comes before the answer is written.
+	defer func() {
+		v := recover()
+		if v == nil {
 			return
 		}
-		fail(http.StatusBadRequest, "bad_request", "could not read body: "+err.Error())
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		s.panics.WithLabelValues("intake").Inc()
+		s.deliveries.WithLabelValues(label(event), "panic").Inc()
+		log(slog.LevelError, "webhook handler panicked; delivery answered 500 and not queued",
+			slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+		writeJSON(w, http.StatusInternalServerError, ack{Delivery: delivery, Event: event,
+			Error: "internal error while handling this delivery; it was not queued (the error is logged with the delivery id)"})
+	}()
+
+	body, err := s.readBody(w, r, &held)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			fail(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("payload exceeds %d bytes", MaxBody))
+		case errors.Is(err, errOverBudget):
+			// GitHub shows the delivery as failed; `contribot redeliver` or
+			// the periodic redelivery sends it again.
+			w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
+			w.Header().Set("Connection", "close")
+			fail(http.StatusServiceUnavailable, "overloaded", fmt.Sprintf("too many webhook bodies in flight (more than %d bytes held); retry after %d seconds", s.budget.limit, int(RetryAfter/time.Second)))
+		default:
+			fail(http.StatusBadRequest, "bad_request", "could not read body: "+err.Error())
+		}
 		return
 	}
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -150,6 +226,13 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "bad_request", "missing X-GitHub-Event header")
 		return
 	}
+	// Before any parser: gjson (Route), encoding/json (Accepted, workers)
+	// recurse per level, and a deep enough document overflows the stack,
+	// which is fatal, not a panic.
+	if tooDeep(payload, MaxDepth) {
+		fail(http.StatusBadRequest, "too_deep", fmt.Sprintf("JSON nesting deeper than %d levels; GitHub's payloads nest fewer than 10, so this is not a delivery contribot reads", MaxDepth))
+		return
+	}
 	if event == "ping" {
 		s.deliveries.WithLabelValues(event, "ping").Inc()
 		writeJSON(w, http.StatusOK, ack{Delivery: delivery, Event: event, Ignored: "pong"})
@@ -162,9 +245,7 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(routes) == 0 {
 		s.deliveries.WithLabelValues(label(event), "ignored").Inc()
-		if s.cfg.Accepted != nil {
-			s.cfg.Accepted(event, payload)
-		}
+		s.accepted(r, event, payload, ids)
 		writeJSON(w, http.StatusOK, ack{Delivery: delivery, Event: event, Ignored: "no feature uses this event or action"})
 		return
 	}
@@ -181,9 +262,7 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, ack{Delivery: delivery, Event: event, Error: "could not queue the delivery; retry later"})
 		return
 	}
-	if s.cfg.Accepted != nil {
-		s.cfg.Accepted(event, payload)
-	}
+	s.accepted(r, event, payload, ids)
 	features := make([]string, len(routes))
 	for i, rt := range routes {
 		features[i] = rt.Feature
@@ -192,44 +271,135 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 	if n == 0 {
 		result = "duplicate"
 	}
-	s.deliveries.WithLabelValues(event, result).Inc()
+	s.deliveries.WithLabelValues(label(event), result).Inc()
 	log(slog.LevelDebug, "delivery accepted", slog.String("result", result), slog.Any("features", features))
 	writeJSON(w, http.StatusAccepted, ack{Delivery: delivery, Event: event, Queued: features, Duplicate: n == 0})
 }
 
-// readBody reads the capped body into one buffer sized from Content-Length,
-// instead of growing one by doubling: webhook bodies are tens of KiB, and
-// the copies showed in intake's profile.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	var buf bytes.Buffer
-	if n := r.ContentLength; n > 0 && n <= MaxBody {
-		buf.Grow(int(n) + bytes.MinRead)
+// accepted runs Config.Accepted. Its panic is logged and counted but does
+// not fail the delivery: the jobs are already queued, and a 500 would have
+// the periodic redelivery send the same delivery again and again.
+func (s *server) accepted(r *http.Request, event string, payload []byte, ids []slog.Attr) {
+	if s.cfg.Accepted == nil {
+		return
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody))
-	return buf.Bytes(), err
+	defer func() {
+		if v := recover(); v != nil {
+			s.panics.WithLabelValues("accepted").Inc()
+			s.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "reaction to an accepted delivery panicked; the delivery stays queued",
+				append(ids, slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))...)
+		}
+	}()
+	s.cfg.Accepted(event, payload)
+}
+
+// errOverBudget is a body that does not fit in what the shared budget has
+// left.
+var errOverBudget = errors.New("webhook bodies in flight exceed the memory budget")
+
+// readBody reads the capped body, taking its memory from the shared budget
+// as it goes; the caller gives back *held. Nothing is allocated from
+// Content-Length beyond firstChunk: the buffer doubles only when full,
+// that is when those bytes have arrived, so a sender holds at most twice
+// what it has sent (or firstChunk). A typical delivery is read into one
+// exact allocation, without copies.
+func (s *server) readBody(w http.ResponseWriter, r *http.Request, held *int64) ([]byte, error) {
+	if r.ContentLength > MaxBody {
+		return nil, &http.MaxBytesError{Limit: MaxBody}
+	}
+	// A known length is all there is to read (net/http ends the body
+	// there); an unknown one (chunked) may grow to the cap, and the byte
+	// past it makes MaxBytesReader fail.
+	limit := int64(MaxBody) + 1
+	if r.ContentLength >= 0 {
+		limit = r.ContentLength
+	}
+	size := min(limit, firstChunk)
+	if !s.budget.take(size) {
+		return nil, errOverBudget
+	}
+	*held += size
+	buf := make([]byte, 0, size)
+	body := http.MaxBytesReader(w, r.Body, MaxBody)
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) >= limit {
+				return buf, nil
+			}
+			grown := min(2*int64(cap(buf)), limit)
+			if !s.budget.take(grown) {
+				return nil, errOverBudget
+			}
+			*held += grown
+			next := make([]byte, len(buf), grown)
+			copy(next, buf)
+			s.budget.give(int64(cap(buf)))
+			*held -= int64(cap(buf))
+			buf = next
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// budget is a count of bytes shared by all requests.
+type budget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+func (b *budget) take(n int64) bool {
+	for {
+		cur := b.used.Load()
+		if cur+n > b.limit {
+			return false
+		}
+		if b.used.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
+}
+
+func (b *budget) give(n int64) {
+	if n != 0 {
+		b.used.Add(-n)
+	}
 }
 
 // verify checks the HMAC against each configured secret in constant time
 // (go-github compares with hmac.Equal) and returns the JSON payload, which
-// GitHub may also send form-encoded.
+// GitHub may also send form-encoded. The signature covers the raw body, so
+// it is checked before the form is parsed, and a JSON body is returned as
+// read, not copied.
 func (s *server) verify(mediaType string, r *http.Request, body []byte) ([]byte, bool) {
 	sig := r.Header.Get(github.SHA256SignatureHeader)
 	if sig == "" || len(s.cfg.Secrets) == 0 {
 		return nil, false
 	}
-	// go-github compares the Content-Type exactly; parameters such as
-	// charset must not turn a valid signature into a 401.
-	ct := mediaType
+	valid := false
 	for _, secret := range s.cfg.Secrets {
-		if len(secret) == 0 {
-			continue
-		}
-		payload, err := github.ValidatePayloadFromBody(ct, bytes.NewReader(body), sig, secret)
-		if err == nil {
-			return payload, true
+		if len(secret) != 0 && github.ValidateSignature(sig, body, secret) == nil {
+			valid = true
+			break
 		}
 	}
-	return nil, false
+	if !valid {
+		return nil, false
+	}
+	if mediaType == "application/x-www-form-urlencoded" {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, false
+		}
+		return []byte(form.Get("payload")), true
+	}
+	return body, true
 }
 
 func (s *server) ready(w http.ResponseWriter, r *http.Request) {
@@ -245,18 +415,24 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// label keeps metric cardinality bounded: an unauthenticated caller chooses
-// the event header.
+// eventNames are GitHub's webhook event names, as go-github v60 maps them
+// to types. An unauthenticated caller chooses the event header, so metric
+// labels take it only from this fixed vocabulary.
+var eventNames = func() map[string]bool {
+	m := map[string]bool{}
+	for _, e := range github.MessageTypes() {
+		m[e] = true
+	}
+	return m
+}()
+
+// label is the event's metric label: one of GitHub's event names, else
+// "other".
 func label(event string) string {
-	if event == "" || len(event) > 40 {
-		return "invalid"
+	if eventNames[event] {
+		return event
 	}
-	for _, c := range event {
-		if (c < 'a' || c > 'z') && c != '_' {
-			return "invalid"
-		}
-	}
-	return event
+	return "other"
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -53,6 +53,14 @@ func (c *countingQueue) Enqueue(ctx context.Context, d, e string, p []byte, r []
 
 func newServer(t *testing.T) (*httptest.Server, *countingQueue) {
 	t.Helper()
+	srv, q, _ := newServerWith(t, nil)
+	return srv, q
+}
+
+// newServerWith is newServer with the config changed by configure, and
+// its metrics registry.
+func newServerWith(t *testing.T, configure func(*server.Config)) (*httptest.Server, *countingQueue, *prometheus.Registry) {
+	t.Helper()
 	q, err := queue.Open(context.Background(), filepath.Join(t.TempDir(), "contribot.db"), queue.Options{NoWork: true})
 	if err != nil {
 		t.Fatal(err)
@@ -76,15 +84,18 @@ func newServer(t *testing.T) (*httptest.Server, *countingQueue) {
 		}
 		return nil, nil
 	}
-	h := server.New(server.Config{
+	cfg := server.Config{
 		Secrets:  [][]byte{[]byte(secret), []byte(previous)},
 		Queue:    cq,
 		Route:    route,
 		Registry: prometheus.NewRegistry(),
-	})
-	srv := httptest.NewServer(h)
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv := httptest.NewServer(server.New(cfg))
 	t.Cleanup(srv.Close)
-	return srv, cq
+	return srv, cq, cfg.Registry
 }
 
 type delivery struct {
@@ -93,6 +104,13 @@ type delivery struct {
 }
 
 func post(t *testing.T, url string, d delivery) (int, map[string]any) {
+	t.Helper()
+	status, _, body := postH(t, url, d)
+	return status, body
+}
+
+// postH is post that also returns the answer's headers.
+func postH(t *testing.T, url string, d delivery) (int, http.Header, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url+"/webhook", bytes.NewReader(d.body))
 	if d.event != "" {
@@ -116,7 +134,7 @@ func post(t *testing.T, url string, d delivery) (int, map[string]any) {
 	defer resp.Body.Close()
 	var out map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return resp.StatusCode, resp.Header, out
 }
 
 func TestWebhookIntake(t *testing.T) {
