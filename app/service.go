@@ -416,7 +416,7 @@ func (s *Service) accepted(event string, body []byte) {
 		}
 		for _, files := range [][]string{c.Added, c.Modified, c.Removed} {
 			for _, f := range files {
-				if rulesload.IsRulesPath(f) {
+				if rulesload.IsRulesPath(push.GetRepo().GetName(), f) {
 					owner, repo := push.GetRepo().GetOwner().GetLogin(), push.GetRepo().GetName()
 					if owner == "" {
 						owner = push.GetRepo().GetOwner().GetName()

@@ -129,9 +129,11 @@ func New(opts Options) *Loader {
 	}
 }
 
-// IsRulesPath tells whether a changed path is a rules file (".github/contribot.yml", ".github/dco.yml").
-func IsRulesPath(p string) bool {
-	return p == rules.DefaultPath || p == rules.ProbotDCOPath
+// IsRulesPath tells whether a path changed in repo can change rules: a
+// repository's own ".github/contribot.yml" or ".github/dco.yml", or any
+// file of the org's .github repository, where extends may name any path.
+func IsRulesPath(repo, p string) bool {
+	return p == rules.DefaultPath || p == rules.ProbotDCOPath || strings.EqualFold(repo, rules.OrgRepo)
 }
 
 // Invalidate drops cached rules after a push to the default branch that

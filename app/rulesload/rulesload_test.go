@@ -599,17 +599,23 @@ func TestParseCacheByContent(t *testing.T) {
 }
 
 func TestIsRulesPath(t *testing.T) {
-	tests := map[string]bool{
-		".github/contribot.yml":   true,
-		".github/dco.yml":         true,
-		"contribot.yml":           false,
-		".github/contribot.yaml":  false,
-		"docs/.github/dco.yml":    false,
-		".github/workflows/x.yml": false,
+	tests := []struct {
+		repo, path string
+		want       bool
+	}{
+		{"standards", ".github/contribot.yml", true},
+		{"standards", ".github/dco.yml", true},
+		{"standards", "contribot.yml", false},
+		{"standards", ".github/contribot.yaml", false},
+		{"standards", "docs/.github/dco.yml", false},
+		{"standards", ".github/workflows/x.yml", false},
+		// extends may name any file of the org's .github repository.
+		{".github", "rules/strict.yml", true},
+		{".GitHub", "README.md", true},
 	}
-	for p, want := range tests {
-		if got := IsRulesPath(p); got != want {
-			t.Errorf("IsRulesPath(%q) = %v, want %v", p, got, want)
+	for _, tt := range tests {
+		if got := IsRulesPath(tt.repo, tt.path); got != tt.want {
+			t.Errorf("IsRulesPath(%q, %q) = %v, want %v", tt.repo, tt.path, got, tt.want)
 		}
 	}
 }
