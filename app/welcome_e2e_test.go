@@ -810,7 +810,7 @@ func TestWelcomeMarkdownInjectionEscaped(t *testing.T) {
 			"Thanks for `` @octocat <img src=x onerror=alert(1)> [click](https://evil.example) `x` ``, @" + newcomer + "!"},
 		{"line breaks and a run of backticks",
 			"fix\n\n# @everyone\r\n```<script>",
-			"Thanks for ````fix # @everyone ```<script>````, @" + newcomer + "!"},
+			"Thanks for ```` fix # @everyone ```<script> ````, @" + newcomer + "!"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
