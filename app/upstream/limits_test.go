@@ -92,7 +92,7 @@ func newPollEnv(t *testing.T, s *upstream.Store, b upstream.Budget) *pollEnv {
 		},
 	})
 	e.h = &upstream.Handler{Store: s, Providers: set, Queue: noSchedule{}, Log: log, Metrics: upstream.NewMetrics(e.reg),
-		Client: func(inst int64) upstream.Client { return upstream.GitHub{C: app.Installation(inst)} },
+		Client:    func(inst int64) upstream.Client { return upstream.GitHub{C: app.Installation(inst)} },
 		PollEvery: time.Hour, Now: func() time.Time { return e.now }, Budget: b}
 	return e
 }
