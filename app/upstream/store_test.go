@@ -27,6 +27,14 @@ func asLinkToNothing(r report.Reference) string {
 
 // stores runs a test against a fresh store on each database.
 func stores(t *testing.T, test func(t *testing.T, s *upstream.Store)) {
+	replicas(t, func(t *testing.T, open func() *upstream.Store) { test(t, open()) })
+}
+
+// replicas runs a test against a fresh database of each kind; open gives
+// another store on it, as another replica has: on PostgreSQL with a pool
+// of its own, on SQLite on the one connection the process holds (a second
+// process is refused).
+func replicas(t *testing.T, test func(t *testing.T, open func() *upstream.Store)) {
 	for _, b := range []struct {
 		name string
 		url  func(t *testing.T) string
@@ -35,12 +43,23 @@ func stores(t *testing.T, test func(t *testing.T, s *upstream.Store)) {
 		{"postgres", dbtest.FreshPostgres},
 	} {
 		t.Run(b.name, func(t *testing.T) {
-			q, err := queue.Open(context.Background(), b.url(t), queue.Options{NoWork: true, Schema: upstream.Schema})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = q.Stop(context.Background()) })
-			test(t, &upstream.Store{DB: q.DB()})
+			url := b.url(t)
+			var sqlite *upstream.Store
+			test(t, func() *upstream.Store {
+				if sqlite != nil {
+					return &upstream.Store{DB: sqlite.DB}
+				}
+				q, err := queue.Open(context.Background(), url, queue.Options{NoWork: true, Schema: upstream.Schema})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = q.Stop(context.Background()) })
+				s := &upstream.Store{DB: q.DB()}
+				if b.name == "sqlite" {
+					sqlite = s
+				}
+				return s
+			})
 		})
 	}
 }
