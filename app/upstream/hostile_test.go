@@ -137,6 +137,18 @@ func TestStore_OutsiderEditsAgainAndAgain_NoReferenceOutlivesItsLinks(t *testing
 			_, err := s.ForgetRepo(ctx, outsider.Repo)
 			return err
 		}},
+		{"rows an older release kept go with the full poll's sweep", func(ctx context.Context, s *upstream.Store) error {
+			for _, r := range bugs(9100, 3) {
+				if _, err := s.DB.ExecContext(ctx, `INSERT INTO contribot_upstream_ref (key, provider, host, project, kind, number, url)
+				VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.Key(), string(r.Provider), r.Host, r.Project, string(r.Kind), r.Number, r.URL); err != nil {
+					return err
+				}
+			}
+			if n, err := s.Sweep(ctx); err != nil || n != 3 {
+				return fmt.Errorf("the sweep deleted %d, want 3 (%v)", n, err)
+			}
+			return nil
+		}},
 	}
 	stores(t, func(t *testing.T, s *upstream.Store) {
 		ctx := context.Background()

@@ -555,30 +555,43 @@ func forgetLinks(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]
 // the check for links runs after the lock is taken, so it sees them, and a
 // reference being linked right now is never deleted under its new link.
 func (s *Store) prune(ctx context.Context, keys []string) error {
-	keys = slices.Clone(keys)
-	slices.Sort(keys)
-	for _, k := range slices.Compact(keys) {
-		if err := s.pruneOne(ctx, k); err != nil {
-			return fmt.Errorf("delete reference %s that nothing names: %w", k, err)
-		}
-	}
-	return nil
+	_, err := s.pruneCount(ctx, keys)
+	return err
 }
 
-func (s *Store) pruneOne(ctx context.Context, key string) error {
+// pruneCount is prune, and says how many it deleted.
+func (s *Store) pruneCount(ctx context.Context, keys []string) (int, error) {
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	deleted := 0
+	for _, k := range slices.Compact(keys) {
+		gone, err := s.pruneOne(ctx, k)
+		if err != nil {
+			return deleted, fmt.Errorf("delete reference %s that nothing names: %w", k, err)
+		}
+		if gone {
+			deleted++
+		}
+	}
+	return deleted, nil
+}
+
+func (s *Store) pruneOne(ctx context.Context, key string) (bool, error) {
 	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	if err := s.lockRefs(ctx, tx, []string{key}); err != nil {
-		return err
+		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_ref WHERE key = $1
-	AND NOT EXISTS (SELECT 1 FROM contribot_upstream_link l WHERE l.ref_key = $1)`, key); err != nil {
-		return err
+	res, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_ref WHERE key = $1
+	AND NOT EXISTS (SELECT 1 FROM contribot_upstream_link l WHERE l.ref_key = $1)`, key)
+	if err != nil {
+		return false, err
 	}
-	return tx.Commit()
+	n, _ := res.RowsAffected()
+	return n > 0, tx.Commit()
 }
 
 // maxSweep bounds the references one sweep deletes; the next takes the
@@ -606,7 +619,7 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	return len(keys), s.prune(ctx, keys)
+	return s.pruneCount(ctx, keys)
 }
 
 // capRefs scopes the references one source of an item names to the item's

@@ -507,10 +507,13 @@ func (h *Handler) writeDashboard(ctx context.Context, log *slog.Logger, c Client
 // checks.
 const afterPoll = time.Minute
 
-// Poll checks every reference that is due, records what changed, and
-// schedules the status comments and dashboards: after a full poll every
-// tracked item's sync, since staleness moves with time alone (a sync that
-// finds nothing new costs no GitHub call), else those of changed items.
+// Poll checks every reference that is due, as far as the orgs' budgets for
+// the window allow, records what changed, and schedules the status
+// comments and dashboards: after a full poll every tracked item's sync,
+// since staleness moves with time alone (a sync that finds nothing new
+// costs no GitHub call), else those of changed items. A full poll also
+// checks each tracking repository's visibility (checkVisibility) and
+// deletes references nothing names (Store.Sweep).
 func (h *Handler) Poll(ctx context.Context, full bool) error {
 	start := h.now()
 	// A little slack, so a jittered poll that comes early still takes
