@@ -184,6 +184,10 @@ func (d dryRunClient) CreateIssue(_ context.Context, owner, repo, title, _ strin
 	return 0, d.would(fmt.Sprintf("open issue %q in %s/%s", title, owner, repo))
 }
 
+func (d dryRunClient) Private(_ context.Context, owner, repo string) (bool, error) {
+	return false, d.would(fmt.Sprintf("read whether %s/%s is private", owner, repo))
+}
+
 func (d dryRunClient) EditIssue(_ context.Context, owner, repo string, n int, _ string) error {
 	return d.would(fmt.Sprintf("rewrite %s/%s#%d", owner, repo, n))
 }

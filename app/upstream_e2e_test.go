@@ -321,8 +321,9 @@ func TestUpstreamTracking(t *testing.T) {
 
 			// 3. Nothing changes upstream: a poll costs one request per
 			// Gerrit batch and Launchpad bug, conditional GitHub reads of
-			// the upstream PR and of its repository's visibility that GitHub
-			// answers 304, and no write at all.
+			// the tracking repository's visibility, of the upstream PR and
+			// of its repository's visibility that GitHub answers 304, and
+			// no write at all.
 			u.clock.Add(2 * time.Hour)
 			u.fake.Reset()
 			gerritBefore, lpBefore := u.gerrit.Calls(), u.launchpad.Calls()
@@ -333,11 +334,11 @@ func TestUpstreamTracking(t *testing.T) {
 			u.waitCount(unchanged+1, "dashboard unchanged")
 			u.waitCount(1, "status comment unchanged")
 			calls = upstreamCalls(u.fake.Calls())
-			if want := []string{"GET " + cluster, "GET /repos/kubernetes-sigs/cluster-api"}; !slices.Equal(calls, want) {
+			if want := []string{"GET /repos/Codertocat/Hello-World", "GET " + cluster, "GET /repos/kubernetes-sigs/cluster-api"}; !slices.Equal(calls, want) {
 				t.Errorf("an unchanged poll made GitHub calls %q, want only the conditional reads %q", calls, want)
 			}
 			for _, r := range u.fake.Requests() {
-				if strings.HasPrefix(r.Path, "/repos/kubernetes-sigs/") && r.Status != http.StatusNotModified {
+				if (strings.HasPrefix(r.Path, "/repos/kubernetes-sigs/") || r.Path == "/repos/Codertocat/Hello-World") && r.Status != http.StatusNotModified {
 					t.Errorf("%s answered %d, want 304 (free of quota)", r.Call(), r.Status)
 				}
 			}

@@ -35,6 +35,7 @@ import (
 // upstream references, 5,000 distinct references in all.
 const (
 	scaleItems   = 500
+	scaleRepos   = 25 // the org's repositories the items are in
 	scaleOrg     = "SovereignCloudStack"
 	scaleInstall = 1
 	// Per item: 5 Gerrit changes, 2 Launchpad bugs, 2 GitHub pull requests
@@ -223,6 +224,11 @@ func newScaleEnv(b *testing.B) *scaleEnv {
 		Log:       log,
 		PollEvery: time.Hour,
 		Now:       e.clock.Now,
+		// The full poll's check of each tracking repository's visibility.
+		Client: func(inst int64) upstream.Client { return upstream.GitHub{C: gh.Installation(inst)} },
+	}
+	for r := range scaleRepos {
+		e.github.SetRepoPrivate(scaleOrg, fmt.Sprintf("project-%d", r), false)
 	}
 
 	opts := link.Options{Org: scaleOrg}
@@ -236,8 +242,8 @@ func newScaleEnv(b *testing.B) *scaleEnv {
 			b.Fatalf("item %d names %d references, want 10:\n%s", i, len(refs), body)
 		}
 		e.refs += len(refs)
-		it := upstream.Item{Repo: fmt.Sprintf("%s/project-%d", scaleOrg, i%25), Number: 100 + i, Installation: scaleInstall,
-			Title: fmt.Sprintf("Feature %d upstream", i), URL: fmt.Sprintf("https://github.com/%s/project-%d/issues/%d", scaleOrg, i%25, 100+i),
+		it := upstream.Item{Repo: fmt.Sprintf("%s/project-%d", scaleOrg, i%scaleRepos), Number: 100 + i, Installation: scaleInstall,
+			Title: fmt.Sprintf("Feature %d upstream", i), URL: fmt.Sprintf("https://github.com/%s/project-%d/issues/%d", scaleOrg, i%scaleRepos, 100+i),
 			Author: "Codertocat", Open: true, Listed: true, Modules: []string{fmt.Sprintf("module-%d", i%7)}}
 		if _, err := e.store.Track(ctx, it, "body", refs); err != nil {
 			b.Fatal(err)
@@ -247,9 +253,14 @@ func newScaleEnv(b *testing.B) *scaleEnv {
 }
 
 // githubStatuses counts the fake GitHub's answers to issue GETs since its
-// last Reset, by status.
-func (e *scaleEnv) githubStatuses() (ok, notModified, other int) {
+// last Reset, by status, and the reads of the tracking repositories'
+// visibility.
+func (e *scaleEnv) githubStatuses() (ok, notModified, other, tracking int) {
 	for _, r := range e.github.Requests() {
+		if strings.HasPrefix(r.Path, "/repos/"+scaleOrg+"/") {
+			tracking++
+			continue
+		}
 		if r.Method != http.MethodGet || !strings.Contains(r.Path, "/issues/") {
 			continue
 		}
@@ -262,7 +273,7 @@ func (e *scaleEnv) githubStatuses() (ok, notModified, other int) {
 			other++
 		}
 	}
-	return ok, notModified, other
+	return ok, notModified, other, tracking
 }
 
 func (e *scaleEnv) resetFakes() {
@@ -301,7 +312,9 @@ func (e *scaleEnv) checkAllChecked(b *testing.B) {
 // (cold) poll is run before the timer and reported as cold-s; the timed
 // polls are the steady state, where GitHub answers 304 to the client's
 // conditional requests. github-calls counts the issue reads and one read of
-// each of the ten repositories' visibility.
+// each of the ten upstream repositories' visibility; gh-tracking-repos the
+// full poll's reads of the 25 tracking repositories' visibility (through
+// the handler's client, 304 when unchanged).
 func BenchmarkPoll5000(b *testing.B) {
 	e := newScaleEnv(b)
 
@@ -312,9 +325,9 @@ func BenchmarkPoll5000(b *testing.B) {
 	cold := time.Since(start)
 	e.checkAllChecked(b)
 	coldCalls := e.set.Calls()
-	cold200, cold304, _ := e.githubStatuses()
+	cold200, cold304, _, coldTracking := e.githubStatuses()
 
-	var ok, notModified, other int
+	var ok, notModified, other, tracking int
 	b.ResetTimer()
 	e.fetch.took = 0
 	warmBefore := e.set.Calls()
@@ -324,8 +337,8 @@ func BenchmarkPoll5000(b *testing.B) {
 		b.StartTimer()
 		e.poll(b)
 		b.StopTimer()
-		o, nm, x := e.githubStatuses()
-		ok, notModified, other = ok+o, notModified+nm, other+x
+		o, nm, x, tr := e.githubStatuses()
+		ok, notModified, other, tracking = ok+o, notModified+nm, other+x, tracking+tr
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -341,6 +354,8 @@ func BenchmarkPoll5000(b *testing.B) {
 	b.ReportMetric(float64(cold304), "gh-304/cold")
 	b.ReportMetric(float64(ok)/n, "gh-200/poll")
 	b.ReportMetric(float64(notModified)/n, "gh-304/poll")
+	b.ReportMetric(float64(coldTracking), "gh-tracking-repos/cold")
+	b.ReportMetric(float64(tracking)/n, "gh-tracking-repos/poll")
 	if other > 0 {
 		b.ReportMetric(float64(other)/n, "gh-other/poll")
 	}

@@ -29,6 +29,9 @@ type Client interface {
 	// EditIssue returns ErrGone when the issue was deleted or moved.
 	EditIssue(ctx context.Context, owner, repo string, number int, body string) error
 	GetFile(ctx context.Context, owner, repo, path string) ([]byte, bool, error)
+	// Private tells whether a repository is anything but public; ErrGone
+	// when the installation cannot see it.
+	Private(ctx context.Context, owner, repo string) (bool, error)
 }
 
 // ErrGone is a comment or issue that no longer exists where it was.
@@ -133,6 +136,19 @@ func (g GitHub) EditIssue(ctx context.Context, owner, repo string, number int, b
 		return fmt.Errorf("edit %s/%s#%d: %w", owner, repo, number, err)
 	}
 	return nil
+}
+
+// Private reads the repository, a conditional request: unchanged, GitHub
+// answers 304, which costs no quota.
+func (g GitHub) Private(ctx context.Context, owner, repo string) (bool, error) {
+	r, _, err := g.C.Repositories.Get(ctx, owner, repo)
+	if gone(err) {
+		return false, fmt.Errorf("read repository %s/%s: %w", owner, repo, ErrGone)
+	}
+	if err != nil {
+		return false, fmt.Errorf("read repository %s/%s: %w", owner, repo, err)
+	}
+	return r.GetPrivate() || (r.GetVisibility() != "" && r.GetVisibility() != "public"), nil
 }
 
 // GetFile reads a rules file from the default branch.

@@ -75,8 +75,8 @@ type Handler struct {
 	// LockTTL is the lease of one sync or dashboard rebuild: longer than a
 	// task may run. Zero is the package's LockTTL.
 	LockTTL time.Duration
-	// Budget bounds each org's upstream reads per poll; zero fields take
-	// the defaults.
+	// Budget bounds each org's upstream reads per window, which is nine
+	// tenths of PollEvery unless set; zero fields take the defaults.
 	Budget Budget
 }
 
@@ -204,42 +204,61 @@ func (h *Handler) handle(ctx context.Context, log *slog.Logger, ev event) error 
 }
 
 // onRepository follows a repository that was deleted, or became private
-// or public: its items leave the reports, or return to them as the rules
-// allow.
+// or public: its items leave the reports, or return to them as the
+// rules allow.
 func (h *Handler) onRepository(ctx context.Context, job queue.Job, re *github.RepositoryEvent) error {
 	repo := re.GetRepo().GetFullName()
 	owner := re.GetRepo().GetOwner().GetLogin()
-	log := h.Log.With(slog.String("delivery", job.Delivery), slog.Int64("installation", re.GetInstallation().GetID()),
+	inst := re.GetInstallation().GetID()
+	log := h.Log.With(slog.String("delivery", job.Delivery), slog.Int64("installation", inst),
 		slog.String("repo", repo), slog.String("action", re.GetAction()))
-	var n int64
-	var err error
 	switch re.GetAction() {
 	case "deleted":
-		n, err = h.Store.ForgetRepo(ctx, repo)
+		n, err := h.Store.ForgetRepo(ctx, repo)
+		if err != nil || n == 0 {
+			return err
+		}
+		log.Info("repository deleted; its tracking items follow", slog.Int64("items", n))
+		return h.Queue.Schedule(ctx, TaskDashboard, owner+"@"+repo+"@"+job.Delivery, 0)
 	case "privatized", "publicized":
-		private := re.GetAction() == "privatized"
-		if private {
-			if err := h.hideReadsOf(ctx, log, repo, job.Delivery); err != nil {
-				return err
-			}
-		}
-		listed := !private
-		if private {
-			r, _, err := h.Rules.UpstreamRules(ctx, h.Client(re.GetInstallation().GetID()), owner, re.GetRepo().GetName())
-			if err != nil {
-				return fmt.Errorf("load rules of %s: %w", repo, err)
-			}
-			listed = r.Upstream.ShowPrivate
-		}
-		n, err = h.Store.SetRepoVisibility(ctx, repo, private, listed)
-	default:
-		return nil
+		return h.repoVisibility(ctx, log, inst, repo, re.GetAction() == "privatized", re.GetAction(), job.Delivery)
 	}
-	if err != nil || n == 0 {
+	return nil
+}
+
+// repoVisibility follows a repository made private or public (how says
+// what told: the event's action, or the poll): what was read from it
+// leaves the reports when it is private; its items leave them, or return
+// as their rules allow; and their status comments and the dashboard are
+// written again, since what they may show changed both ways. (A status
+// comment rewritten keeps its old text in GitHub's edit history, visible
+// to whoever can see the item.)
+func (h *Handler) repoVisibility(ctx context.Context, log *slog.Logger, inst int64, repo string, private bool, how, cause string) error {
+	owner, name, _ := strings.Cut(repo, "/")
+	if private {
+		if err := h.hideReadsOf(ctx, log, repo, cause); err != nil {
+			return err
+		}
+	}
+	listed := !private
+	if private {
+		r, _, err := h.Rules.UpstreamRules(ctx, h.Client(inst), owner, name)
+		if err != nil {
+			return fmt.Errorf("load rules of %s: %w", repo, err)
+		}
+		listed = r.Upstream.ShowPrivate
+	}
+	items, err := h.Store.SetRepoVisibility(ctx, repo, private, listed)
+	if err != nil || len(items) == 0 {
 		return err
 	}
-	log.Info("repository "+re.GetAction()+"; its tracking items follow", slog.Int64("items", n))
-	return h.Queue.Schedule(ctx, TaskDashboard, owner+"@"+repo+"@"+job.Delivery, 0)
+	log.Info("repository "+how+"; its tracking items follow", slog.Int("items", len(items)))
+	for _, k := range items {
+		if err := h.Queue.Schedule(ctx, TaskSync, syncKey(k.ItemKey, k.Version), 0); err != nil {
+			return err
+		}
+	}
+	return h.Queue.Schedule(ctx, TaskDashboard, owner+"@"+repo+"@"+cause, 0)
 }
 
 // hideReadsOf takes what was read from a repository made private off the
@@ -291,13 +310,34 @@ func (h *Handler) reparse(ctx context.Context, log *slog.Logger, ev event) (chan
 		return false, false, nil // the dashboard lists every reference; it tracks nothing itself
 	}
 	ev.item.Modules = ModulesOf(r, ev.item.Repo, ev.item.Labels)
-	ev.item.Listed = !ev.item.Private || u.ShowPrivate
-	ev.item.ShowPrivate = u.ShowPrivate
+	if ev.item.Listed, ev.item.ShowPrivate, err = h.view(ctx, c, ev.owner, ev.item.Private, u); err != nil {
+		return false, false, err
+	}
 	opts := LinkOptions(u, ev.owner)
 	if ev.comment != nil {
 		return h.onComment(ctx, log, ev, u, opts)
 	}
 	return h.onItem(ctx, log, c, ev, u, opts)
+}
+
+// view is where an item of a repository with effective upstream rules u
+// may show on the reports. listed: the item itself, when its repository is
+// public or its rules (the repository's own included) say show_private,
+// since the repository's maintainers may show what they can read there.
+// showReads: what the org's installation read for it from private
+// repositories, only when the org's own rules (its .github repository) say
+// show_private and the repository's do not turn it off: that is the org's
+// private data, from repositories the item's maintainers may not read.
+func (h *Handler) view(ctx context.Context, c Client, owner string, private bool, u rules.Upstream) (listed, showReads bool, err error) {
+	listed = !private || u.ShowPrivate
+	if !u.ShowPrivate {
+		return listed, false, nil
+	}
+	org, _, err := h.Rules.UpstreamRules(ctx, c, owner, ".github")
+	if err != nil {
+		return false, false, fmt.Errorf("load rules of %s: %w", owner, err)
+	}
+	return listed, org.Upstream.ShowPrivate, nil
 }
 
 // onItem re-reads the item's body and labels.

@@ -29,6 +29,12 @@ func (slowFetcher) Fetch(ctx context.Context, refs []link.Ref) map[string]provid
 	return out
 }
 
+// publicRepos answers that every repository is public, for the full
+// poll's visibility check; it does nothing else.
+type publicRepos struct{ upstream.Client }
+
+func (publicRepos) Private(context.Context, string, string) (bool, error) { return false, nil }
+
 type noSchedule struct{}
 
 func (noSchedule) Schedule(context.Context, string, string, time.Duration) error { return nil }
@@ -42,7 +48,7 @@ func TestPollOutOfTimeSavesWhatItCheckedAndHandsBackTheRest(t *testing.T) {
 			t.Fatal(err)
 		}
 		h := &upstream.Handler{Store: s, Providers: slowFetcher{}, Queue: noSchedule{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			PollEvery: time.Hour, Now: s.Now}
+			PollEvery: time.Hour, Now: s.Now, Client: func(int64) upstream.Client { return publicRepos{} }}
 		pctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		defer cancel()
 		if err := h.Poll(pctx, true); err != nil {

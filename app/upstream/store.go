@@ -7,10 +7,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/SovereignCloudStack/contribot/app/upstream/link"
 	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
@@ -23,13 +28,19 @@ import (
 // contribot_upstream_item is a tracking issue or pull request in the org;
 // version counts changes that may alter its status comment, and
 // synced_version is the version that comment shows, so a change arriving
-// while a sync runs is not lost; show_private is its org's
-// upstream.show_private. contribot_upstream_ref is one upstream item with
-// its last known state: a GitHub one per org (scope, see link.Ref.Scope),
-// read with that org's installation, private when its repository is not
-// public. contribot_upstream_link says which tracking item names which
-// reference, and where ("body", "comment:ID"); contribot_upstream_excess
-// how many more references a source names than the item may track.
+// while a sync runs is not lost; show_private says whether what its org
+// read from private repositories may show on the reports (see
+// Item.ShowPrivate). contribot_upstream_ref is one upstream item with its
+// last known state: a GitHub one per org (scope, see link.Ref.Scope), read
+// with that org's installation, private when its repository is not public,
+// resolved the repository that answered (GitHub follows renamed and
+// transferred ones). A reference no link names is deleted (see prune).
+// contribot_upstream_link says which tracking item names which reference,
+// and where ("body", "comment:ID"); contribot_upstream_excess how many more
+// references a source names than the item may track.
+// contribot_upstream_budget is what each org has spent of its read budget
+// per provider group (provider.GroupKey) in the window that began at
+// window_start, shared by every poll and replica.
 //
 // Columns added after a release are also added to existing tables by
 // Migrate: the statements here run on every start and must stay
@@ -75,7 +86,8 @@ var Schema = []string{
 	check_error TEXT NOT NULL DEFAULT '',
 	failing_since BIGINT NOT NULL DEFAULT 0,
 	scope TEXT NOT NULL DEFAULT '',
-	private BOOLEAN NOT NULL DEFAULT FALSE
+	private BOOLEAN NOT NULL DEFAULT FALSE,
+	resolved TEXT NOT NULL DEFAULT ''
 )`,
 	`CREATE TABLE IF NOT EXISTS contribot_upstream_link (
 	repo TEXT NOT NULL,
@@ -104,6 +116,13 @@ var Schema = []string{
 	body_hash TEXT NOT NULL,
 	updated_at BIGINT NOT NULL
 )`,
+	`CREATE TABLE IF NOT EXISTS contribot_upstream_budget (
+	org TEXT NOT NULL,
+	bucket TEXT NOT NULL,
+	window_start BIGINT NOT NULL,
+	spent INTEGER NOT NULL,
+	PRIMARY KEY (org, bucket)
+)`,
 }
 
 // addedColumns are the columns added to tables that existing databases
@@ -112,6 +131,7 @@ var addedColumns = []struct{ table, column, definition string }{
 	{"contribot_upstream_item", "show_private", "BOOLEAN NOT NULL DEFAULT FALSE"},
 	{"contribot_upstream_ref", "scope", "TEXT NOT NULL DEFAULT ''"},
 	{"contribot_upstream_ref", "private", "BOOLEAN NOT NULL DEFAULT FALSE"},
+	{"contribot_upstream_ref", "resolved", "TEXT NOT NULL DEFAULT ''"},
 }
 
 // Migrate brings a database that Schema created in an earlier release up
@@ -186,6 +206,13 @@ func (s *Store) rescopeGitHub(ctx context.Context) error {
 	if len(moves) == 0 {
 		return nil
 	}
+	newKeys := make([]string, len(moves))
+	for i, m := range moves {
+		newKeys[i] = m.ref.Key()
+	}
+	if err := s.lockRefs(ctx, tx, newKeys); err != nil {
+		return fail(err)
+	}
 	changed := map[ItemKey]bool{}
 	for _, m := range moves {
 		if err := ensureRefs(ctx, tx, []link.Ref{m.ref}); err != nil {
@@ -225,6 +252,61 @@ func (s *Store) now() time.Time {
 	return time.Now()
 }
 
+// postgres reports whether the store is on PostgreSQL, where transactions
+// run side by side. SQLite runs one at a time (the queue opens it with one
+// connection and immediate transactions), so what PostgreSQL needs the
+// advisory locks below for holds there by itself.
+func (s *Store) postgres() bool {
+	_, ok := s.DB.Driver().(*stdlib.Driver)
+	return ok
+}
+
+// Classes of the store's advisory locks, in PostgreSQL's two-key form,
+// whose key space is apart from the one-key locks others take.
+const (
+	// lockItem serialises the changes of one tracking item (Apply).
+	lockItem int32 = 0x75706931
+	// lockRef is held from writing a link to a reference until the link is
+	// committed, and by prune while it deletes the reference.
+	lockRef int32 = 0x75707231
+	// lockBudget serialises claims (Due), which read and book the orgs'
+	// budgets.
+	lockBudget int32 = 0x75706231
+)
+
+// lockHash is the second key of an advisory lock on name; two names that
+// share it only wait for each other.
+func lockHash(name string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return int32(h.Sum32())
+}
+
+// advisory takes the advisory lock of class on each name, until tx ends,
+// in the order of their keys, so that no two transactions wait for each
+// other in a circle. Nothing on SQLite.
+func (s *Store) advisory(ctx context.Context, tx *sql.Tx, class int32, names ...string) error {
+	if !s.postgres() || len(names) == 0 {
+		return nil
+	}
+	keys := make([]int32, len(names))
+	for i, n := range names {
+		keys[i] = lockHash(n)
+	}
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(CAST($1 AS INTEGER), CAST($2 AS INTEGER))`, class, k); err != nil {
+			return fmt.Errorf("take an advisory lock: %w", err)
+		}
+	}
+	return nil
+}
+
+// lockRefs holds references by key until tx ends, against prune.
+func (s *Store) lockRefs(ctx context.Context, tx *sql.Tx, keys []string) error {
+	return s.advisory(ctx, tx, lockRef, keys...)
+}
+
 // Item is a tracking issue or pull request as an event shows it.
 type Item struct {
 	Repo         string // "owner/name"
@@ -236,10 +318,15 @@ type Item struct {
 	Open         bool
 	Private      bool
 	// Listed: shown on the dashboard and the web page (a private
-	// repository's items only when the rules allow it).
+	// repository's items only when its rules, the repository's own
+	// included, say upstream.show_private: its maintainers may show what
+	// they can read).
 	Listed bool
-	// ShowPrivate is the org's upstream.show_private: what its items read
-	// from private repositories may appear on the dashboard and the page.
+	// ShowPrivate: what the org's installation read for the item from
+	// private repositories may appear on the dashboard and the page. Only
+	// the org's own rules (its .github repository) can allow that, since
+	// those repositories' maintainers need not be the item's; the item's
+	// repository may only turn it off.
 	ShowPrivate bool
 	Modules     []string
 	Labels      []string
@@ -301,10 +388,17 @@ type Change struct {
 }
 
 // Apply records a change in one transaction and reports whether the item's
-// status comment or the reports may show something new.
+// status comment or the reports may show something new. References no
+// link names any more are then deleted (prune).
 //
-// Locks are taken references first, then the item, the order Save takes
-// them in, so that an edit and a poll on PostgreSQL cannot deadlock.
+// On PostgreSQL the transaction first takes the item's advisory lock:
+// changes of one item (its body and each comment are jobs of their own)
+// apply one at a time, so that capRefs sees the links of the others and
+// the cap holds. Then the advisory locks of the references it links,
+// against prune. Row locks are taken references first, then the item, the
+// order Save takes them in, so that an edit and a poll cannot deadlock;
+// advisory locks are taken before any row lock, and nothing waits for one
+// while holding a row.
 func (s *Store) Apply(ctx context.Context, c Change) (bool, error) {
 	it := c.Item
 	fail := func(err error) (bool, error) { return false, fmt.Errorf("record %s#%d: %w", it.Repo, it.Number, err) }
@@ -313,10 +407,16 @@ func (s *Store) Apply(ctx context.Context, c Change) (bool, error) {
 		return fail(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if err := s.advisory(ctx, tx, lockItem, ItemKey{it.Repo, it.Number}.String()); err != nil {
+		return fail(err)
+	}
 	var refs []link.Ref
 	excess := 0
 	if !c.Untrack {
 		if refs, excess, err = capRefs(ctx, tx, it, c.Source, c.Refs); err != nil {
+			return fail(err)
+		}
+		if err := s.lockRefs(ctx, tx, refKeys(refs)); err != nil {
 			return fail(err)
 		}
 		if err := ensureRefs(ctx, tx, refs); err != nil {
@@ -348,15 +448,17 @@ func (s *Store) Apply(ctx context.Context, c Change) (bool, error) {
 			return fail(err)
 		}
 	}
+	var unlinked []string
 	if c.Untrack {
-		if err := forgetLinks(ctx, tx, `repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
+		if unlinked, err = forgetLinks(ctx, tx, `repo = $1 AND number = $2`, it.Repo, it.Number); err != nil {
 			return fail(err)
 		}
 	} else {
-		linksChanged, err := setLinks(ctx, tx, it.Repo, it.Number, c.Source, refs)
+		linksChanged, removed, err := setLinks(ctx, tx, it.Repo, it.Number, c.Source, refs)
 		if err != nil {
 			return fail(err)
 		}
+		unlinked = removed
 		excessChanged, err := setExcess(ctx, tx, it.Repo, it.Number, c.Source, excess)
 		if err != nil {
 			return fail(err)
@@ -371,7 +473,20 @@ func (s *Store) Apply(ctx context.Context, c Change) (bool, error) {
 	if err := tx.Commit(); err != nil {
 		return fail(err)
 	}
+	// A failure here leaves rows the full poll's sweep deletes; the retry
+	// it causes applies nothing new.
+	if err := s.prune(ctx, unlinked); err != nil {
+		return changed, fmt.Errorf("record %s#%d: %w", it.Repo, it.Number, err)
+	}
 	return changed, nil
+}
+
+func refKeys(refs []link.Ref) []string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = r.Key()
+	}
+	return out
 }
 
 // Untrack ends tracking of an item; it reports whether the item was
@@ -388,7 +503,8 @@ func (s *Store) Forget(ctx context.Context, repo string, number int) (bool, erro
 		return false, fmt.Errorf("forget %s#%d: %w", repo, number, err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	if err := forgetLinks(ctx, tx, `repo = $1 AND number = $2`, repo, number); err != nil {
+	unlinked, err := forgetLinks(ctx, tx, `repo = $1 AND number = $2`, repo, number)
+	if err != nil {
 		return false, fmt.Errorf("forget %s#%d: %w", repo, number, err)
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_item WHERE repo = $1 AND number = $2`, repo, number)
@@ -396,17 +512,114 @@ func (s *Store) Forget(ctx context.Context, repo string, number int) (bool, erro
 		return false, fmt.Errorf("forget %s#%d: %w", repo, number, err)
 	}
 	n, _ := res.RowsAffected()
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("forget %s#%d: %w", repo, number, err)
+	}
+	if err := s.prune(ctx, unlinked); err != nil {
+		return n > 0, fmt.Errorf("forget %s#%d: %w", repo, number, err)
+	}
+	return n > 0, nil
+}
+
+// forgetLinks deletes the links and excess counts of the items where says,
+// and returns the keys of the references those links named.
+func forgetLinks(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `DELETE FROM contribot_upstream_link WHERE `+where+` RETURNING ref_key`, args...)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_excess WHERE `+where, args...); err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
+
+// prune deletes those of the references keys that no link names any more:
+// an outsider who edits their issue again and again, with new links each
+// time, must not grow the table (nor the polls) for ever. Each is deleted
+// in a transaction of its own, under the reference's advisory lock, which
+// Apply holds from writing the reference until its links are committed;
+// the check for links runs after the lock is taken, so it sees them, and a
+// reference being linked right now is never deleted under its new link.
+func (s *Store) prune(ctx context.Context, keys []string) error {
+	_, err := s.pruneCount(ctx, keys)
+	return err
+}
+
+// pruneCount is prune, and says how many it deleted.
+func (s *Store) pruneCount(ctx context.Context, keys []string) (int, error) {
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	deleted := 0
+	for _, k := range slices.Compact(keys) {
+		gone, err := s.pruneOne(ctx, k)
+		if err != nil {
+			return deleted, fmt.Errorf("delete reference %s that nothing names: %w", k, err)
+		}
+		if gone {
+			deleted++
+		}
+	}
+	return deleted, nil
+}
+
+func (s *Store) pruneOne(ctx context.Context, key string) (bool, error) {
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if err := s.lockRefs(ctx, tx, []string{key}); err != nil {
+		return false, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_ref WHERE key = $1
+	AND NOT EXISTS (SELECT 1 FROM contribot_upstream_link l WHERE l.ref_key = $1)`, key)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
 	return n > 0, tx.Commit()
 }
 
-// forgetLinks deletes the links and excess counts of the items where says.
-func forgetLinks(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
-	for _, table := range []string{"contribot_upstream_link", "contribot_upstream_excess"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+where, args...); err != nil {
-			return err
-		}
+// maxSweep bounds the references one sweep deletes; the next takes the
+// rest.
+const maxSweep = 10000
+
+// Sweep deletes references that no link names: those a failed prune left,
+// or an older release kept. It reports how many it deleted.
+func (s *Store) Sweep(ctx context.Context) (int, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT key FROM contribot_upstream_ref r
+	WHERE NOT EXISTS (SELECT 1 FROM contribot_upstream_link l WHERE l.ref_key = r.key) ORDER BY key LIMIT $1`, maxSweep)
+	if err != nil {
+		return 0, fmt.Errorf("find references that nothing names: %w", err)
 	}
-	return nil
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	return s.pruneCount(ctx, keys)
 }
 
 // capRefs scopes the references one source of an item names to the item's
@@ -534,26 +747,27 @@ func upsertItem(ctx context.Context, tx *sql.Tx, it Item, tracked bool, now time
 		old.tracked != tracked || old.show != it.ShowPrivate, nil
 }
 
-// setLinks replaces the references one source names.
-func setLinks(ctx context.Context, tx *sql.Tx, repo string, number int, source string, refs []link.Ref) (bool, error) {
+// setLinks replaces the references one source names; it returns whether
+// that changed anything, and the keys of the references the source no
+// longer names.
+func setLinks(ctx context.Context, tx *sql.Tx, repo string, number int, source string, refs []link.Ref) (changed bool, removed []string, err error) {
 	rows, err := tx.QueryContext(ctx, `SELECT ref_key FROM contribot_upstream_link WHERE repo = $1 AND number = $2 AND source = $3`, repo, number, source)
 	if err != nil {
-		return false, fmt.Errorf("read links: %w", err)
+		return false, nil, fmt.Errorf("read links: %w", err)
 	}
 	old := map[string]bool{}
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
 			rows.Close()
-			return false, err
+			return false, nil, err
 		}
 		old[k] = true
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return false, err
+		return false, nil, err
 	}
-	changed := false
 	want := map[string]bool{}
 	for _, r := range refs {
 		k := r.Key()
@@ -565,7 +779,7 @@ func setLinks(ctx context.Context, tx *sql.Tx, repo string, number int, source s
 		res, err := tx.ExecContext(ctx, `INSERT INTO contribot_upstream_link (repo, number, source, ref_key) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (repo, number, source, ref_key) DO NOTHING`, repo, number, source, k)
 		if err != nil {
-			return false, fmt.Errorf("write link %s: %w", k, err)
+			return false, nil, fmt.Errorf("write link %s: %w", k, err)
 		}
 		if n, _ := res.RowsAffected(); n > 0 {
 			changed = true
@@ -576,11 +790,12 @@ func setLinks(ctx context.Context, tx *sql.Tx, repo string, number int, source s
 			continue
 		}
 		changed = true
+		removed = append(removed, k)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_link WHERE repo = $1 AND number = $2 AND source = $3 AND ref_key = $4`, repo, number, source, k); err != nil {
-			return false, fmt.Errorf("delete link %s: %w", k, err)
+			return false, nil, fmt.Errorf("delete link %s: %w", k, err)
 		}
 	}
-	return changed, nil
+	return changed, removed, nil
 }
 
 // Item reads one stored item; nil if unknown.
@@ -656,14 +871,63 @@ func (s *Store) SetView(ctx context.Context, repo string, number int, listed, sh
 }
 
 // SetRepoVisibility records that a repository became private or public;
-// listed says whether its items may appear on the reports now.
-func (s *Store) SetRepoVisibility(ctx context.Context, repo string, private, listed bool) (int64, error) {
-	res, err := s.DB.ExecContext(ctx, `UPDATE contribot_upstream_item SET private = $2, listed = $3, version = version + 1
-	WHERE repo = $1 AND (private <> $2 OR listed <> $3)`, repo, private, listed)
+// listed says whether its items may appear on the reports now. It returns
+// the items that changed, with their new versions.
+func (s *Store) SetRepoVisibility(ctx context.Context, repo string, private, listed bool) ([]VersionedItem, error) {
+	rows, err := s.DB.QueryContext(ctx, `UPDATE contribot_upstream_item SET private = $2, listed = $3, version = version + 1
+	WHERE repo = $1 AND (private <> $2 OR listed <> $3) RETURNING repo, number, version, synced_version`, repo, private, listed)
 	if err != nil {
-		return 0, fmt.Errorf("update the items of %s: %w", repo, err)
+		return nil, fmt.Errorf("update the items of %s: %w", repo, err)
 	}
-	return res.RowsAffected()
+	defer rows.Close()
+	var out []VersionedItem
+	for rows.Next() {
+		var v VersionedItem
+		if err := rows.Scan(&v.Repo, &v.Number, &v.Version, &v.SyncedVersion); err != nil {
+			return nil, fmt.Errorf("update the items of %s: %w", repo, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("update the items of %s: %w", repo, err)
+	}
+	slices.SortFunc(out, func(a, b VersionedItem) int { return a.Number - b.Number })
+	return out, nil
+}
+
+// TrackingRepo is a repository with tracked items.
+type TrackingRepo struct {
+	Repo string // "owner/name"
+	// Installation is that of its most recently updated item.
+	Installation int64
+	// SomePrivate, SomePublic: whether some of its items are stored as in
+	// a private, or a public, repository.
+	SomePrivate, SomePublic bool
+}
+
+// TrackingRepos lists the repositories that have tracked items, for the
+// full poll's check of their visibility.
+func (s *Store) TrackingRepos(ctx context.Context) ([]TrackingRepo, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT repo, installation, private FROM contribot_upstream_item WHERE tracked
+	ORDER BY repo, updated_at DESC, number`)
+	if err != nil {
+		return nil, fmt.Errorf("list the repositories with tracked items: %w", err)
+	}
+	defer rows.Close()
+	var out []TrackingRepo
+	for rows.Next() {
+		var r TrackingRepo
+		var private bool
+		if err := rows.Scan(&r.Repo, &r.Installation, &private); err != nil {
+			return nil, fmt.Errorf("list the repositories with tracked items: %w", err)
+		}
+		if n := len(out); n == 0 || out[n-1].Repo != r.Repo {
+			out = append(out, r)
+		}
+		last := &out[len(out)-1]
+		last.SomePrivate, last.SomePublic = last.SomePrivate || private, last.SomePublic || !private
+	}
+	return out, rows.Err()
 }
 
 // HideReadsOf marks what was read from GitHub repository repo ("owner/
@@ -681,8 +945,10 @@ func (s *Store) HideReadsOf(ctx context.Context, repo string) ([]ItemKey, error)
 		return fail(err)
 	}
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	// The repository as the links name it, or as GitHub answered for them:
+	// a link may use a name the repository had before a rename.
 	rows, err := tx.QueryContext(ctx, `UPDATE contribot_upstream_ref SET private = TRUE
-	WHERE provider = $1 AND lower(project) = lower($2) AND NOT private RETURNING key`, string(link.GitHub), repo)
+	WHERE provider = $1 AND (lower(project) = lower($2) OR lower(resolved) = lower($2)) AND NOT private RETURNING key`, string(link.GitHub), repo)
 	if err != nil {
 		return fail(err)
 	}
@@ -710,18 +976,31 @@ func (s *Store) HideReadsOf(ctx context.Context, repo string) ([]ItemKey, error)
 	return items, nil
 }
 
-// ForgetRepo removes the items of a deleted repository.
+// ForgetRepo removes the items of a deleted repository, and the references
+// only they named.
 func (s *Store) ForgetRepo(ctx context.Context, repo string) (int64, error) {
-	for _, table := range []string{"contribot_upstream_link", "contribot_upstream_excess"} {
-		if _, err := s.DB.ExecContext(ctx, `DELETE FROM `+table+` WHERE repo = $1`, repo); err != nil {
-			return 0, fmt.Errorf("forget the items of %s: %w", repo, err)
-		}
-	}
-	res, err := s.DB.ExecContext(ctx, `DELETE FROM contribot_upstream_item WHERE repo = $1`, repo)
+	fail := func(err error) (int64, error) { return 0, fmt.Errorf("forget the items of %s: %w", repo, err) }
+	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("forget the items of %s: %w", repo, err)
+		return fail(err)
 	}
-	return res.RowsAffected()
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	unlinked, err := forgetLinks(ctx, tx, `repo = $1`, repo)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_item WHERE repo = $1`, repo)
+	if err != nil {
+		return fail(err)
+	}
+	n, _ := res.RowsAffected()
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	if err := s.prune(ctx, unlinked); err != nil {
+		return n, fmt.Errorf("forget the items of %s: %w", repo, err)
+	}
+	return n, nil
 }
 
 // SetLabels records the labels an item now carries, after contribot
@@ -748,13 +1027,19 @@ func scanRef(sc interface{ Scan(...any) error }, more ...any) (r report.Referenc
 	return r, private, err
 }
 
+// notFoundRaw is the raw state the GitHub provider stores for an item that
+// does not exist, or that the installation may not see.
+const notFoundRaw = "not found (404)"
+
 // redact leaves of a reference read from a repository that is not public
 // only what anyone may see: its link, which the tracking item shows anyway,
-// as unavailable. Its title, state and dates are the tracking org's
-// private data.
+// and the state GitHub gives someone who may not see it: not found. Its
+// title, state and dates are the tracking org's private data, and anything
+// that set it apart from a link to nothing would tell the world that the
+// private item exists. When it was last checked, and whether that check
+// failed, are the same for both, and stay.
 func redact(r report.Reference) report.Reference {
-	r.State, r.RawState, r.Title = provider.Unavailable, "", ""
-	r.LastActivity, r.CheckError, r.CheckFailedSince = time.Time{}, "", time.Time{}
+	r.State, r.RawState, r.Title, r.LastActivity = provider.Unavailable, notFoundRaw, "", time.Time{}
 	return r
 }
 
@@ -847,21 +1132,29 @@ func (s *Store) References(ctx context.Context, org string) ([]report.Reference,
 	return out, rows.Err()
 }
 
-// Budget bounds what one poll reads for one org, so that one org's items
-// (and any GitHub user who writes in its public repositories) cannot spend
-// the service's quota and time for the others. Zero fields take the
-// defaults.
+// Budget bounds what one org's references cost in one window of time, so
+// that one org's items (and any GitHub user who writes in its public
+// repositories) cannot spend the service's quota and time for the others.
+// Every poll that window charges the same budget: the periodic one, those
+// each new reference schedules, another replica's; what they spent is in
+// the database. Zero fields take the defaults.
 type Budget struct {
 	// GitHub is how many requests one org's installation makes in one
-	// poll: one per reference, and one per repository for its visibility.
+	// window: one per reference, and one per repository and poll for its
+	// visibility.
 	GitHub int
 	// Host is how many requests one org's references cost each other
-	// upstream host (a Gerrit, a GitLab, Launchpad) in one poll: a Gerrit
-	// request reads GerritBatch changes, the others one item.
+	// upstream host (a Gerrit, a GitLab, Launchpad) in one window: a
+	// Gerrit request reads GerritBatch changes, the others one item.
 	Host        int
 	GerritBatch int
 	// Max bounds the references one poll checks, all orgs together.
 	Max int
+	// Window is how long a budget lasts, from the first request charged
+	// to it. The handler makes it nine tenths of its poll interval, so
+	// that the next periodic poll, jittered by up to a tenth, always finds
+	// a fresh one.
+	Window time.Duration
 }
 
 // Budget defaults: a poll an hour stays well inside an installation's
@@ -871,6 +1164,7 @@ type Budget struct {
 const (
 	DefaultGitHubBudget = 1500
 	DefaultHostBudget   = 1000
+	DefaultBudgetWindow = 54 * time.Minute
 	// MaxPoll bounds the references one poll checks; the rest wait for the
 	// next, oldest first.
 	MaxPoll = 20000
@@ -889,6 +1183,9 @@ func (b Budget) withDefaults() Budget {
 	if b.Max <= 0 {
 		b.Max = MaxPoll
 	}
+	if b.Window <= 0 {
+		b.Window = DefaultBudgetWindow
+	}
 	return b
 }
 
@@ -903,24 +1200,52 @@ type Claim struct {
 }
 
 // Deferred counts the references of one org and provider that were due
-// but wait for the next poll, because the org's budget for them ran out.
+// but wait for a later poll, because the org's budget for them ran out.
 type Deferred struct {
 	Org, Provider string
 	Refs          int
 }
 
-// spending is what one poll has charged the orgs so far.
+// bucket is one org's budget for one provider group (provider.GroupKey).
+type bucket struct{ org, group string }
+
+// spending is what the orgs have spent in their current windows, with
+// what this poll charges them.
 type spending struct {
-	b      Budget
-	reads  map[string]int  // org + " " + provider.GroupKey → requests
-	counts map[string]int  // the same → references, for Gerrit's batches
-	repos  map[string]bool // org + " " + GitHub repository whose visibility is paid for
+	b Budget
+	// reads are the requests spent, counted from start.
+	reads map[bucket]int
+	start map[bucket]int64
+	// counts are the references this poll charged, for Gerrit's batches.
+	counts map[bucket]int
+	repos  map[string]bool // org + " " + GitHub repository whose visibility this poll pays for
+}
+
+// loadSpending reads what the orgs spent in windows still open at now.
+func loadSpending(ctx context.Context, tx *sql.Tx, b Budget, now time.Time) (*spending, error) {
+	s := &spending{b: b, reads: map[bucket]int{}, start: map[bucket]int64{}, counts: map[bucket]int{}, repos: map[string]bool{}}
+	rows, err := tx.QueryContext(ctx, `SELECT org, bucket, window_start, spent FROM contribot_upstream_budget WHERE window_start > $1`,
+		now.Add(-b.Window).Unix())
+	if err != nil {
+		return nil, fmt.Errorf("read the orgs' budgets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k bucket
+		var start int64
+		var spent int
+		if err := rows.Scan(&k.org, &k.group, &start, &spent); err != nil {
+			return nil, fmt.Errorf("read the orgs' budgets: %w", err)
+		}
+		s.reads[k], s.start[k] = spent, start
+	}
+	return s, rows.Err()
 }
 
 // charge books one reference to org if the org's budget for its host
 // allows, and reports whether it did.
 func (s *spending) charge(org string, r link.Ref) bool {
-	bucket := org + " " + provider.GroupKey(r)
+	k := bucket{org, provider.GroupKey(r)}
 	limit, cost, repo := s.b.Host, 1, ""
 	switch r.Provider {
 	case link.GitHub:
@@ -929,19 +1254,40 @@ func (s *spending) charge(org string, r link.Ref) bool {
 			cost++
 		}
 	case link.Gerrit:
-		if s.counts[bucket]%s.b.GerritBatch != 0 {
+		if s.counts[k]%s.b.GerritBatch != 0 {
 			cost = 0 // rides in a batch already paid for
 		}
 	}
-	if s.reads[bucket]+cost > limit {
+	if s.reads[k]+cost > limit {
 		return false
 	}
 	if repo != "" {
 		s.repos[repo] = true
 	}
-	s.reads[bucket] += cost
-	s.counts[bucket]++
+	s.reads[k] += cost
+	s.counts[k]++
 	return true
+}
+
+// save books what this poll charged, each in its org's open window or in
+// one that opens now, and drops windows that have closed.
+func (s *spending) save(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	keys := slices.Collect(maps.Keys(s.counts))
+	slices.SortFunc(keys, func(a, b bucket) int { return strings.Compare(a.org+" "+a.group, b.org+" "+b.group) })
+	for _, k := range keys {
+		start, ok := s.start[k]
+		if !ok {
+			start = now.Unix()
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contribot_upstream_budget (org, bucket, window_start, spent) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (org, bucket) DO UPDATE SET window_start = excluded.window_start, spent = excluded.spent`, k.org, k.group, start, s.reads[k]); err != nil {
+			return fmt.Errorf("book the budget of %s for %s: %w", k.org, k.group, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM contribot_upstream_budget WHERE window_start <= $1`, now.Add(-s.b.Window).Unix()); err != nil {
+		return fmt.Errorf("drop closed budget windows: %w", err)
+	}
+	return nil
 }
 
 // Due claims the tracked references not tried since before that the orgs'
@@ -953,6 +1299,10 @@ func (s *spending) charge(org string, r link.Ref) bool {
 // not polled; a failing one waits like the others, so an outage is not
 // hammered.
 //
+// The claim and the booking of its cost are one transaction, and on
+// PostgreSQL polls claim one at a time (an advisory lock), so that two
+// polls never both spend what an org has left.
+//
 // A reference several orgs' items name (a Gerrit change) is charged to one
 // of them; a GitHub one belongs to one org, whose installation reads it.
 func (s *Store) Due(ctx context.Context, before, now time.Time, b Budget) ([]Claim, []Deferred, error) {
@@ -960,7 +1310,15 @@ func (s *Store) Due(ctx context.Context, before, now time.Time, b Budget) ([]Cla
 		return nil, nil, fmt.Errorf("claim references due for a check: %w", err)
 	}
 	b = b.withDefaults()
-	rows, err := s.DB.QueryContext(ctx, `SELECT r.key, r.provider, r.host, r.project, r.kind, r.number, r.url, r.scope, l.repo, l.number
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if err := s.advisory(ctx, tx, lockBudget, "due"); err != nil {
+		return fail(err)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT r.key, r.provider, r.host, r.project, r.kind, r.number, r.url, r.scope, l.repo, l.number
 	FROM contribot_upstream_ref r JOIN contribot_upstream_link l ON l.ref_key = r.key
 	JOIN contribot_upstream_item i ON i.repo = l.repo AND i.number = l.number
 	WHERE i.tracked AND r.provider <> $1 AND r.attempted_at < $2
@@ -989,7 +1347,10 @@ func (s *Store) Due(ctx context.Context, before, now time.Time, b Budget) ([]Cla
 		return fail(err)
 	}
 
-	spent := &spending{b: b, reads: map[string]int{}, counts: map[string]int{}, repos: map[string]bool{}}
+	spent, err := loadSpending(ctx, tx, b, now)
+	if err != nil {
+		return fail(err)
+	}
 	deferred := map[[2]string]int{}
 	var chosen []Claim
 	for _, c := range due {
@@ -1021,8 +1382,8 @@ func (s *Store) Due(ctx context.Context, before, now time.Time, b Budget) ([]Cla
 		chosen = append(chosen, c)
 	}
 
-	// One statement a chunk claims; a reference another poll claimed since
-	// the read fails the condition and is left to it.
+	// One statement a chunk claims; the transaction (and on PostgreSQL the
+	// lock) keeps other polls off them meanwhile.
 	claimed := map[string]bool{}
 	const chunk = 200
 	for start := 0; start < len(chosen); start += chunk {
@@ -1033,7 +1394,7 @@ func (s *Store) Due(ctx context.Context, before, now time.Time, b Budget) ([]Cla
 			args = append(args, c.Ref.Key())
 			ph[i] = fmt.Sprintf("$%d", i+3)
 		}
-		rows, err := s.DB.QueryContext(ctx, `UPDATE contribot_upstream_ref SET attempted_at = $1
+		rows, err := tx.QueryContext(ctx, `UPDATE contribot_upstream_ref SET attempted_at = $1
 		WHERE attempted_at < $2 AND key IN (`+strings.Join(ph, ", ")+`) RETURNING key`, args...)
 		if err != nil {
 			return fail(err)
@@ -1050,6 +1411,12 @@ func (s *Store) Due(ctx context.Context, before, now time.Time, b Budget) ([]Cla
 		if err := rows.Err(); err != nil {
 			return fail(err)
 		}
+	}
+	if err := spent.save(ctx, tx, now); err != nil {
+		return fail(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
 	}
 	out := slices.DeleteFunc(chosen, func(c Claim) bool { return !claimed[c.Ref.Key()] })
 	slices.SortFunc(out, func(a, b Claim) int { return strings.Compare(a.Ref.Key(), b.Ref.Key()) })
@@ -1089,6 +1456,36 @@ func (s *Store) Unclaim(ctx context.Context, refs []link.Ref) error {
 		}
 	}
 	return nil
+}
+
+// Bounds of what Save stores of an upstream answer. Any host a maintainer
+// names in the rules may answer what it likes, and titles and raw states
+// go on every public page view, comment and dashboard: the providers cut
+// them to these lengths, and Save cuts again, whatever a provider did.
+const (
+	MaxTitleRunes = 512
+	MaxRawRunes   = 64
+	maxRepoRunes  = 256 // GitHub's owner (39) and name (100) are shorter
+)
+
+// clip cuts s to at most n runes, the last an ellipsis when it cut, and
+// makes it text either database stores: valid UTF-8, without NUL, which
+// PostgreSQL refuses in TEXT (a JSON "\u0000" in a subject would
+// otherwise fail every save of the poll).
+func clip(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "")
+	if len(s) <= n || utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i, count := 0, 0
+	for i = range s {
+		if count == n-1 {
+			break
+		}
+		count++
+	}
+	return s[:i] + "…"
 }
 
 // Save records check results in one transaction and returns the items
@@ -1136,6 +1533,7 @@ func (s *Store) Save(ctx context.Context, results map[string]provider.Result) ([
 			continue
 		}
 		st := res.Status
+		st.Title, st.Raw = clip(st.Title, MaxTitleRunes), clip(st.Raw, MaxRawRunes)
 		act := int64(0)
 		if !st.LastActivity.IsZero() {
 			act = st.LastActivity.Unix()
@@ -1144,7 +1542,8 @@ func (s *Store) Save(ctx context.Context, results map[string]provider.Result) ([
 			changed = append(changed, k)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE contribot_upstream_ref SET state = $2, raw_state = $3, title = $4, last_activity = $5,
-		last_checked = $6, check_error = '', failing_since = 0, private = $7 WHERE key = $1`, k, string(st.State), st.Raw, st.Title, act, now, st.Private); err != nil {
+		last_checked = $6, check_error = '', failing_since = 0, private = $7, resolved = $8 WHERE key = $1`,
+			k, string(st.State), st.Raw, st.Title, act, now, st.Private, clip(st.Repo, maxRepoRunes)); err != nil {
 			return nil, fmt.Errorf("save upstream state of %s: %w", k, err)
 		}
 	}

@@ -3,6 +3,7 @@ package upstream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -18,8 +19,22 @@ import (
 	"github.com/SovereignCloudStack/contribot/app/upstream/report"
 )
 
+// asLinkToNothing is what a reference shows but for which item it names.
+func asLinkToNothing(r report.Reference) string {
+	r.Key, r.URL, r.Number = "", "", 0
+	return fmt.Sprintf("%+v", r)
+}
+
 // stores runs a test against a fresh store on each database.
 func stores(t *testing.T, test func(t *testing.T, s *upstream.Store)) {
+	replicas(t, func(t *testing.T, open func() *upstream.Store) { test(t, open()) })
+}
+
+// replicas runs a test against a fresh database of each kind; open gives
+// another store on it, as another replica has: on PostgreSQL with a pool
+// of its own, on SQLite on the one connection the process holds (a second
+// process is refused).
+func replicas(t *testing.T, test func(t *testing.T, open func() *upstream.Store)) {
 	for _, b := range []struct {
 		name string
 		url  func(t *testing.T) string
@@ -28,12 +43,23 @@ func stores(t *testing.T, test func(t *testing.T, s *upstream.Store)) {
 		{"postgres", dbtest.FreshPostgres},
 	} {
 		t.Run(b.name, func(t *testing.T) {
-			q, err := queue.Open(context.Background(), b.url(t), queue.Options{NoWork: true, Schema: upstream.Schema})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = q.Stop(context.Background()) })
-			test(t, &upstream.Store{DB: q.DB()})
+			url := b.url(t)
+			var sqlite *upstream.Store
+			test(t, func() *upstream.Store {
+				if sqlite != nil {
+					return &upstream.Store{DB: sqlite.DB}
+				}
+				q, err := queue.Open(context.Background(), url, queue.Options{NoWork: true, Schema: upstream.Schema})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = q.Stop(context.Background()) })
+				s := &upstream.Store{DB: q.DB()}
+				if b.name == "sqlite" {
+					sqlite = s
+				}
+				return s
+			})
 		})
 	}
 }
@@ -299,10 +325,13 @@ func TestStoreApplyOrderAndGuards(t *testing.T) {
 // TestStorePrivateReadsGoOnlyWhereTheOrgsPrivateDataGoes: what an org's
 // installation read from a private repository shows in the status comment
 // of the org's private items, and on the reports only with show_private;
-// anywhere else the reference is unavailable, without title, state or
-// dates.
+// anywhere else the reference shows exactly as a link to an issue that
+// does not exist: an outsider who names both must not learn which one
+// exists (an existence oracle).
 func TestStorePrivateReadsGoOnlyWhereTheOrgsPrivateDataGoes(t *testing.T) {
 	ghRef := link.Ref{Provider: link.GitHub, Host: "github.com", Project: "o/secret", Kind: link.Issue, Number: 7, URL: "https://github.com/o/secret/issues/7"}
+	missing := ghRef
+	missing.Number, missing.URL = 99, "https://github.com/o/secret/issues/99"
 	tests := []struct {
 		name                  string
 		itemPrivate, show     bool
@@ -319,16 +348,21 @@ func TestStorePrivateReadsGoOnlyWhereTheOrgsPrivateDataGoes(t *testing.T) {
 				ctx := context.Background()
 				it := tracker
 				it.Private, it.ShowPrivate, it.Listed = tt.itemPrivate, tt.show, !tt.itemPrivate || tt.show
-				if _, err := s.Track(ctx, it, upstream.SourceBody, []link.Ref{ghRef}); err != nil {
+				if _, err := s.Track(ctx, it, upstream.SourceBody, []link.Ref{ghRef, missing}); err != nil {
 					t.Fatal(err)
 				}
 				key := ghRef.Scoped(it.Org()).Key()
-				if _, err := s.Save(ctx, map[string]provider.Result{key: {Status: provider.Status{
-					State: provider.InReview, Raw: "open", Title: "SECRET-TITLE", LastActivity: time.Unix(1e9, 0), Private: true}}}); err != nil {
+				// As the GitHub provider answers: the issue read from a
+				// private repository, and a 404.
+				if _, err := s.Save(ctx, map[string]provider.Result{
+					key: {Status: provider.Status{State: provider.InReview, Raw: "open", Title: "SECRET-TITLE", LastActivity: time.Unix(1e9, 0),
+						Private: true, Repo: "o/secret"}},
+					missing.Scoped(it.Org()).Key(): {Status: provider.Status{State: provider.Unavailable, Raw: "not found (404)"}},
+				}); err != nil {
 					t.Fatal(err)
 				}
 				own, err := s.ItemReferences(ctx, it.Repo, it.Number)
-				if err != nil || len(own) != 1 {
+				if err != nil || len(own) != 2 {
 					t.Fatalf("item references %+v (%v)", own, err)
 				}
 				page, err := s.References(ctx, "")
@@ -339,14 +373,20 @@ func TestStorePrivateReadsGoOnlyWhereTheOrgsPrivateDataGoes(t *testing.T) {
 					refs []report.Reference
 					want bool
 				}{"status comment": {own, tt.wantComment}, "reports": {page, tt.wantPage}} {
+					var secret, nothing report.Reference
 					for _, r := range c.refs {
-						shown := r.Title == "SECRET-TITLE"
-						if shown != c.want {
-							t.Errorf("%s shows the title: %v, want %v", where, shown, c.want)
+						if r.Number == 7 {
+							secret = r
+						} else {
+							nothing = r
 						}
-						if !shown && (r.State != provider.Unavailable || r.RawState != "" || !r.LastActivity.IsZero()) {
-							t.Errorf("%s shows a redacted reference as %+v", where, r)
-						}
+					}
+					shown := secret.Title == "SECRET-TITLE"
+					if shown != c.want {
+						t.Errorf("%s shows the title: %v, want %v", where, shown, c.want)
+					}
+					if !shown && asLinkToNothing(secret) != asLinkToNothing(nothing) {
+						t.Errorf("%s tells the private issue from a missing one:\n%+v\n%+v", where, secret, nothing)
 					}
 				}
 			})

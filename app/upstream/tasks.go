@@ -166,7 +166,11 @@ func (h *Handler) sync(ctx context.Context, key string) error {
 		}
 		// Rules change without an event on the item: its place in the
 		// reports follows them here, at the latest on the next full poll.
-		if moved, err := h.Store.SetView(ctx, k.Repo, k.Number, !it.Private || u.ShowPrivate, u.ShowPrivate, ModulesOf(r, k.Repo, it.Labels)); err != nil {
+		listed, showReads, err := h.view(ctx, c, owner, it.Private, u)
+		if err != nil {
+			return err
+		}
+		if moved, err := h.Store.SetView(ctx, k.Repo, k.Number, listed, showReads, ModulesOf(r, k.Repo, it.Labels)); err != nil {
 			return err
 		} else if moved {
 			log.Info("the rules moved the item in the reports (show_private or modules)")
@@ -503,10 +507,13 @@ func (h *Handler) writeDashboard(ctx context.Context, log *slog.Logger, c Client
 // checks.
 const afterPoll = time.Minute
 
-// Poll checks every reference that is due, records what changed, and
-// schedules the status comments and dashboards: after a full poll every
-// tracked item's sync, since staleness moves with time alone (a sync that
-// finds nothing new costs no GitHub call), else those of changed items.
+// Poll checks every reference that is due, as far as the orgs' budgets for
+// the window allow, records what changed, and schedules the status
+// comments and dashboards: after a full poll every tracked item's sync,
+// since staleness moves with time alone (a sync that finds nothing new
+// costs no GitHub call), else those of changed items. A full poll also
+// checks each tracking repository's visibility (checkVisibility) and
+// deletes references nothing names (Store.Sweep).
 func (h *Handler) Poll(ctx context.Context, full bool) error {
 	start := h.now()
 	// A little slack, so a jittered poll that comes early still takes
@@ -516,7 +523,16 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 		log.Info("dry-run: upstream references are not checked without App credentials")
 		return nil
 	}
-	claims, deferred, err := h.Store.Due(ctx, start.Add(-h.PollEvery*9/10), start, h.Budget)
+	if full {
+		h.checkVisibility(ctx, log, start)
+	}
+	// The budgets' window is as long as the slack: the next periodic
+	// poll, however jittered, finds fresh ones.
+	budget := h.Budget
+	if budget.Window <= 0 && h.PollEvery > 0 {
+		budget.Window = h.PollEvery * 9 / 10
+	}
+	claims, deferred, err := h.Store.Due(ctx, start.Add(-h.PollEvery*9/10), start, budget)
 	if err != nil {
 		return err
 	}
@@ -579,6 +595,13 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 		}
 		return err
 	}
+	if full {
+		if n, err := h.Store.Sweep(ctx); err != nil {
+			log.Warn("could not delete references that nothing names; the next full poll tries again", slog.String("error", err.Error()))
+		} else if n > 0 {
+			log.Info("references that nothing names deleted", slog.Int("references", n))
+		}
+	}
 	items, err := h.Store.TrackedItems(ctx, "")
 	if err != nil {
 		return err
@@ -623,12 +646,54 @@ func (h *Handler) Poll(ctx context.Context, full bool) error {
 	return nil
 }
 
+// checkVisibility asks GitHub, with the installation of each repository
+// that has tracked items, whether it is still public or private (a
+// conditional request, free of quota when nothing changed), and follows a
+// change as the repository event does: a lost "privatized" delivery must
+// not keep a repository's items on the public reports for ever. One the
+// installation can no longer see counts as private. A repository of the
+// org's own, so the cost is bounded by the org's repositories, not by what
+// anyone writes; it is not charged to the read budget.
+func (h *Handler) checkVisibility(ctx context.Context, log *slog.Logger, start time.Time) {
+	repos, err := h.Store.TrackingRepos(ctx)
+	if err != nil {
+		log.Warn("could not list the repositories with tracked items; their visibility is checked next time", slog.String("error", err.Error()))
+		return
+	}
+	cause := "poll@" + strconv.FormatInt(start.UnixNano(), 10)
+	for _, r := range repos {
+		if ctx.Err() != nil {
+			return
+		}
+		rlog := log.With(slog.String("repo", r.Repo), slog.Int64("installation", r.Installation))
+		owner, name, _ := strings.Cut(r.Repo, "/")
+		private, err := h.Client(r.Installation).Private(ctx, owner, name)
+		if errors.Is(err, ErrGone) {
+			private, err = true, nil
+		}
+		if err != nil {
+			rlog.Warn("could not check whether a repository with tracked items is still public; its items stay as they are", slog.String("error", err.Error()))
+			continue
+		}
+		if (private && !r.SomePublic) || (!private && !r.SomePrivate) {
+			continue
+		}
+		how := "found public by the poll"
+		if private {
+			how = "found private by the poll"
+		}
+		if err := h.repoVisibility(ctx, rlog, r.Installation, r.Repo, private, how, cause); err != nil {
+			rlog.Warn("could not follow a repository's visibility; the next full poll tries again", slog.String("error", err.Error()))
+		}
+	}
+}
+
 // budgetSpent reports the orgs whose read budget ran out in this poll:
 // their references left over wait for the next poll, at the front.
 func (h *Handler) budgetSpent(log *slog.Logger, deferred []Deferred) {
 	left := map[string]int{}
 	for _, d := range deferred {
-		log.Warn("an org's upstream read budget for this poll is spent; the rest of its references wait for the next poll",
+		log.Warn("an org's upstream read budget for this window is spent; the rest of its references wait for a later poll",
 			slog.String("org", d.Org), slog.String("provider", d.Provider), slog.Int("deferred", d.Refs))
 		left[d.Provider] += d.Refs
 		if h.Metrics != nil {

@@ -91,7 +91,7 @@ func (g *GitHub) fetchOne(ctx context.Context, c *github.Client, r link.Ref, pri
 		private[strings.ToLower(full)] = hidden
 	}
 	st := githubStatus(is)
-	st.Private = hidden
+	st.Private, st.Repo = hidden, full
 	return Result{Status: st}, nil
 }
 

@@ -174,7 +174,8 @@ func TestGitHubStates(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			want := tt.want
 			if tt.fields != nil {
-				want.Title, want.LastActivity = tt.name, updT
+				// What GitHub answered, and from which repository.
+				want.Title, want.LastActivity, want.Repo = tt.name, updT, "kubernetes/kubernetes"
 			}
 			if r := got[refs[i].Key()]; r.Err != nil || r.Status != want {
 				t.Errorf("got %+v (err %v), want %+v", r.Status, r.Err, want)
@@ -271,6 +272,13 @@ func TestGitHubRepositoryVisibility(t *testing.T) {
 	for i, want := range []bool{false, false, true, true} {
 		if r := got[refs[i].Key()]; r.Err != nil || r.Status.Private != want {
 			t.Errorf("%s: private %v (err %v), want %v", refs[i].Key(), r.Status.Private, r.Err, want)
+		}
+	}
+	// The tracker hides what was read when the answering repository is
+	// made private, whatever name the link used.
+	for i, want := range []string{"pub/r", "pub/r", "priv/r", "priv/r"} {
+		if r := got[refs[i].Key()]; r.Status.Repo != want {
+			t.Errorf("%s: answered from %q, want %q", refs[i].Key(), r.Status.Repo, want)
 		}
 	}
 	var repoReads []string

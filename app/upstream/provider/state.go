@@ -60,6 +60,11 @@ type Status struct {
 	// read with the installation of the org that tracks it. Only that
 	// org's private places may show what was read.
 	Private bool
+	// Repo is the GitHub repository ("owner/name") that answered, which
+	// may not be the one the link names: GitHub follows a renamed or
+	// transferred repository. The tracker matches a repository made
+	// private on it. Never shown: it may name a private repository.
+	Repo string
 }
 
 // Result is the outcome of checking one reference. Err set means it could

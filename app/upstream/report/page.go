@@ -5,7 +5,10 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -30,7 +33,27 @@ type PageOptions struct {
 	StaleAfter time.Duration
 	// Title heads the page; empty means "Upstream work".
 	Title string
+	// PageSize is how many references the page shows at once; zero means
+	// DefaultPageSize.
+	PageSize int
 }
+
+// Bounds of one answer. Anyone on the internet may ask, and any GitHub
+// user can add references (50 an issue, in as many issues as they like):
+// no answer may grow with them. The rest is a filter or a page away.
+const (
+	DefaultPageSize = 100
+	// DefaultLimit and MaxLimit are the API's references per answer
+	// (?limit=).
+	DefaultLimit = 100
+	MaxLimit     = 500
+	// MaxTrackersShown are the tracking items one reference lists; the
+	// rest are counted.
+	MaxTrackersShown = 20
+	// maxOptions are the modules or projects the page's form offers; the
+	// rest can still be named in the address.
+	maxOptions = 200
+)
 
 func (o PageOptions) now() time.Time {
 	if o.Now == nil {
@@ -70,6 +93,55 @@ func parseFilters(q url.Values) (filters, error) {
 		return f, &stateError{f.State}
 	}
 	return f, nil
+}
+
+// paging is which slice of the matching references an answer shows.
+type paging struct {
+	Page  int `json:"page"`
+	Limit int `json:"limit"`
+	// Pages is how many pages the matching references fill (at least 1).
+	Pages int `json:"pages"`
+}
+
+// parsePaging reads ?page= (from 1) and, where limitOK, ?limit= (1 to
+// MaxLimit); absent, they are 1 and limit.
+func parsePaging(q url.Values, limit int, limitOK bool) (paging, error) {
+	p := paging{Page: 1, Limit: limit}
+	if v := strings.TrimSpace(q.Get("page")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, errors.New("page must be a whole number from 1")
+		}
+		p.Page = n
+	}
+	if v := strings.TrimSpace(q.Get("limit")); v != "" && limitOK {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxLimit {
+			return p, fmt.Errorf("limit must be a whole number from 1 to %d", MaxLimit)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// slice returns the references of p's page, and sets p.Pages.
+func (p *paging) slice(refs []Reference) []Reference {
+	p.Pages = max(1, (len(refs)+p.Limit-1)/p.Limit)
+	// A page past the last is empty; capped first, so a huge page number
+	// does not overflow.
+	start := min(p.Page, p.Pages+1) - 1
+	lo := min(start*p.Limit, len(refs))
+	return refs[lo:min(lo+p.Limit, len(refs))]
+}
+
+// shownTrackers are the trackers a reference lists, and how many more
+// there are.
+func shownTrackers(ts []Tracker) ([]Tracker, int) {
+	ts = sortTrackers(ts)
+	if len(ts) <= MaxTrackersShown {
+		return ts, 0
+	}
+	return ts[:MaxTrackersShown], len(ts) - MaxTrackersShown
 }
 
 type stateError struct{ value string }
@@ -126,8 +198,11 @@ func allowRead(w http.ResponseWriter, r *http.Request, fail func(int, string)) b
 const unavailable = "upstream references are unavailable right now; try again in a minute"
 
 // API serves GET /api/upstream: the references matching the query
-// parameters module, state and project, as JSON. A Source error is a 503;
-// the caller's Source logs it.
+// parameters module, state and project, as JSON, at most limit (default
+// DefaultLimit, at most MaxLimit) from page (default 1); count is how
+// many match in all, pages how many pages they fill. Each lists at most
+// MaxTrackersShown trackers, and trackers_more counts the rest. A Source
+// error is a 503; the caller's Source logs it.
 func API(src Source, o PageOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setCommon(w.Header())
@@ -146,34 +221,46 @@ func API(src Source, o PageOptions) http.Handler {
 			fail(http.StatusBadRequest, err.Error())
 			return
 		}
+		p, err := parsePaging(r.URL.Query(), DefaultLimit, true)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": err.Error()})
+			return
+		}
 		refs, err := src.References(r.Context())
 		if err != nil {
 			fail(http.StatusServiceUnavailable, unavailable)
 			return
 		}
 		now := o.now()
-		out := make([]apiRef, 0, len(refs))
-		for _, ref := range f.filter(refs) {
-			if ref.Trackers == nil {
-				ref.Trackers = []Tracker{}
+		matching := f.filter(refs)
+		page := p.slice(matching)
+		out := make([]apiRef, 0, len(page))
+		for _, ref := range page {
+			// Modules from every tracker, before the list is cut.
+			a := apiRef{Reference: ref, Modules: ref.Modules(), Stale: Stale(ref, now, o.StaleAfter)}
+			a.Trackers, a.TrackersMore = shownTrackers(ref.Trackers)
+			if a.Trackers == nil {
+				a.Trackers = []Tracker{}
 			}
-			out = append(out, apiRef{Reference: ref, Modules: ref.Modules(), Stale: Stale(ref, now, o.StaleAfter)})
+			out = append(out, a)
 		}
-		writeJSON(w, http.StatusOK, apiAnswer{References: out, Count: len(out), Filters: f})
+		writeJSON(w, http.StatusOK, apiAnswer{References: out, Count: len(matching), paging: p, Filters: f})
 	})
 }
 
 type apiAnswer struct {
 	References []apiRef `json:"references"`
 	Count      int      `json:"count"`
-	Filters    filters  `json:"filters"`
+	paging
+	Filters filters `json:"filters"`
 }
 
 // apiRef is a Reference with what the page derives from it.
 type apiRef struct {
 	Reference
-	Modules []string `json:"modules"`
-	Stale   bool     `json:"stale"`
+	TrackersMore int      `json:"trackers_more,omitempty"`
+	Modules      []string `json:"modules"`
+	Stale        bool     `json:"stale"`
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -217,11 +304,18 @@ func Page(src Source, o PageOptions) http.Handler {
 			// The form stays usable, with the wrong state dropped.
 			code, data.Error, f.State = http.StatusBadRequest, err.Error(), ""
 		}
+		p, err := parsePaging(r.URL.Query(), cmp.Or(o.PageSize, DefaultPageSize), false)
+		if err != nil {
+			code, data.Error = http.StatusBadRequest, err.Error()
+		}
 		data.options(refs, f)
 		now := o.now()
-		for _, ref := range f.filter(refs) {
+		matching := f.filter(refs)
+		data.Matching = len(matching)
+		for _, ref := range p.slice(matching) {
 			data.Rows = append(data.Rows, newRow(ref, Stale(ref, now, o.StaleAfter)))
 		}
+		data.pager(p, f, len(matching))
 		var b bytes.Buffer
 		if err := pageTemplate.Execute(&b, data); err != nil {
 			fail(http.StatusInternalServerError, "internal error")
@@ -237,8 +331,43 @@ type pageData struct {
 	Title                     string
 	Error                     string
 	Modules, States, Projects []option
+	// MoreModules, MoreProjects are those the form leaves out.
+	MoreModules, MoreProjects int
 	Rows                      []row
-	Total                     int
+	Total, Matching           int
+	// First and Last number the rows shown, from 1; More counts the
+	// matching references after them. Prev and Next link to the pages
+	// around, "" when there is none.
+	First, Last, More int
+	Prev, Next        string
+}
+
+// pager says which rows of how many the page shows, and links the pages
+// around with the same filters.
+func (d *pageData) pager(p paging, f filters, matching int) {
+	if len(d.Rows) > 0 {
+		d.First = (p.Page-1)*p.Limit + 1
+		d.Last = d.First + len(d.Rows) - 1
+	}
+	d.More = max(0, matching-max(d.Last, (p.Page-1)*p.Limit))
+	link := func(page int) string {
+		q := url.Values{}
+		for k, v := range map[string]string{"module": f.Module, "state": f.State, "project": f.Project} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		if page > 1 {
+			q.Set("page", strconv.Itoa(page))
+		}
+		return "?" + q.Encode()
+	}
+	if p.Page > 1 {
+		d.Prev = link(min(p.Page-1, p.Pages))
+	}
+	if d.More > 0 {
+		d.Next = link(p.Page + 1)
+	}
 }
 
 type option struct {
@@ -270,8 +399,7 @@ func (d *pageData) options(refs []Reference, f filters) {
 		return opts
 	}
 	same := func(s string) string { return s }
-	slices.Sort(mods)
-	mods = slices.Compact(mods)
+	mods, d.MoreModules = mostCommon(mods)
 	if noMod {
 		mods = append(mods, filterNoModule)
 	}
@@ -288,8 +416,23 @@ func (d *pageData) options(refs []Reference, f filters) {
 		}
 	}
 	d.States = build(sk, f.State, "all states", stateLabel)
-	slices.Sort(projects)
-	d.Projects = build(slices.Compact(projects), f.Project, "all projects", same)
+	projects, d.MoreProjects = mostCommon(projects)
+	d.Projects = build(projects, f.Project, "all projects", same)
+}
+
+// mostCommon returns the distinct values, at most maxOptions of them (the
+// most frequent), sorted, and how many it left out.
+func mostCommon(values []string) ([]string, int) {
+	n := map[string]int{}
+	for _, v := range values {
+		n[v]++
+	}
+	distinct := slices.Collect(maps.Keys(n))
+	slices.SortFunc(distinct, func(a, b string) int { return cmp.Or(n[b]-n[a], strings.Compare(a, b)) })
+	left := max(0, len(distinct)-maxOptions)
+	distinct = distinct[:len(distinct)-left]
+	slices.Sort(distinct)
+	return distinct, left
 }
 
 // stateLabel is a state filter value for people.
@@ -309,6 +452,7 @@ type row struct {
 	LastActivity, LastChecked         string
 	Stale                             bool
 	Trackers                          []trackerCell
+	MoreTrackers                      int
 	Modules                           string
 }
 
@@ -328,7 +472,9 @@ func newRow(r Reference, stale bool) row {
 		LastActivity: date(r.LastActivity), LastChecked: checked, Stale: stale,
 		Modules: strings.Join(r.Modules(), ", "),
 	}
-	for _, t := range sortTrackers(r.Trackers) {
+	shown, more := shownTrackers(r.Trackers)
+	w.MoreTrackers = more
+	for _, t := range shown {
 		w.Trackers = append(w.Trackers, trackerCell{
 			Label: t.Repo + "#" + strconv.Itoa(t.Number), URL: t.URL, Title: t.Title, Open: t.Open,
 		})
@@ -370,8 +516,11 @@ tr.stale{background:#fff8c5}
 <label>Project <select name="project">{{range .Projects}}<option value="{{.Value}}"{{if .Selected}} selected{{end}}>{{.Label}}</option>{{end}}</select></label>
 <button type="submit">Show</button>
 </form>
-{{with .Error}}<p class="error">{{.}}</p>{{end}}
-<p id="count">{{len .Rows}} of {{.Total}} references</p>
+{{if or .MoreModules .MoreProjects}}<p class="note">The form offers the most common modules and projects; {{.MoreModules}} more modules and {{.MoreProjects}} more projects can be named in the address (?module=…, ?project=…).</p>
+{{end}}{{with .Error}}<p class="error">{{.}}</p>{{end}}
+<p id="count">{{.Matching}} of {{.Total}} references</p>
+{{if or .Prev .Next}}<p id="more">{{if .Rows}}Showing {{.First}}–{{.Last}}{{else}}Nothing on this page{{end}}{{if .More}}; {{.More}} more: narrow the filter, or see the <a href="{{.Next}}">next page</a>{{end}}{{with .Prev}}{{if $.More}}, or{{else}};{{end}} the <a href="{{.}}">previous page</a>{{end}}.</p>
+{{end}}
 <table>
 <thead><tr><th>Reference</th><th>Title</th><th>State</th><th>Raw state</th><th>Last activity</th><th>Last checked</th><th>Tracked in</th><th>Modules</th></tr></thead>
 <tbody>
@@ -382,7 +531,7 @@ tr.stale{background:#fff8c5}
 <td>{{.Raw}}{{with .CheckError}} <span class="note">could not check: {{.}}</span>{{end}}</td>
 <td class="date">{{.LastActivity}}</td>
 <td class="date">{{.LastChecked}}</td>
-<td>{{range $i, $t := .Trackers}}{{if $i}}, {{end}}<a href="{{$t.URL}}" title="{{$t.Title}}"{{if not $t.Open}} class="closed"{{end}}>{{$t.Label}}</a>{{end}}</td>
+<td>{{range $i, $t := .Trackers}}{{if $i}}, {{end}}<a href="{{$t.URL}}" title="{{$t.Title}}"{{if not $t.Open}} class="closed"{{end}}>{{$t.Label}}</a>{{end}}{{with .MoreTrackers}} and {{.}} more{{end}}</td>
 <td class="modules">{{.Modules}}</td>
 </tr>
 {{end}}</tbody>

@@ -297,7 +297,7 @@ func TestAPIDerivedFields(t *testing.T) {
 		`"trackers":[{"repo":"SovereignCloudStack/cluster-stacks","number":3,"title":"Track SovereignCloudStack/cluster-stacks",` +
 		`"url":"https://github.com/SovereignCloudStack/cluster-stacks/issues/3","pull_request":false,"open":true,"private":false,` +
 		`"modules":["Container","IaaS"]}],"modules":["Container","IaaS"],"stale":true}],` +
-		`"count":1,"filters":{"module":"","state":"","project":"github.com/kubernetes-sigs/cluster-api"}}` + "\n"
+		`"count":1,"page":1,"limit":100,"pages":1,"filters":{"module":"","state":"","project":"github.com/kubernetes-sigs/cluster-api"}}` + "\n"
 	if got := rec.Body.String(); got != want {
 		t.Errorf("API answer\n got %s\nwant %s", got, want)
 	}
