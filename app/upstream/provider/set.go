@@ -215,6 +215,7 @@ func (s *Set) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 			mu.Lock()
 			defer mu.Unlock()
 			for key, r := range res {
+				r.Status = r.Status.bounded()
 				if r.Err != nil {
 					// Whatever a fetcher returns, only a public text is
 					// ever shown.
