@@ -97,10 +97,18 @@ func ParseEndpoints(s string) (Endpoints, error) {
 
 // SetOptions configures a Set. Zero values take the defaults.
 type SetOptions struct {
-	// HTTP is the client for Gerrit, Launchpad and GitLab; when nil, one
-	// with the guarded Transport and no allowance, which reaches public
-	// addresses only. It gets a per-host limit on top.
-	HTTP      *http.Client
+	// HTTP, when set, is the client for Gerrit, Launchpad and GitLab,
+	// whatever org a read is for (tests, a proxy of the caller's own).
+	// When nil, the Set makes a client per org with the guarded transport
+	// (TransportFor): public addresses, and what Allowance lets that org
+	// reach. Either gets a per-host limit on top.
+	HTTP *http.Client
+	// Allowance is the operator's UPSTREAM_ALLOW_INTERNAL. A reference
+	// scoped to an org on a host it names for that org (see OrgScoped) is
+	// read with that org's client, and what is read is the org's private
+	// data (Status.Private); shared references are read with what it
+	// allows for every org.
+	Allowance Allowance
 	Endpoints Endpoints
 	// PerSecond and Burst set the per-host request rate for Gerrit,
 	// Launchpad and GitLab: 5 a second with a burst of 5 by default,
@@ -124,10 +132,12 @@ type SetOptions struct {
 // fetcher.
 type Set struct {
 	opts   SetOptions
-	client *http.Client
+	limits *limits         // nil: unpaced
+	public *http.Transport // the public-only pool every org's client shares
 
 	mu       sync.Mutex
-	fetchers map[string]Fetcher // by provider + ":" + host
+	clients  map[string]*http.Client // by org; "" for shared reads
+	fetchers map[string]Fetcher      // by GroupKey
 }
 
 type counter interface{ Calls() int64 }
@@ -154,14 +164,38 @@ func NewSet(opts SetOptions) *Set {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	if opts.HTTP == nil {
-		opts.HTTP = &http.Client{Transport: Transport(Allowance{})}
+	opts.Allowance.UseEndpoints(opts.Endpoints)
+	s := &Set{opts: opts, public: publicTransport(), clients: map[string]*http.Client{}, fetchers: map[string]Fetcher{}}
+	if opts.PerSecond > 0 {
+		s.limits = newLimits(opts.PerSecond, opts.Burst)
 	}
-	return &Set{
-		opts:     opts,
-		client:   Limit(opts.HTTP, opts.PerSecond, opts.Burst),
-		fetchers: map[string]Fetcher{},
+	return s
+}
+
+// OrgScoped reports whether references on host are read per org: the
+// hook for link.Ref.ScopedBy, which the store applies to every reference
+// an item names.
+func (s *Set) OrgScoped(host string) bool { return s.opts.Allowance.OrgScoped(host) }
+
+// client is the HTTP client for reads made for org ("" for shared
+// references); the caller holds s.mu. Orgs the allowance does not name
+// share the client for every org.
+func (s *Set) client(org string) *http.Client {
+	if s.opts.HTTP != nil || !s.opts.Allowance.Names(org) {
+		org = ""
 	}
+	if c, ok := s.clients[org]; ok {
+		return c
+	}
+	c := s.opts.HTTP
+	if c == nil {
+		c = &http.Client{Transport: newGuard(s.opts.Allowance.trustOf(org), s.public)}
+	}
+	if s.limits != nil {
+		c = s.limits.client(c)
+	}
+	s.clients[org] = c
+	return c
 }
 
 type group struct {
@@ -212,10 +246,16 @@ func (s *Set) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 				res = g.f.Fetch(ctx, g.refs)
 			}
 			host := publicHost(g.refs[0])
+			// What is read for one org from a host allowed for it is that
+			// org's, as a private repository's items are.
+			private := g.refs[0].Scope != "" && g.refs[0].Provider != link.GitHub
 			mu.Lock()
 			defer mu.Unlock()
 			for key, r := range res {
 				r.Status = r.Status.bounded()
+				if private && r.Err == nil {
+					r.Status.Private = true
+				}
 				if r.Err != nil {
 					// Whatever a fetcher returns, only a public text is
 					// ever shown.
@@ -230,17 +270,21 @@ func (s *Set) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 }
 
 // GroupKey is the fetcher a reference is checked by: one per provider and
-// host, Launchpad being one service whatever host the link names, and
-// GitHub one per org, since each org's references are read with its own
-// installation.
+// host, Launchpad being one service whatever host the link names, and one
+// per org for GitHub and for a reference scoped to an org, since each is
+// read with that org's own installation or allowance.
 func GroupKey(r link.Ref) string {
+	k := string(r.Provider) + ":" + strings.ToLower(r.Host)
 	switch r.Provider {
 	case link.Launchpad:
-		return string(r.Provider)
+		k = string(r.Provider)
 	case link.GitHub:
 		return string(r.Provider) + "@" + r.Scope
 	}
-	return string(r.Provider) + ":" + strings.ToLower(r.Host)
+	if r.Scope != "" {
+		k += "@" + r.Scope
+	}
+	return k
 }
 
 // publicHost names the host of r in public texts: the host the link names,
@@ -271,7 +315,7 @@ func (s *Set) fetcher(k string, r link.Ref) Fetcher {
 		if !ok {
 			base = "https://" + host + "/"
 		}
-		g := NewGerrit(s.client, base, s.opts.GerritBatch)
+		g := NewGerrit(s.client(r.Scope), base, s.opts.GerritBatch)
 		g.timeout, g.name = s.opts.Timeout, publicHost(r)
 		f = g
 	case link.GitLab:
@@ -279,11 +323,11 @@ func (s *Set) fetcher(k string, r link.Ref) Fetcher {
 		if !ok {
 			base = "https://" + host + "/api/v4/"
 		}
-		g := NewGitLab(s.client, base)
+		g := NewGitLab(s.client(r.Scope), base)
 		g.timeout, g.name = s.opts.Timeout, publicHost(r)
 		f = g
 	case link.Launchpad:
-		l := NewLaunchpad(s.client, s.opts.Endpoints.Launchpad)
+		l := NewLaunchpad(s.client(r.Scope), s.opts.Endpoints.Launchpad)
 		l.timeout, l.name = s.opts.Timeout, publicHost(r)
 		f = l
 	case link.GitHub:
