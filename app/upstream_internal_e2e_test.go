@@ -1,12 +1,16 @@
 package app_test
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/SovereignCloudStack/contribot/app"
 	"github.com/SovereignCloudStack/contribot/app/upstream/fakeupstream"
+	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
 )
 
 // Org B runs an internal Gerrit, which the operator points
@@ -124,6 +128,75 @@ func TestUpstreamInternalHost_ReadsAreTheOrgsPrivateData(t *testing.T) {
 				if got := strings.Contains(u.get(t, path), internalSubject); got != tt.wantPage {
 					t.Errorf("%s shows the internal subject: %v, want %v", path, got, tt.wantPage)
 				}
+			}
+		})
+	}
+}
+
+// TestUpstreamHostileHost_LongSubjects: a host a repository maintainer
+// names in upstream.gerrit answers subjects of megabytes (whole answers
+// over what two changes can need: refused unread) or of kilobytes
+// (within it: cut to provider.MaxTitle). Nothing long is stored, and
+// every anonymous GET of the page and the API stays small.
+func TestUpstreamHostileHost_LongSubjects(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		attacker  string
+		subject   int    // bytes per change
+		wantError string // the references' check_error
+	}{
+		{"a Gerrit a repository maintainer names sends 2 MiB subjects", 2 << 20, "evil.example sent an answer over 32 KiB"},
+		{"a Gerrit a repository maintainer names sends 12 KiB subjects", 12 << 10, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.attacker, func(t *testing.T) {
+			t.Parallel()
+			subject := strings.Repeat("A", tt.subject)
+			hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var out []string
+				for _, term := range strings.Split(r.URL.Query().Get("q"), " OR ") {
+					out = append(out, fmt.Sprintf(`{"_number":%s,"project":"x","status":"NEW","subject":%q}`, strings.TrimPrefix(term, "change:"), subject))
+				}
+				fmt.Fprint(w, ")]}'\n["+strings.Join(out, ",")+"]")
+			}))
+			t.Cleanup(hostile.Close)
+			// The hostile host stands for a public one: on loopback, the
+			// operator has to allow it.
+			u := startUpstream(t, "", func(c *app.Config) {
+				c.UpstreamEndpoints += ",gerrit:evil.example=" + hostile.URL + "/"
+				c.UpstreamAllowInternal += ",*=evil.example"
+			})
+			u.fake.SetFile(owner, repo, ".github/contribot.yml", []byte("upstream:\n  gerrit: [evil.example]\n"))
+			u.track(t, 1, owner, repo, false, 31, "mallory", "Upstream: https://evil.example/c/x/+/1\nUpstream: https://evil.example/c/x/+/2\n")
+			u.waitCount(1, "status comment posted")
+			u.waitIdle()
+			var longest int
+			if err := u.svc.Queue().DB().QueryRow(`SELECT COALESCE(MAX(length(title)), 0) FROM contribot_upstream_ref`).Scan(&longest); err != nil {
+				t.Fatal(err)
+			}
+			if longest > provider.MaxTitle {
+				t.Errorf("a title of %d characters is stored, want at most %d", longest, provider.MaxTitle)
+			}
+			for _, path := range []string{"/upstream", "/api/upstream"} {
+				if n := len(u.get(t, path)); n > 64<<10 {
+					t.Errorf("GET %s answers %d bytes for two references", path, n)
+				}
+			}
+			n := 0
+			for _, r := range getJSON(t, u.env, "/api/upstream").References {
+				if r.Host != "evil.example" {
+					continue
+				}
+				n++
+				if r.CheckError != tt.wantError {
+					t.Errorf("%s: check_error %q, want %q", r.URL, r.CheckError, tt.wantError)
+				}
+				if tt.wantError == "" && (!strings.HasPrefix(r.Title, "AAAA") || !strings.HasSuffix(r.Title, "…")) {
+					t.Errorf("%s: title %.40q…, want the subject's start, cut", r.URL, r.Title)
+				}
+			}
+			if n != 2 {
+				t.Errorf("%d references of evil.example on /api/upstream, want 2", n)
 			}
 		})
 	}
