@@ -285,7 +285,12 @@ func effectivePort(u *url.URL) string {
 	if p := u.Port(); p != "" {
 		return p
 	}
-	if u.Scheme == "http" {
+	return defaultPort(u.Scheme)
+}
+
+// defaultPort is the port of a scheme: upstream APIs are http(s).
+func defaultPort(scheme string) string {
+	if scheme == "http" {
 		return "80"
 	}
 	return "443"
@@ -394,10 +399,7 @@ func (t trust) allows(u *url.URL) bool {
 	if t.bases[net.JoinHostPort(host, port)] {
 		return true
 	}
-	def := "443"
-	if u.Scheme == "http" {
-		def = "80"
-	}
+	def := defaultPort(u.Scheme)
 	for _, e := range t.entries {
 		if (e.port == "" && port == def) || (e.port != "" && port == e.port) {
 			if e.matchesHost(host) {

@@ -297,6 +297,42 @@ func TestSet_InternalHostIsReadOnlyForItsOrg(t *testing.T) {
 	}
 }
 
+// TestEndpointsAreTrusted: an endpoint the operator allows for every org
+// ("*=review.opendev.org") is reached, on its own port only, and the
+// public text names the link's host, not the endpoint, nor what it said.
+func TestEndpointsAreTrusted(t *testing.T) {
+	srv := newCountingServer(t, "tcp4", "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "internal detail: db=10.1.2.3", http.StatusBadGateway)
+	}))
+	eps, err := ParseEndpoints("review.opendev.org=" + srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allow, err := ParseAllowance("*=review.opendev.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSet(SetOptions{Allowance: allow, Endpoints: eps, PerSecond: -1})
+	ref := gerritRef(1)
+	res := s.Fetch(context.Background(), []link.Ref{ref})[ref.Key()]
+	if srv.accepted.Load() == 0 {
+		t.Fatalf("the operator's endpoint was not reached: %v", res.Err)
+	}
+	if pub, want := PublicText(res.Err), "review.opendev.org answered HTTP 502"; pub != want {
+		t.Errorf("public text %q, want %q", pub, want)
+	}
+	if d := Detail(res.Err); !strings.Contains(d, "db=10.1.2.3") {
+		t.Errorf("the log detail lost the answer: %q", d)
+	}
+	allow.UseEndpoints(eps)
+	for u, want := range map[string]bool{srv.URL + "/": true, "http://127.0.0.1:22/": false, "https://127.0.0.1/": false} {
+		parsed, _ := url.Parse(u)
+		if got := allow.trustOf("").allows(parsed); got != want {
+			t.Errorf("allows(%s) = %v, want %v: an endpoint allows its own host and port only", u, got, want)
+		}
+	}
+}
+
 func TestPublic(t *testing.T) {
 	tests := map[string]bool{
 		"1.1.1.1": true, "2606:4700:4700::1111": true, "140.82.112.3": true,
