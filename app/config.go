@@ -63,10 +63,13 @@ type Config struct {
 	UpstreamBudgetGitHub int `env:"UPSTREAM_BUDGET_GITHUB" envDefault:"1500"`
 	UpstreamBudgetHost   int `env:"UPSTREAM_BUDGET_HOST" envDefault:"1000"`
 	// UpstreamAllowInternal lists the internal hosts, addresses and CIDR
-	// prefixes upstream reads may reach ("gerrit.internal.example,10.0.0.5,
-	// 10.1.0.0/16"), such as a self-hosted Gerrit. Every other host named
-	// in rules is reached only on a public address, checked when
-	// connecting; the hosts of UpstreamEndpoints are trusted as well.
+	// prefixes upstream reads may reach, such as a self-hosted Gerrit,
+	// each for the org it serves or "*" for every org
+	// ("bob-org=gerrit.internal.example,bob-org=10.0.0.5:8443,
+	// *=10.1.0.0/16"); without a port, the scheme's. Every other host
+	// named in rules is reached only on a public address, checked when
+	// connecting. A host of UpstreamEndpoints on an internal address
+	// needs an entry too: naming its link host allows its base.
 	UpstreamAllowInternal string `env:"UPSTREAM_ALLOW_INTERNAL"`
 	// RedeliverInterval, when set, asks GitHub every interval to redeliver
 	// webhook deliveries of the last RedeliverSince that failed and never
@@ -133,13 +136,36 @@ func (c *Config) validate() error {
 	if c.UpstreamBudgetGitHub < 0 || c.UpstreamBudgetHost < 0 {
 		errs = append(errs, fmt.Errorf("UPSTREAM_BUDGET_GITHUB %d, UPSTREAM_BUDGET_HOST %d: want requests per org and poll, 0 for the default", c.UpstreamBudgetGitHub, c.UpstreamBudgetHost))
 	}
-	if _, err := provider.ParseAllowance(c.UpstreamAllowInternal); err != nil {
-		errs = append(errs, fmt.Errorf("UPSTREAM_ALLOW_INTERNAL: %w", err))
+	if _, _, err := c.upstreamReach(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.UpstreamRate <= 0 {
 		errs = append(errs, fmt.Errorf("UPSTREAM_RATE %g: want requests per second per host, more than 0", c.UpstreamRate))
 	}
 	return errors.Join(errs...)
+}
+
+// upstreamReach reads where upstream reads go (UPSTREAM_ENDPOINTS) and
+// which internal hosts they may reach for which orgs
+// (UPSTREAM_ALLOW_INTERNAL), with the endpoints recorded in the
+// allowance. An endpoint written as an internal address that no entry
+// allows could never be reached: that is an error, so that the operator
+// learns it at start and not from every check failing.
+func (c Config) upstreamReach() (provider.Allowance, provider.Endpoints, error) {
+	eps, err := provider.ParseEndpoints(c.UpstreamEndpoints)
+	if err != nil {
+		return provider.Allowance{}, provider.Endpoints{}, fmt.Errorf("UPSTREAM_ENDPOINTS: %w", err)
+	}
+	allow, err := provider.ParseAllowance(c.UpstreamAllowInternal)
+	if err != nil {
+		return provider.Allowance{}, provider.Endpoints{}, fmt.Errorf("UPSTREAM_ALLOW_INTERNAL: %w", err)
+	}
+	allow.UseEndpoints(eps)
+	if none := allow.EndpointsAllowedForNone(); len(none) > 0 {
+		return provider.Allowance{}, provider.Endpoints{}, fmt.Errorf("UPSTREAM_ENDPOINTS: the API of %s is on an internal address that UPSTREAM_ALLOW_INTERNAL allows for no org; add ORG=%s for the org it serves, or *=%s for every org",
+			strings.Join(none, ", "), none[0], none[0])
+	}
+	return allow, eps, nil
 }
 
 // Key returns the App's private key PEM, read from the file if a path is

@@ -175,9 +175,12 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 // upstream hosts without credentials, and GitHub with the installation of
 // the org whose items name the reference.
 func (s *Service) newUpstream(ctx context.Context, cfg Config, clients clients, q *queue.Queue, pollEvery time.Duration, reg prometheus.Registerer, now func() time.Time) error {
-	endpoints, err := provider.ParseEndpoints(cfg.UpstreamEndpoints)
+	// Hosts in rules are dialled on public addresses only; an internal
+	// host is reached only for the orgs UPSTREAM_ALLOW_INTERNAL names it
+	// for, and its references are read per org.
+	allow, endpoints, err := cfg.upstreamReach()
 	if err != nil {
-		return fmt.Errorf("UPSTREAM_ENDPOINTS: %w", err)
+		return err
 	}
 	rate, burst := cfg.UpstreamRate, cfg.UpstreamBurst
 	if rate <= 0 {
@@ -186,20 +189,12 @@ func (s *Service) newUpstream(ctx context.Context, cfg Config, clients clients, 
 	if burst <= 0 {
 		burst = 5
 	}
-	// Hosts in rules are dialled on public addresses only; what the
-	// operator names (UPSTREAM_ALLOW_INTERNAL, UPSTREAM_ENDPOINTS) is
-	// trusted.
-	allow, err := provider.ParseAllowance(cfg.UpstreamAllowInternal)
-	if err != nil {
-		return fmt.Errorf("UPSTREAM_ALLOW_INTERNAL: %w", err)
-	}
-	allow.AllowEndpoints(endpoints)
 	store := &upstream.Store{DB: q.DB(), Now: now}
 	if err := store.Migrate(ctx); err != nil {
 		return err
 	}
 	set := provider.NewSet(provider.SetOptions{
-		HTTP:      &http.Client{Timeout: 30 * time.Second, Transport: provider.Transport(allow)},
+		Allowance: allow,
 		Endpoints: endpoints,
 		PerSecond: rate,
 		Burst:     burst,
@@ -221,6 +216,7 @@ func (s *Service) newUpstream(ctx context.Context, cfg Config, clients clients, 
 			return s.github.Installation(inst), nil
 		},
 	})
+	store.OrgScoped = set.OrgScoped
 	publicURL := strings.TrimSuffix(cfg.PublicURL, "/")
 	pageURL := ""
 	if publicURL != "" {

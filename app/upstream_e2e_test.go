@@ -75,6 +75,8 @@ func startUpstream(t *testing.T, databaseURL string, more ...func(*app.Config)) 
 		now:         clk.Now,
 		configure: func(c *app.Config) {
 			c.UpstreamEndpoints = "review.opendev.org=" + gerrit.APIBase() + ",launchpad=" + lp.APIBase()
+			// The fakes are on loopback: the operator allows them, for every org.
+			c.UpstreamAllowInternal = "*=review.opendev.org,*=launchpad"
 			c.UpstreamPollInterval = time.Hour
 			c.UpstreamRate = 1000
 			c.PublicURL = "https://contribot.example.org"

@@ -63,10 +63,11 @@ func TestUpstreamSSRF_RulesNameInternalHosts(t *testing.T) {
 	}))
 	t.Cleanup(hostile.Close)
 	// The hostile host stands for a public one: the operator's endpoint
-	// override is the only way to reach a test server, and is trusted
-	// (its own host and port only).
+	// override, allowed for every org, is the only way to reach a test
+	// server, and is trusted (its own host and port only).
 	u := startUpstream(t, "", func(c *app.Config) {
 		c.UpstreamEndpoints += ",gerrit:review.example.org=" + hostile.URL + "/"
+		c.UpstreamAllowInternal += ",*=review.example.org"
 	})
 	u.fake.SetFile(owner, ".github", ".github/contribot.yml", []byte(upstreamRules+"  gerrit: [review.opendev.org, review.example.org, 169.254.169.254]\n"))
 	u.fake.SetFile(owner, repo, ".github/contribot.yml", []byte("upstream:\n  gitlab: [localhost, 10.0.0.1]\n"))

@@ -75,7 +75,7 @@ func newPollEnv(t *testing.T, s *upstream.Store, b upstream.Budget) *pollEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	allow, err := provider.ParseAllowance(strings.TrimPrefix(e.lp.URL(), "http://"))
+	allow, err := provider.ParseAllowance("*=" + strings.TrimPrefix(e.lp.URL(), "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}

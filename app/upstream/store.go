@@ -243,6 +243,9 @@ func (s *Store) rescopeGitHub(ctx context.Context) error {
 type Store struct {
 	DB  *sql.DB
 	Now func() time.Time
+	// OrgScoped says which hosts besides GitHub are read per org (see
+	// link.Ref.ScopedBy): provider.Set.OrgScoped. Nil: none.
+	OrgScoped func(host string) bool
 }
 
 func (s *Store) now() time.Time {
@@ -413,7 +416,7 @@ func (s *Store) Apply(ctx context.Context, c Change) (bool, error) {
 	var refs []link.Ref
 	excess := 0
 	if !c.Untrack {
-		if refs, excess, err = capRefs(ctx, tx, it, c.Source, c.Refs); err != nil {
+		if refs, excess, err = capRefs(ctx, tx, it, c.Source, c.Refs, s.OrgScoped); err != nil {
 			return fail(err)
 		}
 		if err := s.lockRefs(ctx, tx, refKeys(refs)); err != nil {
@@ -628,7 +631,7 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 // already tracked through another source costing nothing more. It returns
 // them and how many it left out. One outsider's issue with two thousand
 // links must not cost two thousand reads on every poll.
-func capRefs(ctx context.Context, tx *sql.Tx, it Item, source string, named []link.Ref) ([]link.Ref, int, error) {
+func capRefs(ctx context.Context, tx *sql.Tx, it Item, source string, named []link.Ref, orgScoped func(host string) bool) ([]link.Ref, int, error) {
 	if len(named) == 0 {
 		return nil, 0, nil
 	}
@@ -655,7 +658,7 @@ func capRefs(ctx context.Context, tx *sql.Tx, it Item, source string, named []li
 	var kept []link.Ref
 	excess := 0
 	for _, r := range named {
-		r = r.Scoped(it.Org())
+		r = r.ScopedBy(it.Org(), orgScoped)
 		k := r.Key()
 		switch {
 		case seen[k]:

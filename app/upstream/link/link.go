@@ -53,12 +53,14 @@ type Ref struct {
 	Number int64
 	// URL is the canonical URL: fragments, patch sets and sub-pages dropped.
 	URL string
-	// Scope is the org, in lower case, whose installation reads a GitHub
-	// reference: what GitHub answers depends on whose installation asks (a
-	// private repository of that org), so each org's items have their own
-	// copy, read and kept apart (see Scoped). Empty for the other
-	// providers, which are read anonymously and shared, and for a
-	// reference the parser just found.
+	// Scope is the org, in lower case, the reference is read for: what
+	// the answer holds depends on who asks, so each org's items have their
+	// own copy, read and kept apart (see ScopedBy). A GitHub reference is
+	// read with that org's installation, which may see the org's private
+	// repositories; a reference on a host the operator lets only some orgs
+	// reach (an internal Gerrit) is read with that org's allowance. Empty
+	// for references read anonymously from public hosts, which are shared,
+	// and for a reference the parser just found.
 	Scope string
 }
 
@@ -83,14 +85,19 @@ func (r Ref) Key() string {
 	return k
 }
 
-// Scoped is the reference as the items of org track it: a GitHub
+// Scoped is ScopedBy with no host read per org but GitHub.
+func (r Ref) Scoped(org string) Ref { return r.ScopedBy(org, nil) }
+
+// ScopedBy is the reference as the items of org track it. A GitHub
 // reference is read with org's installation and kept apart from other
-// orgs' copies; the others are shared.
-func (r Ref) Scoped(org string) Ref {
-	if r.Provider == GitHub {
+// orgs' copies; so is a reference on a host for which orgScoped reports
+// true: a host whose answers depend on the org asking, such as an
+// internal Gerrit the operator lets only some orgs reach. The others are
+// shared. orgScoped gets the reference's Host; nil scopes none.
+func (r Ref) ScopedBy(org string, orgScoped func(host string) bool) Ref {
+	r.Scope = ""
+	if r.Provider == GitHub || (r.Tracked() && orgScoped != nil && orgScoped(r.Host)) {
 		r.Scope = strings.ToLower(org)
-	} else {
-		r.Scope = ""
 	}
 	return r
 }

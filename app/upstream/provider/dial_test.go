@@ -2,10 +2,14 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -60,7 +64,8 @@ var gerritEmpty = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) 
 // TestGuardRefusesInternalHosts: upstream hosts named in rules are dialled
 // only on public addresses, checked after resolution; the refusal happens
 // before any connection, and the public text names the host and nothing
-// of the error.
+// of the error. What the operator allows is reached on the port it names,
+// or the scheme's, never on any port.
 func TestGuardRefusesInternalHosts(t *testing.T) {
 	v4 := newCountingServer(t, "tcp4", "127.0.0.1:0", gerritEmpty)
 	v6 := newCountingServer(t, "tcp6", "[::1]:0", gerritEmpty)
@@ -92,13 +97,18 @@ func TestGuardRefusesInternalHosts(t *testing.T) {
 		{attacker: "a repository maintainer names the unspecified address", host: "0.0.0.0:" + v4.port(), target: v4},
 		{attacker: "an org admin names a carrier-grade NAT address", host: "100.64.0.1"},
 		{attacker: "an org admin names a NAT64 address that embeds the metadata service", host: "[64:ff9b::a9fe:a9fe]"},
-		{attacker: "an org admin's host redirects to loopback", host: "127.0.0.1:" + toIP.port(), allow: "127.0.0.1:" + toIP.port(), target: v4},
-		{attacker: "an org admin's host redirects to localhost", host: "127.0.0.1:" + toName.port(), allow: "127.0.0.1:" + toName.port(), target: v4},
-		{attacker: "an allowed port does not allow the host's other ports", host: "127.0.0.1:" + v4.port(), allow: "127.0.0.1:1", target: v4},
+		{attacker: "an org admin's host redirects to loopback", host: "127.0.0.1:" + toIP.port(), allow: "*=127.0.0.1:" + toIP.port(), target: v4},
+		{attacker: "an org admin's host redirects to localhost", host: "127.0.0.1:" + toName.port(), allow: "*=127.0.0.1:" + toName.port(), target: v4},
+		{attacker: "an allowed port does not allow the host's other ports", host: "127.0.0.1:" + v4.port(), allow: "*=127.0.0.1:1", target: v4},
+		{attacker: "a repository maintainer names another port of a host the operator allowed by name", host: "localhost:" + v4.port(), allow: "*=localhost", target: v4},
+		{attacker: "a repository maintainer names another port of an address the operator allowed", host: "127.0.0.1:" + v4.port(), allow: "*=127.0.0.1", target: v4},
+		{attacker: "a repository maintainer names a port in an allowed prefix", host: "127.0.0.1:" + v4.port(), allow: "*=127.0.0.0/8", target: v4},
+		{attacker: "a name that resolves into an allowed prefix", host: "localhost:" + v4.port(), allow: "*=127.0.0.1:" + v4.port(), target: v4},
+		{attacker: "another org's allowance", host: "127.0.0.1:" + v4.port(), allow: "bob-org=127.0.0.1:" + v4.port(), target: v4},
 		// What the operator allows is reached.
-		{attacker: "none: the operator allows the address", host: "127.0.0.1:" + v4.port(), allow: "127.0.0.1", target: v4, wantAllowed: true},
-		{attacker: "none: the operator allows the name", host: "localhost:" + v4.port(), allow: "localhost", target: v4, wantAllowed: true},
-		{attacker: "none: the operator allows a prefix", host: "[::1]:" + v6.port(), allow: "::1/128", target: v6, wantAllowed: true},
+		{attacker: "none: the operator allows the address and port", host: "127.0.0.1:" + v4.port(), allow: "*=127.0.0.1:" + v4.port(), target: v4, wantAllowed: true},
+		{attacker: "none: the operator allows the name and port", host: "localhost:" + v4.port(), allow: "*=localhost:" + v4.port(), target: v4, wantAllowed: true},
+		{attacker: "none: the operator allows an IPv6 address and port", host: "[::1]:" + v6.port(), allow: "*=[::1]:" + v6.port(), target: v6, wantAllowed: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.attacker, func(t *testing.T) {
@@ -140,6 +150,71 @@ func TestGuardRefusesInternalHosts(t *testing.T) {
 	}
 }
 
+// TestGuard_RedirectIntoAllowedHost: the operator allows an org's internal
+// Gerrit. A host that org's repository maintainer names, or any public
+// host behind one, answers with a redirect into it, on another port and
+// path: it is refused before any connection, and the page says only that
+// the host could not be reached. A redirect within the allowed host
+// itself is followed.
+func TestGuard_RedirectIntoAllowedHost(t *testing.T) {
+	internal := newCountingServer(t, "tcp4", "127.0.0.1:0", gerritEmpty)
+	// The internal Gerrit moved its API under /r/.
+	moved := newCountingServer(t, "tcp4", "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/r/") {
+			http.Redirect(w, r, "/r"+r.URL.RequestURI(), http.StatusMovedPermanently)
+			return
+		}
+		gerritEmpty(w, r)
+	}))
+	hostile := newCountingServer(t, "tcp4", "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://localhost:"+internal.port()+"/admin/delete?all=1", http.StatusFound)
+	}))
+	tests := []struct {
+		attacker string
+		allow    string // the hostile host (127.0.0.1) stands for a public one, so it is allowed too
+		org      string
+		base     *countingServer
+		target   *countingServer
+		reached  bool
+	}{
+		{"a host the allowed org's repository maintainer names redirects into the org's internal Gerrit",
+			"bob-org=localhost:" + internal.port() + ",bob-org=127.0.0.1:" + hostile.port(), "bob-org", hostile, internal, false},
+		{"a host any org names redirects into a host allowed for every org",
+			"*=localhost:" + internal.port() + ",*=127.0.0.1:" + hostile.port(), "codertocat", hostile, internal, false},
+		{"none: the internal Gerrit redirects within itself",
+			"bob-org=127.0.0.1:" + moved.port(), "bob-org", moved, moved, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.attacker, func(t *testing.T) {
+			allow, err := ParseAllowance(tt.allow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := tt.target.accepted.Load()
+			g := NewGerrit(&http.Client{Transport: TransportFor(allow, tt.org)}, tt.base.URL+"/", 0)
+			g.name = "review.example.org"
+			res := g.Fetch(context.Background(), []link.Ref{gerritRef(1)})[gerritRef(1).Key()]
+			got := tt.target.accepted.Load() - before
+			if tt.reached {
+				if res.Err != nil || got == 0 {
+					t.Fatalf("err %v, %d connections; want the redirect followed", Detail(res.Err), got)
+				}
+				return
+			}
+			if got != 0 {
+				t.Errorf("%d connections reached the allowed internal host through a redirect", got)
+			}
+			var re *RedirectError
+			if !errors.As(res.Err, &re) || !Blocked(res.Err) {
+				t.Errorf("err = %v, want the redirect refused", Detail(res.Err))
+			}
+			if pub := PublicText(res.Err); pub != "could not reach review.example.org" {
+				t.Errorf("public text %q", pub)
+			}
+		})
+	}
+}
+
 // TestSetDefaultClientIsGuarded: a Set built without a client still
 // refuses internal addresses.
 func TestSetDefaultClientIsGuarded(t *testing.T) {
@@ -157,9 +232,74 @@ func TestSetDefaultClientIsGuarded(t *testing.T) {
 	}
 }
 
-// TestEndpointsAreTrusted: the operator's UPSTREAM_ENDPOINTS are reached,
-// on their own port only, and the public text names the link's host, not
-// the endpoint.
+// TestSet_InternalHostIsReadOnlyForItsOrg: the operator points
+// gerrit.corp.internal at bob-org's internal Gerrit (UPSTREAM_ENDPOINTS)
+// and allows it for bob-org. Any GitHub user in another org's public
+// repository, whose rules name the same host, names one of its changes:
+// that org's copy of the reference is refused before connecting, and so
+// is a copy read for no org. bob-org's own copy is read, marked private,
+// so that it shows only where bob-org's private data may go. The
+// endpoint answers on its own port only, and the public text names the
+// link's host, never the endpoint.
+func TestSet_InternalHostIsReadOnlyForItsOrg(t *testing.T) {
+	internal := newCountingServer(t, "tcp4", "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, ")]}'\n"+`[{"_number":4242,"project":"corp/secret-infra","status":"NEW","subject":"INTERNAL-SUBJECT","updated":"2026-10-01 00:00:00.000000000"}]`)
+	}))
+	eps, err := ParseEndpoints("gerrit:gerrit.corp.internal=" + internal.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := link.Ref{Provider: link.Gerrit, Host: "gerrit.corp.internal", Project: "corp/secret-infra", Kind: link.Change, Number: 4242,
+		URL: "https://gerrit.corp.internal/c/corp/secret-infra/+/4242"}
+	tests := []struct {
+		name  string
+		allow string
+		org   string // "" for a shared copy
+		want  bool   // read, and private
+	}{
+		{"any GitHub user in another org names the change", "bob-org=gerrit.corp.internal", "Codertocat", false},
+		{"a copy read for no org, as one stored before the allowance named the host", "bob-org=gerrit.corp.internal", "", false},
+		{"an endpoint no allowance names", "", "bob-org", false},
+		{"an endpoint allowed for another port only", "bob-org=gerrit.corp.internal:8443", "bob-org", false},
+		{"none: bob-org's own item names it", "bob-org=gerrit.corp.internal", "bob-org", true},
+		{"none: the endpoint's address allowed for bob-org", "bob-org=" + strings.TrimPrefix(internal.URL, "http://"), "bob-org", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			allow, err := ParseAllowance(tt.allow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := NewSet(SetOptions{Allowance: allow, Endpoints: eps, PerSecond: -1})
+			r := ref
+			if tt.org != "" {
+				r = ref.ScopedBy(tt.org, s.OrgScoped)
+			}
+			before := internal.accepted.Load()
+			res := s.Fetch(context.Background(), []link.Ref{r})[r.Key()]
+			got := internal.accepted.Load() - before
+			if !tt.want {
+				if got != 0 || res.Status.Title != "" || !Blocked(res.Err) {
+					t.Errorf("%d connections, status %+v, err %v; want refused before connecting", got, res.Status, Detail(res.Err))
+				}
+				if pub := PublicText(res.Err); pub != "could not reach gerrit.corp.internal" {
+					t.Errorf("public text %q", pub)
+				}
+				return
+			}
+			if res.Err != nil || res.Status.Title != "INTERNAL-SUBJECT" || !res.Status.Private {
+				t.Errorf("status %+v, err %v; want bob-org's change read and marked private", res.Status, Detail(res.Err))
+			}
+			if r.Scope != "bob-org" {
+				t.Errorf("scope %q: an internal host's references must be read per org", r.Scope)
+			}
+		})
+	}
+}
+
+// TestEndpointsAreTrusted: an endpoint the operator allows for every org
+// ("*=review.opendev.org") is reached, on its own port only, and the
+// public text names the link's host, not the endpoint, nor what it said.
 func TestEndpointsAreTrusted(t *testing.T) {
 	srv := newCountingServer(t, "tcp4", "127.0.0.1:0", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal detail: db=10.1.2.3", http.StatusBadGateway)
@@ -168,9 +308,11 @@ func TestEndpointsAreTrusted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var allow Allowance
-	allow.AllowEndpoints(eps)
-	s := NewSet(SetOptions{HTTP: &http.Client{Transport: Transport(allow)}, Endpoints: eps, PerSecond: -1})
+	allow, err := ParseAllowance("*=review.opendev.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSet(SetOptions{Allowance: allow, Endpoints: eps, PerSecond: -1})
 	ref := gerritRef(1)
 	res := s.Fetch(context.Background(), []link.Ref{ref})[ref.Key()]
 	if srv.accepted.Load() == 0 {
@@ -182,8 +324,12 @@ func TestEndpointsAreTrusted(t *testing.T) {
 	if d := Detail(res.Err); !strings.Contains(d, "db=10.1.2.3") {
 		t.Errorf("the log detail lost the answer: %q", d)
 	}
-	if !allow.allowsHost("127.0.0.1:"+srv.port()) || allow.allowsHost("127.0.0.1:22") {
-		t.Error("an endpoint must allow its own host and port only")
+	allow.UseEndpoints(eps)
+	for u, want := range map[string]bool{srv.URL + "/": true, "http://127.0.0.1:22/": false, "https://127.0.0.1/": false} {
+		parsed, _ := url.Parse(u)
+		if got := allow.trustOf("").allows(parsed); got != want {
+			t.Errorf("allows(%s) = %v, want %v: an endpoint allows its own host and port only", u, got, want)
+		}
 	}
 }
 
@@ -208,27 +354,104 @@ func TestPublic(t *testing.T) {
 }
 
 func TestParseAllowance(t *testing.T) {
-	a, err := ParseAllowance(" gerrit.internal.example, 10.0.0.5 ,10.1.0.0/16, git.example.org:8443, [fd00::5]:8080,, ")
+	a, err := ParseAllowance(" bob-org=gerrit.internal.example, *=10.0.0.5 ,Bob-Org=10.1.0.0/16, bob-org=git.example.org:8443, *=[fd00::5]:8080,, ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for addr, want := range map[string]bool{
-		"gerrit.internal.example:443": true, "GERRIT.internal.example:80": true,
-		"10.0.0.5:443": true, "git.example.org:8443": true, "git.example.org:443": false,
-		"[fd00::5]:8080": true, "[fd00::5]:80": false, "other.example:443": false,
+	tests := []struct {
+		org, url string
+		want     bool
+	}{
+		{"bob-org", "https://gerrit.internal.example/", true},
+		{"BOB-ORG", "https://GERRIT.internal.example/a", true},
+		{"bob-org", "http://gerrit.internal.example/", true},
+		{"bob-org", "https://gerrit.internal.example:6379/", false},
+		{"bob-org", "http://gerrit.internal.example:443/", false},
+		{"codertocat", "https://gerrit.internal.example/", false},
+		{"", "https://gerrit.internal.example/", false},
+		{"codertocat", "https://10.0.0.5/", true},
+		{"", "http://10.0.0.5/", true},
+		{"", "https://[::ffff:10.0.0.5]/", true},
+		{"", "https://10.0.0.5:6379/", false},
+		{"bob-org", "https://10.1.200.3/", true},
+		{"bob-org", "https://10.1.200.3:22/", false},
+		{"codertocat", "https://10.1.200.3/", false},
+		{"bob-org", "https://git.example.org:8443/", true},
+		{"bob-org", "https://git.example.org/", false},
+		{"", "http://[fd00::5]:8080/", true},
+		{"", "http://[fd00::5]/", false},
+		{"bob-org", "https://other.example/", false},
+	}
+	for _, tt := range tests {
+		u, err := url.Parse(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := a.trustOf(tt.org).allows(u); got != tt.want {
+			t.Errorf("for %q: allows(%s) = %v, want %v", tt.org, tt.url, got, tt.want)
+		}
+	}
+	for bad, want := range map[string]string{
+		"gerrit.internal.example": `"gerrit.internal.example" names no org: write ORG=gerrit.internal.example to allow it for one org, or *=gerrit.internal.example for every org`,
+		"10.0.0.5":                "names no org",
+		"bob-org=10.0.0.0/33":     "is not a host, an address or a CIDR prefix",
+		"bob-org=user@host":       "is not a host",
+		"bob-org=host:port":       "is not a host",
+		"bob-org=http://x/":       "is not a host",
+		"bob org=x":               "is not a GitHub org name",
+		"-bob=x":                  "is not a GitHub org name",
+		"=x":                      "is not a GitHub org name",
+		"bob-org=":                "is not a host",
+		"bob-org=*":               "is not a host",
 	} {
-		if got := a.allowsHost(addr); got != want {
-			t.Errorf("allowsHost(%s) = %v, want %v", addr, got, want)
+		_, err := ParseAllowance(bad)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseAllowance(%q): %v, want an error saying %q", bad, err, want)
 		}
 	}
-	for ip, want := range map[string]bool{"10.0.0.5": true, "10.1.200.3": true, "10.2.0.1": false, "fd00::5": false} {
-		if got := a.allowsIP(netip.MustParseAddr(ip)); got != want {
-			t.Errorf("allowsIP(%s) = %v, want %v", ip, got, want)
+}
+
+// TestAllowanceOrgScoped: a host an entry names for one org (by name, by
+// address, or through the endpoint that serves it) is read per org; a host
+// only "*" names, and every other host, is shared.
+func TestAllowanceOrgScoped(t *testing.T) {
+	a, err := ParseAllowance("bob-org=gerrit.corp.internal,bob-org=10.1.0.0/16,*=mirror.internal,alice=bugs.launchpad.net,carol=10.9.9.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, err := ParseEndpoints("gitlab:git.corp.example=http://10.9.9.9:8080/api/v4/,review.opendev.org=https://review.opendev.org/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.UseEndpoints(eps)
+	for host, want := range map[string]bool{
+		"gerrit.corp.internal": true, "GERRIT.corp.internal:8443": true, "10.1.2.3": true, "10.2.0.1": false,
+		"mirror.internal": false, "review.opendev.org": false, "gitlab.com": false,
+		"launchpad.net": true, "bugs.launchpad.net": true, "git.corp.example": true,
+	} {
+		if got := a.OrgScoped(host); got != want {
+			t.Errorf("OrgScoped(%s) = %v, want %v", host, got, want)
 		}
 	}
-	for _, bad := range []string{"10.0.0.0/33", "user@host", "host:port", "http://x/"} {
-		if _, err := ParseAllowance(bad); err == nil {
-			t.Errorf("ParseAllowance(%q): no error", bad)
-		}
+	if !a.Names("Bob-Org") || a.Names("codertocat") {
+		t.Error("Names: want bob-org named, codertocat not")
+	}
+}
+
+// TestEndpointsAllowedForNone: an endpoint on an internal address that no
+// entry allows can never be reached; the operator is told at start.
+func TestEndpointsAllowedForNone(t *testing.T) {
+	eps, err := ParseEndpoints("review.opendev.org=http://127.0.0.1:9001/,launchpad=http://127.0.0.1:9002/,gitlab.com=http://127.0.0.1:9003/api/v4/," +
+		"gerrit:gerrit.corp.internal=http://10.0.0.5/,gerrit:mirror.example=https://mirror.example/,gerrit:public.example=https://1.1.1.1/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := ParseAllowance("*=review.opendev.org,bob-org=gerrit.corp.internal,*=127.0.0.1:9002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.UseEndpoints(eps)
+	if got, want := a.EndpointsAllowedForNone(), []string{"gitlab.com"}; !slices.Equal(got, want) {
+		t.Errorf("EndpointsAllowedForNone() = %q, want %q", got, want)
 	}
 }

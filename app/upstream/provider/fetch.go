@@ -24,8 +24,10 @@ type Fetcher interface {
 
 // Defaults shared by the fetchers.
 const (
-	// MaxBody caps every response read: a misbehaving or hostile upstream
-	// must not make the poller hold gigabytes.
+	// MaxBody is the most any one answer may be, whatever was asked:
+	// each fetcher caps its answers lower, to what its request can need
+	// (see get), so that a misbehaving or hostile upstream cannot make the
+	// poller hold more than the request is worth.
 	MaxBody = 10 << 20
 	// DefaultTimeout bounds one request, so one stuck connection cannot hold
 	// a whole poll.
@@ -87,8 +89,8 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("HTTP %d: %s", e.Code, e.Body)
 }
 
-// ErrTooLarge is a response over MaxBody.
-var ErrTooLarge = errors.New("response larger than 10 MiB")
+// ErrTooLarge is an answer over the cap of its request.
+var ErrTooLarge = errors.New("answer larger than its request can need")
 
 // response is a read, size-capped answer.
 type response struct {
@@ -119,10 +121,13 @@ func newGetter(c *http.Client, base string) getter {
 	return getter{client: c, timeout: DefaultTimeout, calls: new(atomic.Int64), name: hostOf(base)}
 }
 
-// get performs one GET and reads at most MaxBody bytes of the answer. Any
-// status is returned as a response; only transport failures are errors,
-// and they are Failures that name the host and nothing else.
-func (g getter) get(ctx context.Context, url string) (response, error) {
+// get performs one GET and reads at most limit bytes of the answer (never
+// more than MaxBody): the caller sizes it to what it asked for, so what a
+// host sends beyond that costs nothing. Any status is returned as a
+// response; only transport failures are errors, and they are Failures that
+// name the host and nothing else.
+func (g getter) get(ctx context.Context, url string, limit int64) (response, error) {
+	limit = min(limit, MaxBody)
 	if g.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, g.timeout)
@@ -140,14 +145,34 @@ func (g getter) get(ctx context.Context, url string) (response, error) {
 		return response{}, unreachable(g.name, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	// A length the host announces beyond the cap is refused unread.
+	if resp.ContentLength > limit {
+		return response{}, tooLarge(g.name, limit, url)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return response{}, unreachable(g.name, fmt.Errorf("read answer: %w", err))
 	}
-	if len(body) > MaxBody {
-		return response{}, &Failure{Public: g.name + " sent an answer over 10 MiB", Cause: ErrTooLarge}
+	if int64(len(body)) > limit {
+		return response{}, tooLarge(g.name, limit, url)
 	}
 	return response{code: resp.StatusCode, header: resp.Header, body: body}, nil
+}
+
+// tooLarge is the failure of an answer over limit bytes.
+func tooLarge(host string, limit int64, url string) *Failure {
+	return &Failure{Public: host + " sent an answer over " + size(limit), Cause: fmt.Errorf("GET %s: %w (%d bytes)", url, ErrTooLarge, limit)}
+}
+
+// size writes a byte count for people: "800 KiB", "4 MiB".
+func size(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
 }
 
 // Calls is the number of HTTP requests the fetcher has made.

@@ -17,6 +17,11 @@ import (
 // DefaultGerritBatch is how many changes one Gerrit query asks for.
 const DefaultGerritBatch = 50
 
+// gerritPerChange is how much of an answer one change asked for may take.
+// A ChangeInfo with the default options is under 1 KiB; the rest is room
+// for long subjects and project names.
+const gerritPerChange = 16 << 10
+
 // gerritTime is how Gerrit writes timestamps; they are always UTC.
 const gerritTime = "2006-01-02 15:04:05.000000000"
 
@@ -102,7 +107,7 @@ func (g *Gerrit) query(ctx context.Context, batch []link.Ref) (gerritAnswer, err
 	// Written by hand rather than with url.Values so that the request reads
 	// like Gerrit's own documentation (":" unescaped, "+" for spaces).
 	u := g.base + "changes/?q=" + strings.Join(terms, "+OR+") + "&n=" + strconv.Itoa(len(batch))
-	resp, err := g.get(ctx, u)
+	resp, err := g.get(ctx, u, int64(len(batch))*gerritPerChange)
 	if err != nil {
 		return gerritAnswer{}, fmt.Errorf("gerrit %s: query %d changes: %w", g.name, len(batch), err)
 	}
@@ -114,8 +119,8 @@ func (g *Gerrit) query(ctx context.Context, batch []link.Ref) (gerritAnswer, err
 	if resp.code != http.StatusOK {
 		return gerritAnswer{}, fmt.Errorf("gerrit %s: query %d changes: %w", g.name, len(batch), g.statusError(resp))
 	}
-	var list []gerritChange
-	if err := json.Unmarshal(stripXSSI(resp.body), &list); err != nil {
+	list, err := decodeChanges(resp.body, len(batch))
+	if err != nil {
 		return gerritAnswer{}, unreadable(g.name, fmt.Errorf("decode changes: %w", err))
 	}
 	a := gerritAnswer{changes: make(map[int64]gerritChange, len(list))}
@@ -124,6 +129,44 @@ func (g *Gerrit) query(ctx context.Context, batch []link.Ref) (gerritAnswer, err
 		a.cut = a.cut || c.MoreChanges
 	}
 	return a, nil
+}
+
+// decodeChanges reads Gerrit's list of changes one at a time and refuses
+// a list longer than the max asked for: decoded whole, an answer of
+// 3 million empty objects in 10 MiB would take a gigabyte, and no Gerrit
+// sends more than a query's n.
+func decodeChanges(body []byte, max int) ([]gerritChange, error) {
+	dec := json.NewDecoder(bytes.NewReader(stripXSSI(body)))
+	if err := expectDelim(dec, '['); err != nil {
+		return nil, err
+	}
+	var list []gerritChange
+	for dec.More() {
+		if len(list) == max {
+			return nil, fmt.Errorf("more than the %d changes asked for", max)
+		}
+		var c gerritChange
+		if err := dec.Decode(&c); err != nil {
+			return nil, err
+		}
+		list = append(list, c)
+	}
+	if err := expectDelim(dec, ']'); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// expectDelim reads the next token and fails unless it is want.
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("want %q, got %v", want, tok)
+	}
+	return nil
 }
 
 // stripXSSI removes Gerrit's ")]}'" line. It tolerates its absence, since

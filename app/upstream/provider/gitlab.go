@@ -13,6 +13,12 @@ import (
 	"github.com/SovereignCloudStack/contribot/app/upstream/link"
 )
 
+// gitlabMaxBody caps one merge request or issue answer: GitLab bounds a
+// description at 1,048,576 characters, at most 4 MiB in UTF-8, and the
+// rest of the answer is small. A single object is decoded without a
+// value per element of what it skips, so its cost is its size.
+const gitlabMaxBody = 4 << 20
+
 // GitLab checks merge requests and issues on one GitLab server through its
 // anonymous REST API (v4).
 type GitLab struct {
@@ -54,7 +60,7 @@ func (g *GitLab) fetchOne(ctx context.Context, r link.Ref) (res Result, stop err
 	// The project path is one escaped segment: GitLab reads "a%2Fb" as the
 	// project a/b, and "a/b" as a different route.
 	u := g.base + "projects/" + url.PathEscape(r.Project) + "/" + kind + "/" + strconv.FormatInt(r.Number, 10)
-	resp, err := g.get(ctx, u)
+	resp, err := g.get(ctx, u, gitlabMaxBody)
 	if err != nil {
 		err = fmt.Errorf("get GitLab %s %s#%d: %w", what, r.Project, r.Number, err)
 		if errors.Is(err, ErrTooLarge) {

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,14 @@ import (
 
 // DefaultLaunchpadAPI is Launchpad's web service root.
 const DefaultLaunchpadAPI = "https://api.launchpad.net/1.0/"
+
+// Launchpad answers a collection a page of lpPage entries at a time (its
+// default size); one bug_task entry is 2-3 KiB, so lpPerTask leaves ample
+// room per entry.
+const (
+	lpPage    = 75
+	lpPerTask = 16 << 10
+)
 
 // Launchpad checks bugs through Launchpad's anonymous web service.
 type Launchpad struct {
@@ -48,12 +57,6 @@ type lpTask struct {
 	DateIncomplete   *time.Time `json:"date_incomplete"`
 	DateLeftNew      *time.Time `json:"date_left_new"`
 	DateLeftClosed   *time.Time `json:"date_left_closed"`
-}
-
-type lpTasks struct {
-	TotalSize int      `json:"total_size"`
-	Start     int      `json:"start"`
-	Entries   []lpTask `json:"entries"`
 }
 
 // lpStates maps Launchpad's task statuses. rank orders them by how far the
@@ -91,7 +94,7 @@ func (l *Launchpad) Fetch(ctx context.Context, refs []link.Ref) map[string]Resul
 // fetchOne checks one bug; stop is non-nil when the rest must not be asked,
 // and is the error they get.
 func (l *Launchpad) fetchOne(ctx context.Context, r link.Ref) (res Result, stop error) {
-	resp, err := l.get(ctx, l.base+"bugs/"+strconv.FormatInt(r.Number, 10)+"/bug_tasks")
+	resp, err := l.get(ctx, l.base+"bugs/"+strconv.FormatInt(r.Number, 10)+"/bug_tasks", lpPage*lpPerTask)
 	if err != nil {
 		err = fmt.Errorf("get Launchpad bug %d tasks: %w", r.Number, err)
 		if errors.Is(err, ErrTooLarge) {
@@ -113,14 +116,56 @@ func (l *Launchpad) fetchOne(ctx context.Context, r link.Ref) (res Result, stop 
 	}
 	// The first page holds 75 entries; no bug has that many targets, so
 	// further pages (total_size > len(entries)) are not asked for.
-	var tasks lpTasks
-	if err := json.Unmarshal(resp.body, &tasks); err != nil {
+	tasks, err := decodeTasks(resp.body, lpPage)
+	if err != nil {
 		return Result{Err: unreadable(l.name, fmt.Errorf("decode Launchpad bug %d tasks: %w", r.Number, err))}, nil
 	}
-	if len(tasks.Entries) == 0 {
+	if len(tasks) == 0 {
 		return unavailable("no bug tasks"), nil
 	}
-	return Result{Status: launchpadStatus(tasks.Entries, r.Project)}, nil
+	return Result{Status: launchpadStatus(tasks, r.Project)}, nil
+}
+
+// decodeTasks reads the entries of a bug_tasks collection one at a time,
+// the first max of them: a page never holds more, and decoded whole, a
+// hostile answer of a million empty entries would take hundreds of
+// megabytes. The collection's other members are skipped.
+func decodeTasks(body []byte, max int) ([]lpTask, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := expectDelim(dec, '{'); err != nil {
+		return nil, err
+	}
+	var tasks []lpTask
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		if key, _ := tok.(string); key != "entries" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := expectDelim(dec, '['); err != nil {
+			return nil, err
+		}
+		for dec.More() {
+			if len(tasks) == max {
+				return tasks, nil
+			}
+			var t lpTask
+			if err := dec.Decode(&t); err != nil {
+				return nil, err
+			}
+			tasks = append(tasks, t)
+		}
+		if err := expectDelim(dec, ']'); err != nil {
+			return nil, err
+		}
+	}
+	return tasks, expectDelim(dec, '}')
 }
 
 // launchpadStatus picks the task for project, or else the most advanced

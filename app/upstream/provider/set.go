@@ -97,10 +97,18 @@ func ParseEndpoints(s string) (Endpoints, error) {
 
 // SetOptions configures a Set. Zero values take the defaults.
 type SetOptions struct {
-	// HTTP is the client for Gerrit, Launchpad and GitLab; when nil, one
-	// with the guarded Transport and no allowance, which reaches public
-	// addresses only. It gets a per-host limit on top.
-	HTTP      *http.Client
+	// HTTP, when set, is the client for Gerrit, Launchpad and GitLab,
+	// whatever org a read is for (tests, a proxy of the caller's own).
+	// When nil, the Set makes a client per org with the guarded transport
+	// (TransportFor): public addresses, and what Allowance lets that org
+	// reach. Either gets a per-host limit on top.
+	HTTP *http.Client
+	// Allowance is the operator's UPSTREAM_ALLOW_INTERNAL. A reference
+	// scoped to an org on a host it names for that org (see OrgScoped) is
+	// read with that org's client, and what is read is the org's private
+	// data (Status.Private); shared references are read with what it
+	// allows for every org.
+	Allowance Allowance
 	Endpoints Endpoints
 	// PerSecond and Burst set the per-host request rate for Gerrit,
 	// Launchpad and GitLab: 5 a second with a burst of 5 by default,
@@ -114,7 +122,8 @@ type SetOptions struct {
 	// that org's installation, never another's. Without it they fail with
 	// an error.
 	GitHub func(ctx context.Context, org string) (*github.Client, error)
-	// Concurrency bounds how many hosts are asked at once (4).
+	// Concurrency bounds how many hosts are asked at once (4), and apart
+	// from them how many orgs' GitHub references are read at once (4).
 	Concurrency int
 	// Timeout bounds each request (DefaultTimeout).
 	Timeout time.Duration
@@ -123,11 +132,16 @@ type SetOptions struct {
 // Set checks references of every provider, each host through its own
 // fetcher.
 type Set struct {
-	opts   SetOptions
-	client *http.Client
+	opts SetOptions
+	// afterFunc runs f after d and returns what stops it: time.AfterFunc,
+	// but for tests, which do not wait for a time share to pass.
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
+	limits    *limits         // nil: unpaced
+	public    *http.Transport // the public-only pool every org's client shares
 
 	mu       sync.Mutex
-	fetchers map[string]Fetcher // by provider + ":" + host
+	clients  map[string]*http.Client // by org; "" for shared reads
+	fetchers map[string]Fetcher      // by GroupKey
 }
 
 type counter interface{ Calls() int64 }
@@ -154,28 +168,64 @@ func NewSet(opts SetOptions) *Set {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	if opts.HTTP == nil {
-		opts.HTTP = &http.Client{Transport: Transport(Allowance{})}
+	opts.Allowance.UseEndpoints(opts.Endpoints)
+	s := &Set{opts: opts, public: publicTransport(), clients: map[string]*http.Client{}, fetchers: map[string]Fetcher{},
+		afterFunc: func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }}
+	if opts.PerSecond > 0 {
+		s.limits = newLimits(opts.PerSecond, opts.Burst)
 	}
-	return &Set{
-		opts:     opts,
-		client:   Limit(opts.HTTP, opts.PerSecond, opts.Burst),
-		fetchers: map[string]Fetcher{},
+	return s
+}
+
+// OrgScoped reports whether references on host are read per org: the
+// hook for link.Ref.ScopedBy, which the store applies to every reference
+// an item names.
+func (s *Set) OrgScoped(host string) bool { return s.opts.Allowance.OrgScoped(host) }
+
+// client is the HTTP client for reads made for org ("" for shared
+// references); the caller holds s.mu. Orgs the allowance does not name
+// share the client for every org.
+func (s *Set) client(org string) *http.Client {
+	if s.opts.HTTP != nil || !s.opts.Allowance.Names(org) {
+		org = ""
 	}
+	if c, ok := s.clients[org]; ok {
+		return c
+	}
+	c := s.opts.HTTP
+	if c == nil {
+		c = &http.Client{Transport: newGuard(s.opts.Allowance.trustOf(org), s.public)}
+	}
+	if s.limits != nil {
+		c = s.limits.client(c)
+	}
+	s.clients[org] = c
+	return c
 }
 
 type group struct {
 	key  string
 	f    Fetcher
 	refs []link.Ref
+	// org is the org the group reads for ("" when it reads for no org in
+	// particular), by which groups take turns.
+	org string
 }
 
 // Fetch checks refs, grouped by provider and host, different hosts at the
 // same time. Refs no provider can check (link.Other) are left out of the
 // answer.
+//
+// No org's hosts may keep another org's references from being checked:
+// the GitHub groups (one per org) and the other hosts' groups each have
+// Concurrency slots of their own, groups take their turns round-robin by
+// org, and when ctx has a deadline, a group that has used its share of
+// the time left while others wait for a slot is stopped. What it had not
+// checked fails with the context's error, which the poll hands back to
+// the next poll.
 func (s *Set) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 	groups := map[string]*group{}
-	var order []string
+	var github, hosts []*group
 	for _, r := range refs {
 		if !r.Tracked() {
 			continue
@@ -183,63 +233,163 @@ func (s *Set) Fetch(ctx context.Context, refs []link.Ref) map[string]Result {
 		k := GroupKey(r)
 		g, ok := groups[k]
 		if !ok {
-			g = &group{key: k, f: s.fetcher(k, r)}
+			g = &group{key: k, f: s.fetcher(k, r), org: r.Scope}
 			groups[k] = g
-			order = append(order, k)
+			if r.Provider == link.GitHub {
+				github = append(github, g)
+			} else {
+				hosts = append(hosts, g)
+			}
 		}
 		g.refs = append(g.refs, r)
 	}
-	sort.Strings(order)
 
 	out := make(map[string]Result, len(refs))
 	var (
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, s.opts.Concurrency)
+		mu sync.Mutex
+		wg sync.WaitGroup
 	)
-	for _, k := range order {
-		g := groups[k]
+	done := func(g *group, res map[string]Result) {
+		host := publicHost(g.refs[0])
+		// What is read for one org from a host allowed for it is that
+		// org's, as a private repository's items are.
+		private := g.refs[0].Scope != "" && g.refs[0].Provider != link.GitHub
+		mu.Lock()
+		defer mu.Unlock()
+		for key, r := range res {
+			r.Status = r.Status.bounded()
+			if private && r.Err == nil {
+				r.Status.Private = true
+			}
+			if r.Err != nil {
+				// Whatever a fetcher returns, only a public text is
+				// ever shown.
+				r.Err = public(host, r.Err)
+			}
+			out[key] = r
+		}
+	}
+	for _, pool := range [][]*group{github, hosts} {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			var res map[string]Result
-			if g.f == nil {
-				res = make(map[string]Result, len(g.refs))
-				failAll(res, g.refs, &Failure{Public: "no provider can check this", Cause: fmt.Errorf("%s: no fetcher for this provider", g.key)})
-			} else {
-				res = g.f.Fetch(ctx, g.refs)
-			}
-			host := publicHost(g.refs[0])
-			mu.Lock()
-			defer mu.Unlock()
-			for key, r := range res {
-				if r.Err != nil {
-					// Whatever a fetcher returns, only a public text is
-					// ever shown.
-					r.Err = public(host, r.Err)
-				}
-				out[key] = r
-			}
+			s.run(ctx, takeTurns(pool), done)
 		}()
 	}
 	wg.Wait()
 	return out
 }
 
+// run checks the groups of one pool in order, Concurrency at a time, and
+// gives each answer to done. With a deadline on ctx, each group as it
+// starts gets an even share of the time left among itself and the groups
+// still waiting, in as many rounds as the slots make: past it, the group
+// is stopped if a group waits for a slot that no group stopped before it
+// is about to free, and else runs on.
+func (s *Set) run(ctx context.Context, pool []*group, done func(*group, map[string]Result)) {
+	slots := s.opts.Concurrency
+	sem := make(chan struct{}, slots)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		waiting  = len(pool) // groups not started
+		yielding int         // groups stopped that still hold their slot
+	)
+	for _, g := range pool {
+		sem <- struct{}{}
+		mu.Lock()
+		waiting--
+		left := waiting
+		mu.Unlock()
+		gctx, cancel := context.WithCancel(ctx)
+		stop := func() bool { return false }
+		yielded, finished := false, false // under mu
+		if deadline, ok := ctx.Deadline(); ok {
+			rounds := (left + slots) / slots // ceil((left+1) / slots)
+			stop = s.afterFunc(time.Until(deadline)/time.Duration(rounds), func() {
+				mu.Lock()
+				defer mu.Unlock()
+				if !finished && waiting > yielding {
+					yielding++
+					yielded = true
+					cancel()
+				}
+			})
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer cancel()
+			done(g, s.fetchGroup(gctx, g))
+			stop()
+			// The slot is counted free before it is: a moment of one
+			// group stopped too many beats one waiting for ever.
+			mu.Lock()
+			finished = true
+			if yielded {
+				yielding--
+			}
+			mu.Unlock()
+			<-sem
+		}()
+	}
+	wg.Wait()
+}
+
+// fetchGroup checks the references of one group.
+func (s *Set) fetchGroup(ctx context.Context, g *group) map[string]Result {
+	if g.f == nil {
+		res := make(map[string]Result, len(g.refs))
+		failAll(res, g.refs, &Failure{Public: "no provider can check this", Cause: fmt.Errorf("%s: no fetcher for this provider", g.key)})
+		return res
+	}
+	return g.f.Fetch(ctx, g.refs)
+}
+
+// takeTurns orders groups round-robin by org: each org's first group (in
+// key order), then each org's second, and so on, orgs in name order and
+// the groups that read for no org first. So one org's twenty hosts do
+// not all start before another org's first.
+func takeTurns(groups []*group) []*group {
+	byOrg := map[string][]*group{}
+	var orgs []string
+	for _, g := range groups {
+		if _, ok := byOrg[g.org]; !ok {
+			orgs = append(orgs, g.org)
+		}
+		byOrg[g.org] = append(byOrg[g.org], g)
+	}
+	sort.Strings(orgs)
+	for _, gs := range byOrg {
+		sort.Slice(gs, func(i, j int) bool { return gs[i].key < gs[j].key })
+	}
+	out := make([]*group, 0, len(groups))
+	for turn := 0; len(out) < len(groups); turn++ {
+		for _, org := range orgs {
+			if gs := byOrg[org]; turn < len(gs) {
+				out = append(out, gs[turn])
+			}
+		}
+	}
+	return out
+}
+
 // GroupKey is the fetcher a reference is checked by: one per provider and
-// host, Launchpad being one service whatever host the link names, and
-// GitHub one per org, since each org's references are read with its own
-// installation.
+// host, Launchpad being one service whatever host the link names, and one
+// per org for GitHub and for a reference scoped to an org, since each is
+// read with that org's own installation or allowance.
 func GroupKey(r link.Ref) string {
+	k := string(r.Provider) + ":" + strings.ToLower(r.Host)
 	switch r.Provider {
 	case link.Launchpad:
-		return string(r.Provider)
+		k = string(r.Provider)
 	case link.GitHub:
 		return string(r.Provider) + "@" + r.Scope
 	}
-	return string(r.Provider) + ":" + strings.ToLower(r.Host)
+	if r.Scope != "" {
+		k += "@" + r.Scope
+	}
+	return k
 }
 
 // publicHost names the host of r in public texts: the host the link names,
@@ -270,7 +420,7 @@ func (s *Set) fetcher(k string, r link.Ref) Fetcher {
 		if !ok {
 			base = "https://" + host + "/"
 		}
-		g := NewGerrit(s.client, base, s.opts.GerritBatch)
+		g := NewGerrit(s.client(r.Scope), base, s.opts.GerritBatch)
 		g.timeout, g.name = s.opts.Timeout, publicHost(r)
 		f = g
 	case link.GitLab:
@@ -278,11 +428,11 @@ func (s *Set) fetcher(k string, r link.Ref) Fetcher {
 		if !ok {
 			base = "https://" + host + "/api/v4/"
 		}
-		g := NewGitLab(s.client, base)
+		g := NewGitLab(s.client(r.Scope), base)
 		g.timeout, g.name = s.opts.Timeout, publicHost(r)
 		f = g
 	case link.Launchpad:
-		l := NewLaunchpad(s.client, s.opts.Endpoints.Launchpad)
+		l := NewLaunchpad(s.client(r.Scope), s.opts.Endpoints.Launchpad)
 		l.timeout, l.name = s.opts.Timeout, publicHost(r)
 		f = l
 	case link.GitHub:

@@ -2,7 +2,11 @@
 // Launchpad and GitLab, and normalises it.
 package provider
 
-import "time"
+import (
+	"strings"
+	"time"
+	"unicode"
+)
 
 // State is a normalised upstream state.
 type State string
@@ -57,14 +61,52 @@ type Status struct {
 	// LastActivity is the provider's last-updated time; zero if unknown.
 	LastActivity time.Time
 	// Private: the item is in a GitHub repository that is not public,
-	// read with the installation of the org that tracks it. Only that
-	// org's private places may show what was read.
+	// read with the installation of the org that tracks it, or on a host
+	// the operator lets only some orgs reach (UPSTREAM_ALLOW_INTERNAL),
+	// read for one of them. Only that org's private places may show what
+	// was read.
 	Private bool
 	// Repo is the GitHub repository ("owner/name") that answered, which
 	// may not be the one the link names: GitHub follows a renamed or
 	// transferred repository. The tracker matches a repository made
 	// private on it. Never shown: it may name a private repository.
 	Repo string
+}
+
+// Caps on the text an upstream sends, applied before a Status leaves the
+// package: a host anyone can name in rules could otherwise send a
+// subject of megabytes, to be stored and served on every anonymous GET
+// of the public page. Real titles are far shorter (GitHub's are at most
+// 256 characters); states are a word or two.
+const (
+	MaxTitle = 512
+	MaxRaw   = 64
+)
+
+// bounded is s with its texts cut to MaxTitle and MaxRaw runes.
+func (s Status) bounded() Status {
+	s.Title, s.Raw = clip(s.Title, MaxTitle), clip(s.Raw, MaxRaw)
+	return s
+}
+
+// clip cuts s to at most n runes, the last of them "…" when it cut. The
+// cut text is a copy, so that a huge answer's string is not kept alive by
+// its first runes.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s // n bytes are at most n runes
+	}
+	cut, runes := 0, 0 // cut: the end of the first n-1 runes
+	for i := range s {
+		if runes == n-1 {
+			cut = i
+		}
+		if runes == n {
+			return strings.Clone(strings.TrimRightFunc(s[:cut], unicode.IsSpace)) + "…"
+		}
+		runes++
+	}
+	return s
 }
 
 // Result is the outcome of checking one reference. Err set means it could

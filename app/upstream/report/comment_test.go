@@ -1,10 +1,13 @@
 package report
 
 import (
+	"cmp"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/SovereignCloudStack/contribot/app/upstream/provider"
 )
@@ -151,5 +154,59 @@ func TestCommentStableAcrossPolls(t *testing.T) {
 	}
 	if strings.Contains(want, "retry") || strings.Contains(want, "timeout") {
 		t.Errorf("the comment shows the error text, which changes between polls:\n%s", want)
+	}
+}
+
+// TestComment_StaysWithinGitHubsLimit: a status comment over 65,536
+// characters is refused by GitHub for good, so the item's status would
+// never be written again. Whatever its references hold, it stays within
+// the limit, leaving out the last rows (the least important) and saying
+// how many.
+func TestComment_StaysWithinGitHubsLimit(t *testing.T) {
+	iss := issue("SovereignCloudStack/issues", 12, true, "IaaS")
+	o := Options{Now: now, StaleAfter: staleAfter}
+	hostileState := gerrit("openstack/nova", 1, provider.InReview, strings.Repeat("x", 70000), day(2025, 6, 1), iss)
+	var longURLs []Reference
+	for i := range MaxRefsPerItem {
+		longURLs = append(longURLs, untracked(fmt.Sprintf("https://example.org/%05d/%s", i, strings.Repeat("a", 5000)), iss))
+	}
+	tests := []struct {
+		attacker string
+		refs     []Reference
+		o        Options
+		wantRows int // rows shown; -1: all
+	}{
+		{"a Gerrit an org admin names sent a 70,000-character state, stored before the provider cut it", []Reference{hostileState}, o, -1},
+		{"any GitHub user names 50 links of 5,000 characters each in an issue and its comments", longURLs, o, 12},
+		{"any GitHub user names 50 links, on a smaller limit", longURLs, Options{Now: now, StaleAfter: staleAfter, MaxChars: 20000}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.attacker, func(t *testing.T) {
+			got := Comment(iss, tt.refs, tt.o)
+			limit := cmp.Or(tt.o.MaxChars, DefaultMaxChars)
+			if n := utf8.RuneCountInString(got); n > limit {
+				t.Fatalf("%d characters, over the limit of %d", n, limit)
+			}
+			rows := strings.Count(got, "\n| ") - 2 // less the header and its separator
+			if tt.wantRows < 0 {
+				if rows != len(tt.refs) || strings.Contains(got, "not shown") {
+					t.Errorf("%d rows of %d shown, want all:\n%.500s", rows, len(tt.refs), got)
+				}
+				return
+			}
+			if rows != tt.wantRows {
+				t.Errorf("%d rows shown, want %d", rows, tt.wantRows)
+			}
+			note := fmt.Sprintf("\n%d more references are not shown: the comment would be longer than GitHub allows.\n", len(tt.refs)-rows)
+			if !strings.Contains(got, note) {
+				t.Errorf("no note %q in:\n%.300s…%s", note, got, got[max(0, len(got)-300):])
+			}
+			// The rows shown are the first in order.
+			for i := range rows {
+				if !strings.Contains(got, fmt.Sprintf("example.org/%05d/", i)) {
+					t.Errorf("row %d is not shown", i)
+				}
+			}
+		})
 	}
 }
