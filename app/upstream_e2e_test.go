@@ -587,6 +587,10 @@ func TestUpstreamPrivateItems(t *testing.T) {
 		t.Run(fmt.Sprintf("show_private %v", show), func(t *testing.T) {
 			t.Parallel()
 			u := startUpstream(t, "")
+			// The payload says private, and so does GitHub when a full poll
+			// re-reads the repository's visibility.
+			u.fake.SetOrgInstallation(owner, 1)
+			u.fake.SetRepoPrivate(owner, repo, true)
 			if show {
 				u.fake.SetFile(owner, ".github", ".github/contribot.yml", []byte(upstreamRules+"  show_private: true\n"))
 			}

@@ -409,7 +409,10 @@ func TestUpstream_HostileGerritSubjects_StayBounded(t *testing.T) {
 		fmt.Fprint(w, ")]}'\n["+strings.Join(out, ",")+"]")
 	}))
 	t.Cleanup(hostile.Close)
-	u := startUpstream(t, "", func(c *app.Config) { c.UpstreamEndpoints += ",gerrit:evil.example=" + hostile.URL + "/" })
+	u := startUpstream(t, "", func(c *app.Config) {
+		c.UpstreamEndpoints += ",gerrit:evil.example=" + hostile.URL + "/"
+		c.UpstreamAllowInternal += ",*=evil.example" // the fake listens on loopback
+	})
 	u.fake.SetFile(owner, repo, ".github/contribot.yml", []byte("upstream:\n  gerrit: [evil.example]\n"))
 	u.track(t, 1, owner, repo, false, 31, "mallory", "Upstream: https://evil.example/c/x/+/1\nUpstream: https://evil.example/c/x/+/2\n")
 	u.waitCount(1, "status comment posted")
