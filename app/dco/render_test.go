@@ -229,7 +229,7 @@ func TestRender_AnyGitHubUser_HostileCommit(t *testing.T) {
 		{"mention in the author name notifies", "Mallory @alice", "m@example.com", noSignoff,
 			[]string{"@alice"}, []string{"Mallory @" + zwj + "alice"}},
 		{"cross-repository reference in the author name adds a backlink", "victim/private#4", "m@example.com", noSignoff,
-			[]string{"private#4"}, []string{"victim/private#" + zwj + "4"}},
+			[]string{"private#4"}, []string{"victim/private\\#" + zwj + "4"}},
 		{"GH- reference in the sign-off", "Mallory", "m@example.com", "x\n\nSigned-off-by: GH-26 <gh@example.com>",
 			[]string{"GH-26"}, []string{"GH-" + zwj + "26 &lt;gh@example.com&gt;"}},
 		{"commit link in the sign-off", "Mallory", "m@example.com", "x\n\nSigned-off-by: x <u@a5c3785ed8d6>",

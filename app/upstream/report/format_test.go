@@ -41,7 +41,7 @@ func TestRefLinkWithoutURL(t *testing.T) {
 		want string
 	}{
 		{"github reference", Reference{Provider: "github", Host: "github.com", Project: "victim/private", Number: 4, URL: "javascript:x"},
-			"victim/private#" + zwj + "4"},
+			"victim/private\\#" + zwj + "4"},
 		{"any GitHub user: link to a www host", Reference{Provider: "link", URL: "www.evil.example/x"}, "www" + zwj + ".evil.example/x"},
 	}
 	for _, tt := range tests {
@@ -59,7 +59,7 @@ func TestTrackerLink(t *testing.T) {
 		t.Errorf("trackerLink = %q, want %q", got, want)
 	}
 	tr.URL = ""
-	if got, want := trackerLink(tr), "SovereignCloudStack/issues#"+zwj+"7"; got != want {
+	if got, want := trackerLink(tr), "SovereignCloudStack/issues\\#"+zwj+"7"; got != want {
 		t.Errorf("trackerLink without URL = %q, want %q", got, want)
 	}
 }
