@@ -48,7 +48,28 @@ const usage = `usage:
   contribot version
 `
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// run runs the command args names. A panic ends it with exit status 2 and
+// its message and stack escaped: a panic's value may quote what a commit
+// or a file holds, and Go's own report would print it raw.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			code = reportPanic(stderr, v, debug.Stack())
+		}
+	}()
+	return dispatch(ctx, args, stdout, stderr)
+}
+
+// reportPanic writes a recovered panic through the terminal writer and
+// returns the exit status for it.
+func reportPanic(stderr io.Writer, v any, stack []byte) int {
+	w := terminal(stderr)
+	fmt.Fprintf(w, "contribot: internal error: %s\nThis is a bug; please report it with the stack below.\n\n", terminalText(fmt.Sprint(v)))
+	_, _ = w.Write(stack)
+	return 2
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		return serve(ctx, stderr)
 	}
