@@ -70,12 +70,14 @@ func reportPanic(stderr io.Writer, v any, stack []byte) int {
 }
 
 func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+	if len(args) == 0 || args[0] == "serve" {
 		return serve(ctx, stderr)
 	}
+	// Every offline command's messages, its flag errors included, quote
+	// what it was given; they reach a terminal escaped. The service's
+	// stderr is JSON logs, whose encoder escapes for itself.
+	stderr = terminal(stderr)
 	switch args[0] {
-	case "serve":
-		return serve(ctx, stderr)
 	case "dco":
 		if len(args) < 2 || args[1] != "check" {
 			fmt.Fprint(stderr, "contribot dco: unknown command; did you mean `contribot dco check`?\n\n"+usage)

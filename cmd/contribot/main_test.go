@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -37,4 +38,24 @@ func TestRun_PanicIsReportedEscaped(t *testing.T) {
 		}
 		assertTerminalSafe(t, "stderr", stderr.String())
 	})
+}
+
+// TestRun_AnyoneWhoWritesArguments_FlagErrorsEscaped: a flag error quotes
+// the flag as given. Commands that do not wrap their own stderr (redeliver,
+// manifest) once printed it raw, escapes and all.
+func TestRun_AnyoneWhoWritesArguments_FlagErrorsEscaped(t *testing.T) {
+	for _, args := range [][]string{
+		{"redeliver", "--\x1b]0;x\x07"},
+		{"redeliver", "--since", "\x1b[2J"},
+		{"manifest", "--\x1b]0;x\x07"},
+		{"manifest", "--url", "\x1b[2J\u3164"},
+		{"\x1b]0;x\x07"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, code)
+		}
+		assertTerminalSafe(t, fmt.Sprintf("%q stdout", args), stdout.String())
+		assertTerminalSafe(t, fmt.Sprintf("%q stderr", args), stderr.String())
+	}
 }
