@@ -32,10 +32,16 @@ type Commit struct {
 }
 
 // FromGitHub converts GitHub's commit listing (pull request commits or a
-// compare) into plain commits, in the same order.
+// compare) into plain commits, in the same order. A null entry, which
+// GitHub does not send but a proxy or a hand-made file may, is no commit
+// and is left out: the list then falls short of the count the pull request
+// or compare gives, and the check fails closed instead of panicking.
 func FromGitHub(list []*github.RepositoryCommit) []Commit {
 	out := make([]Commit, 0, len(list))
 	for _, rc := range list {
+		if rc == nil {
+			continue
+		}
 		gc := rc.GetCommit()
 		out = append(out, Commit{
 			SHA:            rc.GetSHA(),

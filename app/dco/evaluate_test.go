@@ -563,6 +563,44 @@ func TestFromGitHubToleratesMissingFields(t *testing.T) {
 	}
 }
 
+// TestFromGitHub_NullCommits: a commit list with null entries, in the
+// shapes a compare response or a commits file for `contribot dco check`
+// may take, once panicked at len(rc.Parents). A null is no commit; the
+// list falls short of the expected count, and the check fails closed.
+func TestFromGitHub_NullCommits(t *testing.T) {
+	tests := []struct {
+		name, json string
+		total      int
+		want       []string
+	}{
+		{"compare response: a null commit", `{"commits":[null],"total_commits":1}`, 1, nil},
+		{"compare response: null between commits", `{"commits":[{"sha":"a"},null,{"sha":"b"}],"total_commits":3}`, 3, []string{"a", "b"}},
+		{"compare response: null parts of a commit", `{"commits":[{"sha":"a","commit":null,"parents":[null],"author":null}],"total_commits":1}`, 1, []string{"a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cmp struct {
+				Commits []*github.RepositoryCommit `json:"commits"`
+			}
+			if err := json.Unmarshal([]byte(tt.json), &cmp); err != nil {
+				t.Fatal(err)
+			}
+			got := FromGitHub(cmp.Commits)
+			var shas []string
+			for _, c := range got {
+				shas = append(shas, c.SHA)
+			}
+			if !reflect.DeepEqual(shas, tt.want) {
+				t.Errorf("FromGitHub gives %q, want %q", shas, tt.want)
+			}
+			res := Evaluate(Input{Commits: got, Config: probot, Expected: tt.total})
+			if len(got) < tt.total && res.Conclusion != ConclusionFailure {
+				t.Errorf("a list short of its null commits concludes %s, want %s: %+v", res.Conclusion, ConclusionFailure, res)
+			}
+		})
+	}
+}
+
 func TestResultJSON(t *testing.T) {
 	res := Evaluate(Input{Commits: []Commit{bex(shaA, noSignoff)}, Config: probot, Expected: 1})
 	b, err := json.Marshal(res)

@@ -3,6 +3,7 @@ package dco
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -141,7 +142,7 @@ func summary(res Result, ctx RenderContext, failed []Verdict) string {
 		default:
 			fmt.Fprintf(&b, "To fix it, run %s and then %s.", markdown.Code(cmds[0]), markdown.Code(cmds[1]))
 		}
-		if ctx.Remediation.Individual && !ctx.MergeGroup && len(remediationSections(failed, false)) > 0 {
+		if ctx.Remediation.Individual && !ctx.MergeGroup && offersRemediation(failed) {
 			b.WriteString(" To keep the history instead, add a remediation commit.")
 		}
 		b.WriteString(" The details are below.\n")
@@ -419,9 +420,15 @@ func allocate(needs []int, total int) []int {
 	return alloc
 }
 
+// maxRemediationIdentity caps the "Name <email>" a remediation text is
+// offered for. Git sets no limit, but a real name and address are far
+// shorter; a longer one would only crowd out the other authors' texts.
+const maxRemediationIdentity = 512
+
 // remediationSections writes the Probot DCO app's remediation commit texts,
 // one block per author, so contributors who know that app recognise them and
-// so that either app accepts them.
+// so that either app accepts them. An author whose identity is too long, or
+// holds invisible characters, gets a note instead of a text to paste.
 func remediationSections(failed []Verdict, thirdParty bool) []section {
 	type group struct {
 		who  Identity
@@ -436,7 +443,7 @@ func remediationSections(failed []Verdict, thirdParty bool) []section {
 		key := strings.ToLower(canonical(v.Author.Name)) + "\x00" + strings.ToLower(canonical(v.Author.Email))
 		g := byKey[key]
 		if g == nil {
-			g = &group{who: Identity{oneLine(v.Author.Name), oneLine(v.Author.Email)}}
+			g = &group{who: remediationIdentity(v)}
 			byKey[key] = g
 			groups = append(groups, g)
 		}
@@ -445,16 +452,26 @@ func remediationSections(failed []Verdict, thirdParty bool) []section {
 	if len(groups) == 0 {
 		return nil
 	}
-	// One fence for all blocks, longer than any backtick run in a name.
-	var names strings.Builder
+	// One fence for all blocks, longer than any backtick run in a name
+	// shown in one.
+	longest := 0
 	for _, g := range groups {
-		names.WriteString(g.who.String() + "\n")
+		if who := g.who.String(); remediable(who) {
+			longest = max(longest, longestBacktickRun(who))
+		}
 	}
-	fence := fenceFor(names.String())
+	fence := strings.Repeat("`", max(3, longest+1))
 
 	var indiv, third []block
 	for _, g := range groups {
 		who := g.who.String()
+		if !remediable(who) {
+			indiv = append(indiv, unremediable(who, g.shas, false))
+			if thirdParty {
+				third = append(third, unremediable(who, g.shas, true))
+			}
+			continue
+		}
 		b := block{
 			head: fmt.Sprintf("\n#### %s\n\n%s\nDCO Remediation Commit for %s\n\n", markdown.Text(who), fence+"text", who),
 			foot: fmt.Sprintf("\nSigned-off-by: %s\n%s\n", who, fence),
@@ -495,6 +512,64 @@ func remediationSections(failed []Verdict, thirdParty bool) []section {
 		})
 	}
 	return out
+}
+
+// offersRemediation reports whether remediationSections offers a text to
+// copy for any of the failed commits.
+func offersRemediation(failed []Verdict) bool {
+	for _, v := range failed {
+		if v.Rule != RuleInvalidEmail && remediable(remediationIdentity(v).String()) {
+			return true
+		}
+	}
+	return false
+}
+
+// remediationIdentity is the author as a remediation text names them, on
+// one line.
+func remediationIdentity(v Verdict) Identity {
+	return Identity{oneLine(v.Author.Name), oneLine(v.Author.Email)}
+}
+
+// remediable reports whether a remediation text can be offered for the
+// identity who. Not when it is oversized, and not when it holds invisible
+// characters: a bidi override reorders the certification around it for
+// whoever copies it, and dropping the character would make a text that no
+// longer matches the commit's author (see sameIdentity).
+func remediable(who string) bool {
+	return len(who) <= maxRemediationIdentity && strings.IndexFunc(who, markdown.Invisible) < 0
+}
+
+// unremediable is the block that stands in for an author's remediation text
+// when remediable refuses it: why, and the commits to sign off otherwise,
+// one line each so that the budget counts them like a text's. An identity
+// with invisible characters is shown as a Go string of ASCII escapes.
+func unremediable(who string, shas []string, onBehalf bool) block {
+	var b block
+	switch {
+	case len(who) > maxRemediationIdentity && onBehalf:
+		b.head = "\n#### On behalf of an author not shown\n\n"
+	case len(who) > maxRemediationIdentity:
+		b.head = "\n#### An author not shown\n\n"
+	case onBehalf:
+		b.head = "\n#### On behalf of " + markdown.Text(who) + "\n\n"
+	default:
+		b.head = "\n#### " + markdown.Text(who) + "\n\n"
+	}
+	if len(who) > maxRemediationIdentity {
+		b.head += fmt.Sprintf("The author's name and email are %d bytes long, too long to show here. Sign off these commits by rebasing (above):\n\n", len(who))
+	} else {
+		b.head += "> [!WARNING]\n> The author's name or email holds invisible characters, which change how the text around them reads, so there is no text to copy. " +
+			"Written with escapes, the author is " + markdown.Code(strconv.QuoteToASCII(who)) + ". Sign off these commits by rebasing (above):\n\n"
+	}
+	for _, sha := range shas {
+		label := markdown.Text(ellipsis(sha, 12))
+		if isHex(sha) {
+			label = "`" + shortSHA(sha) + "`"
+		}
+		b.lines = append(b.lines, "- "+label+"\n")
+	}
+	return b
 }
 
 func tableRow(v Verdict, ctx RenderContext) string {
@@ -556,12 +631,26 @@ func codeBlock(lang, body string) string {
 	return fence + lang + "\n" + body + fence + "\n"
 }
 
+// fenceFor is the shortest code fence of three or more backticks that no
+// backtick run in body can close.
 func fenceFor(body string) string {
-	fence := "```"
-	for strings.Contains(body, fence) {
-		fence += "`"
+	return strings.Repeat("`", max(3, longestBacktickRun(body)+1))
+}
+
+// longestBacktickRun is the length of the longest run of backticks in s,
+// found in one pass: an author name of 256 KiB of backticks once took a
+// render 21 seconds, growing a fence one backtick at a time.
+func longestBacktickRun(s string) int {
+	longest, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
 	}
-	return fence
+	return longest
 }
 
 // shellWord quotes a word for a POSIX shell unless it is plainly safe. A

@@ -229,7 +229,7 @@ func TestRender_AnyGitHubUser_HostileCommit(t *testing.T) {
 		{"mention in the author name notifies", "Mallory @alice", "m@example.com", noSignoff,
 			[]string{"@alice"}, []string{"Mallory @" + zwj + "alice"}},
 		{"cross-repository reference in the author name adds a backlink", "victim/private#4", "m@example.com", noSignoff,
-			[]string{"private#4"}, []string{"victim/private#" + zwj + "4"}},
+			[]string{"private#4"}, []string{"victim/private\\#" + zwj + "4"}},
 		{"GH- reference in the sign-off", "Mallory", "m@example.com", "x\n\nSigned-off-by: GH-26 <gh@example.com>",
 			[]string{"GH-26"}, []string{"GH-" + zwj + "26 &lt;gh@example.com&gt;"}},
 		{"commit link in the sign-off", "Mallory", "m@example.com", "x\n\nSigned-off-by: x <u@a5c3785ed8d6>",
@@ -240,6 +240,10 @@ func TestRender_AnyGitHubUser_HostileCommit(t *testing.T) {
 			[]string{"\u202e", "\u2066"}, []string{"| Mallorymoc.elgoog &lt;m@example.com&gt; |"}},
 		{"table and HTML breakout in the author name", "a | b <img src=x>", "m@example.com", noSignoff,
 			[]string{"<img", " | b"}, []string{`a \| b &lt;img src=x&gt;`}},
+		{"emoji shortcode in the author name shows a check mark", ":white_check_mark: approved", "m@example.com", noSignoff,
+			[]string{":white_check_mark:", ":white\\_check\\_mark:"}, []string{":" + zwj + `white\_check\_mark: approved &lt;m@example.com&gt;`}},
+		{"math in the author name", `$\Huge\text{APPROVED}$`, "m@example.com", noSignoff,
+			[]string{"$"}, []string{`&#36;\\Huge\\text\{APPROVED\}&#36; &lt;m@example.com&gt;`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,6 +267,100 @@ func TestRender_AnyGitHubUser_HostileCommit(t *testing.T) {
 func TestCodeFences(t *testing.T) {
 	if got := codeBlock("text", "a ``` b\n"); got != "````text\na ``` b\n````\n" {
 		t.Errorf("codeBlock: %q", got)
+	}
+	for body, want := range map[string]string{
+		"":                        "```",
+		"a `b` c":                 "```",
+		"``":                      "```",
+		"a ``` b ``":              "````",
+		"x````":                   "`````",
+		strings.Repeat("`", 1000): strings.Repeat("`", 1001),
+	} {
+		if got := fenceFor(body); got != want {
+			t.Errorf("fenceFor(%q) = %q, want %q", body, got, want)
+		}
+	}
+}
+
+// TestFenceFor_AnyGitHubUser_BacktickAuthor: an author name of 256 KiB of
+// backticks once cost a render 21 seconds, twice, because the fence grew
+// one backtick per scan of all names. The fence is found in one pass now;
+// allocations stand in for the work, since a test must not time itself.
+func TestFenceFor_AnyGitHubUser_BacktickAuthor(t *testing.T) {
+	body := strings.Repeat("`", 256<<10)
+	if n := testing.AllocsPerRun(1, func() { fenceFor(body) }); n > 1 {
+		t.Errorf("fenceFor of %d backticks made %.0f allocations; one pass makes one", len(body), n)
+	}
+}
+
+// BenchmarkRender_AnyGitHubUser_BacktickAuthor renders the check run for
+// a commit whose author name is 256 KiB of backticks (21 seconds per
+// render before the fence was found in one pass).
+func BenchmarkRender_AnyGitHubUser_BacktickAuthor(b *testing.B) {
+	commits := []Commit{mk(shaA, noSignoff, strings.Repeat("`", 256<<10), "m@example.com"), bex(shaB, noSignoff)}
+	ctx := prCtx()
+	ctx.Remediation = thirdParty.Remediation
+	res := Evaluate(Input{Commits: commits, Config: thirdParty, Expected: 2})
+	for b.Loop() {
+		Render(res, ctx)
+	}
+}
+
+// TestRender_AnyGitHubUser_RemediationIdentity covers the authors a
+// remediation text cannot be offered for. An oversized identity is named
+// by its commits only; one with invisible characters, which would reorder
+// the certification for whoever copies it, is shown escaped with a
+// warning. Either way the other authors keep their texts.
+func TestRender_AnyGitHubUser_RemediationIdentity(t *testing.T) {
+	atCap := strings.Repeat("a", maxRemediationIdentity-len(" <ada@example.com>"))
+	tests := []struct {
+		name, author, email string
+		// present must appear in the text, absent must not.
+		present, absent []string
+	}{
+		{"256 KiB of backticks as the author name", strings.Repeat("`", 256<<10), "m@example.com",
+			[]string{"#### An author not shown\n\nThe author's name and email are 262160 bytes long, too long to show here.",
+				"#### On behalf of an author not shown\n", "- `" + shaA[:7] + "`\n"},
+			[]string{"````"}},
+		{"bidi override in the author name reorders the certification", "Mallory\u202efdp.exe", "m@example.com",
+			[]string{"#### Malloryfdp.exe &lt;m@example.com&gt;\n\n> [!WARNING]\n> The author's name or email holds invisible characters",
+				"Written with escapes, the author is `\"Mallory\\u202efdp.exe <m@example.com>\"`.", "#### On behalf of Malloryfdp.exe"},
+			[]string{"\u202e", "Remediation Commit for Mallory"}},
+		{"zero-width space in the email", "Mallory", "m\u200b@example.com",
+			[]string{"`\"Mallory <m\\u200b@example.com>\"`"},
+			[]string{"\u200b", "Remediation Commit for Mallory"}},
+		{"a long name within the cap keeps its text", atCap, "ada@example.com",
+			[]string{"I, " + atCap + " <ada@example.com>, hereby add my Signed-off-by to this commit: " + shaA},
+			[]string{"not shown", "[!WARNING]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			commits := []Commit{mk(shaA, noSignoff, tt.author, tt.email), bex(shaB, noSignoff)}
+			ctx := prCtx()
+			ctx.Remediation = thirdParty.Remediation
+			out := Render(Evaluate(Input{Commits: commits, Config: thirdParty, Expected: 2}), ctx)
+			for _, s := range tt.present {
+				if !strings.Contains(out.Text, s) {
+					t.Errorf("text lacks %q:\n%s", s, ellipsis(out.Text, 8000))
+				}
+			}
+			for _, s := range tt.absent {
+				if strings.Contains(out.Text, s) {
+					t.Errorf("text has %q:\n%s", s, ellipsis(out.Text, 8000))
+				}
+			}
+			for _, s := range []string{
+				"```text\nDCO Remediation Commit for bex <bex@disney.com>\n",
+				"```text\nThird-Party DCO Remediation Commit for bex <bex@disney.com>\n",
+			} {
+				if !strings.Contains(out.Text, s) {
+					t.Errorf("the other author lost their text %q:\n%s", s, ellipsis(out.Text, 8000))
+				}
+			}
+			if !strings.Contains(out.Summary, "To keep the history instead, add a remediation commit.") {
+				t.Errorf("summary no longer offers remediation to the other author:\n%s", out.Summary)
+			}
+		})
 	}
 }
 

@@ -14,12 +14,18 @@
 //   - GitHub then rewrites the text nodes outside links and code:
 //     "@login" and "@org/team" mentions; "#26", "GH-26" and
 //     "owner/repo#26" references; "user@sha" and "owner/repo@sha" commit
-//     links. These patterns match the decoded text, so escapes do not stop
-//     them (cmark turns "\#26" and "&#35;26" back into "#26"). A zero-width
-//     joiner (U+200D) inside the pattern does: GitHub's patterns want a
-//     digit or a letter right after "#", "@" and "GH-", and cmark-gfm's
-//     autolinks want "www." and "://" unbroken. The joiner is invisible and
-//     does not change how the characters around it look.
+//     links; ":name:" emoji shortcodes. These patterns match the decoded
+//     text, so escapes do not stop them (cmark turns "\#26" and "&#35;26"
+//     back into "#26"). A zero-width joiner (U+200D) inside the pattern
+//     does: GitHub's patterns want a digit or a letter right after "#", "@"
+//     and "GH-", its emoji names ([a-z0-9_+-]) right after the ":", and
+//     cmark-gfm's autolinks want "www." and "://" unbroken. The joiner is
+//     invisible and does not change how the characters around it look.
+//
+// GitHub also renders "$...$" as math. Whether it honours "\$" outside math
+// is not documented (its docs suggest "<span>$</span>", and reports differ),
+// so "$" is written as the entity "&#36;": the math syntax is made of
+// literal "$" characters in the source, and an entity is none.
 //
 // The joiner is inserted only where a pattern would otherwise match, so
 // ordinary names, addresses and titles come out byte for byte as they
@@ -37,9 +43,13 @@ const zwj = '\u200d'
 
 // backslashed are the ASCII characters that start or end Markdown or GFM
 // syntax anywhere in a line: emphasis, code, links and images, tables,
-// strikethrough, math ($), and backslash itself. "<", ">" and "&" are
-// written as entities instead, which also stops HTML and entity references.
-const backslashed = "\\`*_[]()~|!{}$"
+// strikethrough, an ATX heading's closing "#"s, and backslash itself. "<",
+// ">" and "&" are written as entities instead, which also stops HTML and
+// entity references, and so is "$" (see the package comment).
+const backslashed = "\\`*_[]()~|!{}#"
+
+// entities are the characters written as HTML entities.
+var entities = map[rune]string{'&': "&amp;", '<': "&lt;", '>': "&gt;", '$': "&#36;"}
 
 // Text returns s as inline Markdown that GitHub renders as the same
 // characters and nothing else, safe anywhere in a line: a table cell, a
@@ -51,12 +61,15 @@ const backslashed = "\\`*_[]()~|!{}$"
 //     and in its table cell.
 //   - Invisible characters (see Invisible), such as bidi overrides that show
 //     "exe.txt" as "txt.exe", are dropped; invalid UTF-8 becomes U+FFFD.
-//   - Markdown syntax is escaped, and a line-start marker ("#", "-", "1.")
-//     too, so that s cannot start a heading or a list either.
-//   - Mentions, issue and commit references and bare autolinks get a
-//     zero-width joiner that breaks the pattern (see the package comment).
+//   - Markdown syntax is escaped, and a line-start marker ("-", "+", "=",
+//     "1.") too, so that s cannot start a heading or a list either, nor
+//     lose a trailing "#" as a heading's closing sequence.
+//   - Mentions, issue and commit references, emoji shortcodes and bare
+//     autolinks get a zero-width joiner that breaks the pattern (see the
+//     package comment).
 //
-// The result is at most five times as long as s.
+// The result is at most five times as long as s: no character grows by
+// more than "&amp;", "&#36;" or "\#" plus a joiner.
 func Text(s string) string {
 	rs := clean(s)
 	var b strings.Builder
@@ -64,12 +77,8 @@ func Text(s string) string {
 	marker := lineStartMarker(rs)
 	for i, r := range rs {
 		switch {
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
+		case entities[r] != "":
+			b.WriteString(entities[r])
 		case strings.ContainsRune(backslashed, r) || i == marker:
 			b.WriteByte('\\')
 			b.WriteRune(r)
@@ -200,7 +209,8 @@ func breakAfter(rs []rune, i int) bool {
 		return isDigit(next) && unicode.ToLower(prev) == 'h' && unicode.ToLower(at(i-2)) == 'g'
 	case r == ':':
 		// "http://", "https://", "ftp://": cmark-gfm autolinks at the ":".
-		return next == '/' && at(i+2) == '/'
+		// ":+1:", ":white_check_mark:": GitHub shows an emoji.
+		return next == '/' && at(i+2) == '/' || shortcodeAt(rs, i+1)
 	case unicode.ToLower(r) == 'w':
 		// "www." after a space, "*", "_", "~" or "(" is an autolink;
 		// inside a word, a domain or an address it is not, and stays whole.
@@ -211,6 +221,19 @@ func breakAfter(rs []rune, i int) bool {
 			!isASCIIAlnum(before) && !strings.ContainsRune(".-@", before)
 	}
 	return false
+}
+
+// shortcodeAt reports whether rs[j:] starts with the rest of an emoji
+// shortcode: a name of GitHub's emoji name characters, then ":". GitHub
+// matches only the names it knows; any such name is broken here, which
+// costs an invisible joiner and keeps the list of names out of this
+// package. The scan stops at the next ":", so Text stays linear.
+func shortcodeAt(rs []rune, j int) bool {
+	n := 0
+	for j+n < len(rs) && (isASCIIWord(rs[j+n]) || rs[j+n] == '+' || rs[j+n] == '-') {
+		n++
+	}
+	return n > 0 && j+n < len(rs) && rs[j+n] == ':'
 }
 
 // commitAt reports whether rs[j:] starts with what GitHub takes for a

@@ -1,6 +1,7 @@
 package markdown
 
 import (
+	"math/rand"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,8 +28,8 @@ func TestText(t *testing.T) {
 		{"any GitHub user: team mention", "@org/team please", "@" + z + "org/team please"},
 		{"any GitHub user: mention after a non-ASCII letter", "é@alice", "é@" + z + "alice"},
 		{"any GitHub user: mention after a dot", "x.@alice", "x.@" + z + "alice"},
-		{"any GitHub user: issue reference", "fixes #123", "fixes #" + z + "123"},
-		{"any GitHub user: cross-repository reference adds a backlink", "see victim/private#4", "see victim/private#" + z + "4"},
+		{"any GitHub user: issue reference", "fixes #123", "fixes \\#" + z + "123"},
+		{"any GitHub user: cross-repository reference adds a backlink", "see victim/private#4", "see victim/private\\#" + z + "4"},
 		{"any GitHub user: GH- reference", "closes GH-26 and gh-27", "closes GH-" + z + "26 and gh-" + z + "27"},
 		{"any GitHub user: user@sha commit link", "mallory@a5c3785ed8d6a35868bc169f07e40e889087fd2e", "mallory@" + z + "a5c3785ed8d6a35868bc169f07e40e889087fd2e"},
 		{"any GitHub user: owner/repo@sha commit link", "see o/r@a5c3785 now", "see o/r@" + z + "a5c3785 now"},
@@ -54,15 +55,22 @@ func TestText(t *testing.T) {
 		{"any GitHub user: image", "![x](y)", `\!\[x\]\(y\)`},
 		{"any GitHub user: code span", "`rm -rf`", "\\`rm -rf\\`"},
 		{"any GitHub user: emphasis", "**bold** _it_ ~~gone~~", `\*\*bold\*\* \_it\_ \~\~gone\~\~`},
-		{"any GitHub user: math", `$\Huge\text{APPROVED}$`, `\$\\Huge\\text\{APPROVED\}\$`},
-		{"any GitHub user: entity mention", "&#64;alice", "&amp;#" + z + "64;alice"},
+		{"any GitHub user: math", `$\Huge\text{APPROVED}$`, `&#36;\\Huge\\text\{APPROVED\}&#36;`},
+		{"any GitHub user: math in backticks", "$`x`$", "&#36;\\`x\\`&#36;"},
+		{"any GitHub user: emoji shortcode in an author name", ":white_check_mark: approved", ":" + z + `white\_check\_mark: approved`},
+		{"any GitHub user: emoji shortcodes back to back", ":+1::-1:", ":" + z + "+1:" + ":" + z + "-1:"},
+		{"any GitHub user: emoji name after a word", "ok:100:", "ok:" + z + "100:"},
+		{"any GitHub user: heading loses a trailing #", "x #", `x \#`},
+		{"any GitHub user: heading loses trailing #s", "x ##", `x \#\#`},
+		{"any GitHub user: entity mention", "&#64;alice", "&amp;\\#" + z + "64;alice"},
 		{"any GitHub user: backslash escapes itself", `a\|b`, `a\\\|b`},
 		{"any GitHub user: heading at a line start", "# big", `\# big`},
+		{"any GitHub user: hash in the middle", "C# and F#", `C\# and F\#`},
 		{"any GitHub user: heading reference at a line start", "#12", `\#` + z + "12"},
 		{"any GitHub user: list at a line start", "- item", `\- item`},
 		{"any GitHub user: ordered list at a line start", "1. item", `1\. item`},
 		{"any GitHub user: invalid UTF-8", "bad \xff byte", "bad \ufffd byte"},
-		{"lone signs stay", "meet @ noon, # 1, GH-x, a:b", "meet @ noon, # 1, GH-x, a:b"},
+		{"lone signs stay", "meet @ noon, # 1, GH-x, a:b, 12:30, :(, a: b:", `meet @ noon, \# 1, GH-x, a:b, 12:30, :\(, a: b:`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,6 +140,7 @@ var patterns = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)gh-[0-9]`),                            // GH-26
 	regexp.MustCompile(`://`),                                     // http://, https://, ftp://
 	regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9.@\x{200d}-])www\.`),  // www. (after our joiner, cmark sees no space)
+	regexp.MustCompile(`:[A-Za-z0-9_+-]+:`),                       // :emoji:
 }
 
 // checkText asserts Text's invariants for in and its result out.
@@ -172,8 +181,8 @@ func checkText(t *testing.T, in, out string) {
 }
 
 // decode is what CommonMark makes of Text's output: backslash escapes and
-// the three entities resolved. ok is false if a syntax character stands
-// unescaped.
+// the entities resolved. ok is false if a syntax character, "$" included,
+// stands unescaped.
 func decode(s string) (string, bool) {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -186,18 +195,18 @@ func decode(s string) (string, bool) {
 			i++
 			b.WriteByte(s[i])
 		case c == '&':
-			ent := ""
-			for _, e := range []string{"&amp;", "&lt;", "&gt;"} {
+			ent, r := "", rune(0)
+			for er, e := range entities {
 				if strings.HasPrefix(s[i:], e) {
-					ent = e
+					ent, r = e, er
 				}
 			}
 			if ent == "" {
 				return "", false
 			}
-			b.WriteString(map[string]string{"&amp;": "&", "&lt;": "<", "&gt;": ">"}[ent])
+			b.WriteRune(r)
 			i += len(ent) - 1
-		case strings.IndexByte(backslashed, c) >= 0:
+		case strings.IndexByte(backslashed+"$", c) >= 0:
 			return "", false
 		default:
 			b.WriteByte(c)
@@ -220,4 +229,57 @@ func visible(in string) string {
 		return r
 	}, in)
 	return strings.Join(strings.Fields(in), " ")
+}
+
+// TestText_AnyGitHubUser_Adversary runs the strings of the adversarial
+// review of the escaping (issue 11, class 9): what any GitHub user can put
+// in a commit author, an issue title or an upstream title. Each must come
+// out with every invariant of checkText, including the five-fold bound on
+// the worst inputs. The review rendered them with cmark-gfm in a table
+// cell, a list item, a heading, a sentence and link text; checkText holds
+// the reasons those renderings were clean.
+func TestText_AnyGitHubUser_Adversary(t *testing.T) {
+	for _, in := range []string{
+		"cc @alice", "@alice", "@org/team", "é@alice", "日@alice", "x.@alice", "_@alice", "*@alice*", "**@alice**",
+		"[@alice](https://x.example)", "\"@alice\"", "<@alice>", "&@alice", "(@alice)", "\uff20alice", "\ufe6balice",
+		"&#64;alice", "&#x40;alice", "&commat;alice", "x\u200b@alice", "@\u00adalice", "a\u0301@alice", "a\u00a0@alice", "a\n@alice",
+		"#1", "fixes #123", "#\uff11", "GH-1", "see gh-12", "xGH-1", "victim/private#4", "a.b/c.d#4",
+		"mallory@a5c3785ed8d6a35868bc169f07e40e889087fd2e", "mallory@a5c3785", "o/r@a5c3785", "my-org/my-repo@a5c3785 x", "m@A5C3785",
+		"&#35;12", "GH&#45;12", "https://evil.example/x", "HTTP://evil.example", "ftp://evil.example", "www.evil.example",
+		"(www.evil.example)", "~www.evil.example", "_www.evil.example", "a\twww.evil.example", "a\u00a0www.evil.example", "a\u3000www.evil.example",
+		"https://github.com/victim/repo/issues/1", "www.github.com/victim/repo/issues/1", "mailto:a@evil.example", "xmpp:a@evil.example",
+		"<https://evil.example>", "a | b", "a\\| b", "a\\\\| b", "`x` ``y``", "```\n@alice\n```", "a\rb", "a\u2028b", "a\u2029b", "a\u0085b", "a\v\fb",
+		"<!-- x -->", "<!-- contribot:upstream -->", "<img src=x onerror=alert(1)>", "<details><summary>x</summary>y</details>", "<kbd>Ctrl</kbd>",
+		"&#64;&lt;&amp;", "a\u202eb", "a\u2066b\u2069", "a\u200b\u200c\u200d\u200e\u200fb", "a\u2060\u2061\u2062\u2063\u2064b", "\ufeffa", "a\u180eb",
+		"a\U000E0041\U000E007Fb", "\u3164\uffa0\u115f\u1160", "\u2800\u2800", ":white_check_mark: approved", ":+1:", "- [x] done", "[^1]", "[^1]: x",
+		"$\\Huge\\text{APPROVED}$", "$`\\Huge x`$", "```mermaid\ngraph TD\n```", "> [!NOTE]\n> x", "`#ff0000`", "# x", "===", "***", "1. x", "1) x",
+		"+ x", "> x", "![x](https://evil.example/a.png)", "[a]: https://evil.example", "[a]", "~~x~~", "~x~", "x #", "x ##",
+		"https://github.com/user-attachments/assets/x", "x\\", "\xff\xfe", "\xc0\xaf", "\xed\xa0\x80",
+		// The worst cases for the five-fold bound.
+		strings.Repeat("#1", 1000), strings.Repeat("&", 1000), strings.Repeat("$", 1000), "#" + strings.Repeat("@a", 1000),
+		strings.Repeat("\xff", 1000), strings.Repeat("www.", 1000), strings.Repeat(" www.x", 1000), strings.Repeat("http://", 1000),
+		strings.Repeat("gh-1", 1000), strings.Repeat("a@a5c3785 ", 300), strings.Repeat(":a", 1000) + ":", strings.Repeat("\u202e", 1000),
+		strings.Repeat("\x00", 1000),
+	} {
+		checkText(t, in, Text(in))
+	}
+}
+
+// TestText_AnyGitHubUser_RandomTokens strings the pieces of GitHub's
+// patterns together at random, as the review did, with fixed seeds so a
+// failure repeats.
+func TestText_AnyGitHubUser_RandomTokens(t *testing.T) {
+	tokens := []string{"@", "a", "alice", "#", "1", "GH", "gh", "-", "/", "o/r", ":", "//", "http", "https", "ftp", "www", ".", "w", "_",
+		"*", "~", "(", ")", "[", "]", "!", "`", "|", "\\", "<", ">", "&", ";", "#64", "x", " ", "\n", "\u200b", "\u200d", "é", "a5c3785",
+		"deadbeef", "$", "{", "}", "=", "+", "1.", "\t", "\u00a0", "\u3000", "'", "\"", "%", "?", "e", "+1", "white_check_mark"}
+	for _, seed := range []int64{11, 12, 13} {
+		rng := rand.New(rand.NewSource(seed))
+		for range 8000 {
+			var b strings.Builder
+			for j := rng.Intn(12) + 1; j > 0; j-- {
+				b.WriteString(tokens[rng.Intn(len(tokens))])
+			}
+			checkText(t, b.String(), Text(b.String()))
+		}
+	}
 }

@@ -198,17 +198,21 @@ func readCommitsJSON(path string) (list []*github.RepositoryCommit, total int, _
 		if cmp.Commits == nil {
 			return nil, 0, fmt.Errorf("%s: expected a JSON array of commits (or a compare response with \"commits\"), got an object without \"commits\"", path)
 		}
-		return cmp.Commits, cmp.TotalCommits, nil
-	}
-	if err := json.Unmarshal(data, &list); err != nil {
+		list, total = cmp.Commits, cmp.TotalCommits
+	} else if err := json.Unmarshal(data, &list); err != nil {
 		return nil, 0, jsonError(path, data, err)
 	}
+	// Both shapes are checked alike: a null entry once panicked in
+	// dco.FromGitHub, and a commit without a SHA cannot be named.
 	for i, c := range list {
-		if c == nil || c.GetSHA() == "" {
-			return nil, 0, fmt.Errorf("%s: commit %d has no \"sha\"; is this GitHub's list of pull request commits?", path, i+1)
+		if c == nil {
+			return nil, 0, fmt.Errorf("%s: commit %d is null; is this GitHub's list of commits?", path, i+1)
+		}
+		if c.GetSHA() == "" {
+			return nil, 0, fmt.Errorf("%s: commit %d has no \"sha\"; is this GitHub's list of commits?", path, i+1)
 		}
 	}
-	return list, 0, nil
+	return list, total, nil
 }
 
 // jsonError positions a decoding error as file:line:column of the last byte

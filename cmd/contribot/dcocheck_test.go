@@ -203,6 +203,9 @@ func TestDCOCheckInputErrors(t *testing.T) {
 	badType := write("type.json", `[{"sha": 12}]`)
 	noSHA := write("nosha.json", `[{"commit": {"message": "x"}}]`)
 	object := write("object.json", `{"message": "Not Found"}`)
+	nullCommit := write("null.json", `[{"sha": "a"}, null]`)
+	nullCompare := write("nullcompare.json", `{"commits": [null], "total_commits": 1}`)
+	noSHACompare := write("noshacompare.json", `{"commits": [{"commit": {"message": "x"}}], "total_commits": 1}`)
 	tests := []struct {
 		name   string
 		args   []string
@@ -218,6 +221,9 @@ func TestDCOCheckInputErrors(t *testing.T) {
 		{"JSON syntax error", []string{"--commits", badSyntax}, []string{badSyntax + ":3:14: invalid character '}' looking for beginning of value"}},
 		{"JSON type error", []string{"--commits", badType}, []string{badType + ":1:11: json: cannot unmarshal number"}},
 		{"commit without sha", []string{"--commits", noSHA}, []string{noSHA + `: commit 1 has no "sha"`}},
+		{"null commit", []string{"--commits", nullCommit}, []string{nullCommit + `: commit 2 is null`}},
+		{"compare response with a null commit", []string{"--commits", nullCompare}, []string{nullCompare + `: commit 1 is null`}},
+		{"compare response with a commit without sha", []string{"--commits", noSHACompare}, []string{noSHACompare + `: commit 1 has no "sha"`}},
 		{"an error response instead of commits", []string{"--commits", object}, []string{object + `: expected a JSON array of commits`}},
 		{"rules file with a typo", []string{"--commits", prCommitsFixture, "--rules", dcoRules("typo.yml")},
 			[]string{dcoRules("typo.yml") + `:4:3: unknown key "skip_bot" in dco`}},
@@ -377,4 +383,35 @@ func TestDCOCheck_AnyGitHubUser_TerminalEscapes(t *testing.T) {
 			t.Errorf("JSON does not decode to what the commits say: %+v", got)
 		}
 	})
+}
+
+// TestDCOCheck_AnyGitHubUser_MalformedCommits feeds commit lists in the
+// malformed shapes of the adversarial review (issue 11): nulls where
+// GitHub puts objects, escapes in a SHA. None may panic, whose report
+// would print raw bytes to the terminal; each ends in a verdict or an
+// input error, on escaped output.
+func TestDCOCheck_AnyGitHubUser_MalformedCommits(t *testing.T) {
+	write := fileWriter(t, t.TempDir())
+	for _, tc := range []struct {
+		name, body string
+		code       int
+	}{
+		{"compare response with a null commit", `{"commits":[null],"total_commits":1}`, 2},
+		{"compare response with null parts", `{"commits":[{"sha":"a","commit":null,"parents":[null]}]}`, 1},
+		{"commit with null author, committer, message and parents", `[{"sha":"a","commit":{"author":null,"committer":null,"message":null},"parents":null,"author":null}]`, 1},
+		{"escapes in the SHA and the sign-off", `[{"sha":"a\u001b[2J","commit":{"message":"x\n\nSigned-off-by: \u001b]0;x\u0007 <a@b.c>"}}]`, 1},
+		{"compare response with commits of the wrong type", `{"commits":{}}`, 2},
+		{"an empty list", `[]`, 1},
+		{"an empty object", `{}`, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"dco", "check", "--commits", write("c.json", tc.body)}, &stdout, &stderr)
+			if code != tc.code || strings.Contains(stderr.String(), "internal error") {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, stdout.String(), stderr.String())
+			}
+			assertTerminalSafe(t, "stdout", stdout.String())
+			assertTerminalSafe(t, "stderr", stderr.String())
+		})
+	}
 }

@@ -48,13 +48,36 @@ const usage = `usage:
   contribot version
 `
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+// run runs the command args names. A panic ends it with exit status 2 and
+// its message and stack escaped: a panic's value may quote what a commit
+// or a file holds, and Go's own report would print it raw.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			code = reportPanic(stderr, v, debug.Stack())
+		}
+	}()
+	return dispatch(ctx, args, stdout, stderr)
+}
+
+// reportPanic writes a recovered panic through the terminal writer and
+// returns the exit status for it.
+func reportPanic(stderr io.Writer, v any, stack []byte) int {
+	w := terminal(stderr)
+	fmt.Fprintf(w, "contribot: internal error: %s\nThis is a bug; please report it with the stack below.\n\n", terminalText(fmt.Sprint(v)))
+	_, _ = w.Write(stack)
+	return 2
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "serve" {
 		return serve(ctx, stderr)
 	}
+	// Every offline command's messages, its flag errors included, quote
+	// what it was given; they reach a terminal escaped. The service's
+	// stderr is JSON logs, whose encoder escapes for itself.
+	stderr = terminal(stderr)
 	switch args[0] {
-	case "serve":
-		return serve(ctx, stderr)
 	case "dco":
 		if len(args) < 2 || args[1] != "check" {
 			fmt.Fprint(stderr, "contribot dco: unknown command; did you mean `contribot dco check`?\n\n"+usage)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -110,10 +109,28 @@ func appendTerminal(b, p []byte, layout, json bool) []byte {
 		case json:
 			b = fmt.Appendf(b, `\u%04x`, r)
 		default:
-			q := strconv.QuoteRune(r) // '\x1b', '\r', '\u202e', '\U000e0041'
-			b = append(b, q[1:len(q)-1]...)
+			b = appendEscape(b, r)
 		}
 		i += size
 	}
 	return b
+}
+
+// shortEscapes are the C0 controls Go writes with a letter.
+var shortEscapes = map[rune]string{'\a': `\a`, '\b': `\b`, '\f': `\f`, '\n': `\n`, '\r': `\r`, '\t': `\t`, '\v': `\v`}
+
+// appendEscape writes r as a Go escape: \x1b, \r, \u202e, \U000e0041.
+// strconv.QuoteRune would do for controls, but writes the characters it
+// deems printable as they are, and some that unsafeInTerminal flags are:
+// the Hangul fillers U+3164, U+FFA0, U+115F, U+1160, U+034F, U+17B4.
+func appendEscape(b []byte, r rune) []byte {
+	switch {
+	case shortEscapes[r] != "":
+		return append(b, shortEscapes[r]...)
+	case r < utf8.RuneSelf:
+		return fmt.Appendf(b, `\x%02x`, r)
+	case r <= 0xffff:
+		return fmt.Appendf(b, `\u%04x`, r)
+	}
+	return fmt.Appendf(b, `\U%08x`, r)
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -26,6 +28,9 @@ func TestTerminalWriter(t *testing.T) {
 		{"commit author: line separator", "a\u2028b", `a\u2028b`},
 		{"commit author: tag characters", "hi\U000e0041", `hi\U000e0041`},
 		{"commit author: invalid UTF-8", "a\xffb\xc3", `a\xffb\xc3`},
+		{"commit author: Hangul fillers Go deems printable", "a\u3164b\uffa0c\u115f\u1160", `a\u3164b\uffa0c\u115f\u1160`},
+		{"commit author: combining grapheme joiner and Khmer vowels", "a\u034fb\u17b4\u17b5", `a\u034fb\u17b4\u17b5`},
+		{"commit author: vertical tab, form feed, bell", "\v\f\a", `\v\f\a`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,7 +87,7 @@ func TestTerminalJSON(t *testing.T) {
 // the terminal, plain text passes unchanged, and the result is valid
 // UTF-8.
 func FuzzTerminal(f *testing.F) {
-	for _, s := range []string{"plain\n", "\x1b[2J", "\u009b", "\u202e", "\xff", "a\tb\r"} {
+	for _, s := range []string{"plain\n", "\x1b[2J", "\u009b", "\u202e", "\xff", "a\tb\r", "\u3164"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -109,5 +114,71 @@ func assertTerminalSafe(t *testing.T, what, out string) {
 	t.Helper()
 	if !terminalSafe([]byte(out)) {
 		t.Errorf("%s reaches the terminal raw:\n%q", what, out)
+	}
+}
+
+// TestDCOCheck_AnyGitHubUser_HostileBits runs `contribot dco check` on
+// commits whose SHA, author, login, message and sign-off carry what the
+// adversarial review of the escaping tried on a terminal (issue 11, class
+// 9), in every output mode and in the arguments too: nothing reaches the
+// terminal raw, and no commit forges a verdict line.
+func TestDCOCheck_AnyGitHubUser_HostileBits(t *testing.T) {
+	bits := []string{
+		"\x1b]0;pwned\x07", "\x1b]52;c;cm0gLXJmIH4=\x07", "\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\", "\x1b[2J\x1b[H",
+		"\x1bP1$r\x1b\\", "\u009b2J", "\x9b2J", "\xc0\x9b", "\xed\xa0\x80", "ab\b\b\x7f", "FAIL\rPASS", "x\nabcdef0 PASS forged",
+		"x\u0085abcdef0 PASS forged", "x\u2028y", "a\u202eb\u2066c", "a\u200b\u200d\u2060\ufeffb", "a\U000E0041",
+		"\u3164", "\uffa0\u115f\u1160\u034f\u17b4", "\v\f", "\x00",
+	}
+	dir := t.TempDir()
+	write := fileWriter(t, dir)
+	var commits []map[string]any
+	for i, h := range bits {
+		commits = append(commits, map[string]any{
+			"sha": fmt.Sprintf("%x%s", i, h) + strings.Repeat("0", 39),
+			"commit": map[string]any{
+				"message":   "subject " + h + "\n\nSigned-off-by: " + h + " <" + h + "@example.com>",
+				"author":    map[string]any{"name": "Mallory" + h, "email": "m" + h + "@example.com"},
+				"committer": map[string]any{"name": "Mallory" + h, "email": "m" + h + "@example.com"},
+			},
+			"author":  map[string]any{"login": "mal" + h, "type": "User"},
+			"parents": []any{map[string]any{"sha": "p"}},
+		})
+	}
+	data, err := json.Marshal(commits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// json.Marshal writes invalid UTF-8 as U+FFFD; put the raw bytes back.
+	raw := string(data)
+	for _, h := range bits {
+		if !utf8.ValidString(h) {
+			enc, _ := json.Marshal(strings.ToValidUTF8(h, "\ufffd"))
+			raw = strings.ReplaceAll(raw, string(enc[1:len(enc)-1]), h)
+		}
+	}
+	path := write("commits.json", raw)
+	for _, args := range [][]string{
+		{"dco", "check", "--commits", path},
+		{"dco", "check", "--commits", path, "--json"},
+		{"dco", "check", "--commits", path + "\x1b[2J\u3164"},
+		{"dco", "check", "--git", "HEAD\x1b]0;x\x07..x", "--dir", dir},
+		{"dco", "check", "--\x1b]0;x\x07"},
+		{"dco", "check", "--member", "\x1b[2J", "--git", "x"},
+	} {
+		var stdout, stderr bytes.Buffer
+		run(context.Background(), args, &stdout, &stderr)
+		assertTerminalSafe(t, fmt.Sprintf("%q stdout", args), stdout.String())
+		assertTerminalSafe(t, fmt.Sprintf("%q stderr", args), stderr.String())
+		if len(args) == 4 && args[3] == path {
+			verdicts := 0
+			for _, line := range strings.Split(stdout.String(), "\n") {
+				if strings.Contains(line, " FAIL ") || strings.Contains(line, " PASS ") || strings.Contains(line, " SKIP ") {
+					verdicts++
+				}
+			}
+			if verdicts != len(bits) {
+				t.Errorf("%d verdict lines for %d commits:\n%s", verdicts, len(bits), stdout.String())
+			}
+		}
 	}
 }

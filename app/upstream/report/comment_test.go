@@ -106,7 +106,7 @@ func TestComment(t *testing.T) {
 		{
 			name: "upstream host: references, autolinks and bidi in title and state", tracker: iss,
 			refs: []Reference{upstreamHost},
-			want: head + "| [openstack/nova change 1](https://review.opendev.org/c/openstack/nova/+/1): Fixes GH-" + zwj + "26, victim/private#" + zwj + "4, u@" + zwj +
+			want: head + "| [openstack/nova change 1](https://review.opendev.org/c/openstack/nova/+/1): Fixes GH-" + zwj + "26, victim/private\\#" + zwj + "4, u@" + zwj +
 				"a5c3785ed and www" + zwj + ".evil.example | in review (NEW @" + zwj + "alice GH-" + zwj + "1) | 2025-06-01 |\n",
 		},
 		{

@@ -148,7 +148,7 @@ func TestDashboardEscapes(t *testing.T) {
 	got := Dashboard([]Reference{r}, Options{Now: now})
 	for _, want := range []string{
 		"\n### IaaS &lt;b&gt;\n",
-		"\n- [a/b#1](https://redirect.github.com/a/b/pull/1): Ping @" + zwj + "alice ## heading \\| &lt;script&gt; GH-" + zwj + "7 other/repo#" + zwj + "8 www" + zwj +
+		"\n- [a/b#1](https://redirect.github.com/a/b/pull/1): Ping @" + zwj + "alice \\#\\# heading \\| &lt;script&gt; GH-" + zwj + "7 other/repo\\#" + zwj + "8 www" + zwj +
 			".evil.example · 2025-06-01 · [SovereignCloudStack/issues#1](https://redirect.github.com/SovereignCloudStack/issues/issues/1)\n",
 	} {
 		if !strings.Contains(got, want) {

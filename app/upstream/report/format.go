@@ -204,20 +204,46 @@ func refLink(r Reference) string {
 	return markdown.Text(plainLabel(r))
 }
 
+// maxDest caps a link destination, escaped. Browsers and servers commonly
+// stop near 2,000 characters, so no real item's address is longer; a longer
+// one is only someone's way to grow the text: escaping triples each "(",
+// and 30,000 of them once made a 90,300-character status comment, which
+// GitHub refuses for good.
+const maxDest = 2048
+
 // linkDest is a Markdown link destination for raw that cannot break out
-// of the link or the table, and false when raw is not plain http(s).
-// GitHub links go through redirect.github.com, GitHub's documented way to
-// link without a backlink: otherwise every comment and every dashboard
-// edit would add a "mentioned this" event to the upstream item.
+// of the link or the table, and false when raw is not plain http(s) or its
+// destination would be longer than maxDest; the caller then shows the
+// label as text, which is bounded. GitHub links go through
+// redirect.github.com, GitHub's documented way to link without a
+// backlink: otherwise every comment and every dashboard edit would add a
+// "mentioned this" event to the upstream item.
 func linkDest(raw string) (string, bool) {
+	if len(raw) > maxDest {
+		return "", false // no need to parse what cannot fit
+	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return "", false
 	}
-	if strings.EqualFold(u.Host, "github.com") {
+	if githubHost(u.Hostname()) {
+		// Any spelling that reaches github.com: a port ("github.com:443")
+		// or the root's trailing dot ("github.com.") would otherwise keep
+		// the backlink.
 		u.Host = "redirect.github.com"
 	}
-	return destEscaper.Replace(u.String()), true
+	dest := destEscaper.Replace(u.String())
+	if len(dest) > maxDest {
+		return "", false
+	}
+	return dest, true
+}
+
+// githubHost reports whether host, without a port, is github.com or
+// www.github.com in any case, with or without the trailing dot.
+func githubHost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "github.com" || host == "www.github.com"
 }
 
 var destEscaper = strings.NewReplacer(

@@ -16,12 +16,19 @@ func TestLinkDest(t *testing.T) {
 		{"plain", "https://review.opendev.org/c/openstack/nova/+/1", "https://review.opendev.org/c/openstack/nova/+/1", true},
 		{"github without backlink", "https://github.com/a/b/pull/1", "https://redirect.github.com/a/b/pull/1", true},
 		{"github any case", "https://GitHub.com/a/b/pull/1", "https://redirect.github.com/a/b/pull/1", true},
+		{"any GitHub user: github with a port keeps the backlink", "https://github.com:443/victim/repo/issues/3", "https://redirect.github.com/victim/repo/issues/3", true},
+		{"any GitHub user: github with the root's dot keeps the backlink", "https://github.com./victim/repo/issues/4", "https://redirect.github.com/victim/repo/issues/4", true},
+		{"any GitHub user: www.github.com keeps the backlink", "http://WWW.github.com/victim/repo/issues/5", "http://redirect.github.com/victim/repo/issues/5", true},
+		{"gist is not an issue host", "https://gist.github.com/victim/abc", "https://gist.github.com/victim/abc", true},
 		{"github enterprise kept", "https://github.example.com/a/b/pull/1", "https://github.example.com/a/b/pull/1", true},
 		{"breakout characters", "https://x.example/a)b|c d<e>[f]`g", "https://x.example/a%29b%7Cc%20d%3Ce%3E%5Bf%5D%60g", true},
 		{"javascript", "javascript:alert(1)", "", false},
 		{"credentials", "https://user:pw@x.example/", "", false},
 		{"relative", "/c/1", "", false},
 		{"not a url", "http://[::1", "", false},
+		{"at the cap", "https://x.example/" + strings.Repeat("a", maxDest-18), "https://x.example/" + strings.Repeat("a", maxDest-18), true},
+		{"any GitHub user: escaping takes it past the cap", "https://x.example/" + strings.Repeat("a", maxDest-20) + "(", "", false},
+		{"any GitHub user: 30,000 parentheses in an Upstream: link", "https://evil.example/" + strings.Repeat("(", 30000), "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,8 +48,10 @@ func TestRefLinkWithoutURL(t *testing.T) {
 		want string
 	}{
 		{"github reference", Reference{Provider: "github", Host: "github.com", Project: "victim/private", Number: 4, URL: "javascript:x"},
-			"victim/private#" + zwj + "4"},
+			"victim/private\\#" + zwj + "4"},
 		{"any GitHub user: link to a www host", Reference{Provider: "link", URL: "www.evil.example/x"}, "www" + zwj + ".evil.example/x"},
+		{"any GitHub user: 30,000 parentheses in an Upstream: link", Reference{Provider: "link", URL: "https://evil.example/" + strings.Repeat("(", 30000)},
+			`evil.example/` + strings.Repeat(`\(`, 66) + "…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,7 +68,7 @@ func TestTrackerLink(t *testing.T) {
 		t.Errorf("trackerLink = %q, want %q", got, want)
 	}
 	tr.URL = ""
-	if got, want := trackerLink(tr), "SovereignCloudStack/issues#"+zwj+"7"; got != want {
+	if got, want := trackerLink(tr), "SovereignCloudStack/issues\\#"+zwj+"7"; got != want {
 		t.Errorf("trackerLink without URL = %q, want %q", got, want)
 	}
 }
