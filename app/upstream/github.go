@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/google/go-github/v60/github"
 
 	"github.com/SovereignCloudStack/contribot/app/githubapp"
 	"github.com/SovereignCloudStack/contribot/app/rulesload"
+	"github.com/SovereignCloudStack/contribot/app/upstream/report"
 )
 
 // Client is the narrow GitHub interface the tracker writes through.
@@ -106,7 +106,9 @@ func (g GitHub) FindIssue(ctx context.Context, owner, repo, creator, marker stri
 			return 0, fmt.Errorf("list issues of %s in %s/%s: %w", creator, owner, repo, err)
 		}
 		for _, is := range page {
-			if !is.IsPullRequest() && strings.Contains(is.GetBody(), marker) {
+			// The marker is the first line contribot writes; one quoted
+			// further down (a title in a greeting) is not the dashboard.
+			if !is.IsPullRequest() && report.StartsWithMarker(is.GetBody(), marker) {
 				return is.GetNumber(), nil
 			}
 		}

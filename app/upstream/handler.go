@@ -306,7 +306,7 @@ func (h *Handler) reparse(ctx context.Context, log *slog.Logger, ev event) (chan
 	for _, msg := range warnings {
 		log.Warn("rules setting not applied", slog.String("warning", msg))
 	}
-	if strings.Contains(ev.body, report.DashboardMarker) {
+	if report.StartsWithMarker(ev.body, report.DashboardMarker) {
 		return false, false, nil // the dashboard lists every reference; it tracks nothing itself
 	}
 	ev.item.Modules = ModulesOf(r, ev.item.Repo, ev.item.Labels)
@@ -416,10 +416,11 @@ func (h *Handler) recordComments(ctx context.Context, ev event, comments []*gith
 // status comment; 0 says unknown.
 const NoComment = -1
 
-// isStatusComment: contribot's own status comment, by its marker and, when
-// known, its author (anyone can paste a marker).
+// isStatusComment: contribot's own status comment, by the marker it starts
+// with and, when known, its author (anyone can paste a marker, and a title
+// contribot quotes elsewhere, such as in a greeting, can carry one).
 func isStatusComment(cm *github.IssueComment, self string) bool {
-	return strings.Contains(cm.GetBody(), report.CommentMarker) && (self == "" || cm.GetUser().GetLogin() == self)
+	return report.StartsWithMarker(cm.GetBody(), report.CommentMarker) && (self == "" || cm.GetUser().GetLogin() == self)
 }
 
 // countsComment: references come from the item's author and maintainers,

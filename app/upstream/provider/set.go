@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -336,8 +337,17 @@ func (s *Set) run(ctx context.Context, pool []*group, done func(*group, map[stri
 	wg.Wait()
 }
 
-// fetchGroup checks the references of one group.
-func (s *Set) fetchGroup(ctx context.Context, g *group) map[string]Result {
+// fetchGroup checks the references of one group. It runs on a goroutine
+// of its own, where a panic would end the process: a fetcher that panics
+// (on an answer shape nobody foresaw) fails its group's references for
+// this poll instead, with the stack in the cause for the log.
+func (s *Set) fetchGroup(ctx context.Context, g *group) (res map[string]Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = make(map[string]Result, len(g.refs))
+			failAll(res, g.refs, &Failure{Public: "could not check this reference", Cause: fmt.Errorf("%s: the fetcher panicked: %v\n%s", g.key, p, debug.Stack())})
+		}
+	}()
 	if g.f == nil {
 		res := make(map[string]Result, len(g.refs))
 		failAll(res, g.refs, &Failure{Public: "no provider can check this", Cause: fmt.Errorf("%s: no fetcher for this provider", g.key)})

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -162,6 +164,22 @@ func TestSetWithoutGitHub(t *testing.T) {
 	got := s.Fetch(context.Background(), []link.Ref{r})
 	if e := got[r.Key()].Err; e == nil || e.Error() != "github: no client configured" {
 		t.Errorf("err = %v", e)
+	}
+}
+
+// A fetcher that panics on an answer nobody foresaw (any upstream host or
+// GitHub writes the answers) fails its references for this poll instead
+// of ending the process from its goroutine.
+func TestSetFetch_PanickingFetcherFailsItsReferences(t *testing.T) {
+	s := NewSet(SetOptions{GitHub: func(context.Context, string) (*github.Client, error) { panic("an answer nobody foresaw") }})
+	r := ghRef("o/r", link.PR, 1).Scoped("acme")
+	got := s.Fetch(context.Background(), []link.Ref{r})
+	err := got[r.Key()].Err
+	if err == nil || err.Error() != "could not check this reference" {
+		t.Fatalf("err = %v, want the public text", err)
+	}
+	if !strings.Contains(fmt.Sprint(errors.Unwrap(err)), "an answer nobody foresaw") {
+		t.Errorf("cause %v lacks the panic", errors.Unwrap(err))
 	}
 }
 

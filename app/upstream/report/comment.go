@@ -14,6 +14,12 @@ import (
 // and edits its own comment instead of adding another.
 const CommentMarker = "<!-- contribot:upstream -->"
 
+// StartsWithMarker reports whether body is one contribot wrote with this
+// marker: the marker is its first line. Anywhere else it is quoted text.
+func StartsWithMarker(body, marker string) bool {
+	return strings.HasPrefix(strings.TrimLeft(body, " \t\r\n"), marker)
+}
+
 // Comment renders the sticky status comment of one tracking item about the
 // references it links to. It holds no time that moves on its own, so the
 // caller can skip the edit when the text is unchanged.
