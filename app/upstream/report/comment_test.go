@@ -168,7 +168,7 @@ func TestComment_StaysWithinGitHubsLimit(t *testing.T) {
 	hostileState := gerrit("openstack/nova", 1, provider.InReview, strings.Repeat("x", 70000), day(2025, 6, 1), iss)
 	var longURLs []Reference
 	for i := range MaxRefsPerItem {
-		longURLs = append(longURLs, untracked(fmt.Sprintf("https://example.org/%05d/%s", i, strings.Repeat("a", 5000)), iss))
+		longURLs = append(longURLs, untracked(fmt.Sprintf("https://example.org/%05d/%s", i, strings.Repeat("a", 2000)), iss))
 	}
 	tests := []struct {
 		attacker string
@@ -177,8 +177,8 @@ func TestComment_StaysWithinGitHubsLimit(t *testing.T) {
 		wantRows int // rows shown; -1: all
 	}{
 		{"a Gerrit an org admin names sent a 70,000-character state, stored before the provider cut it", []Reference{hostileState}, o, -1},
-		{"any GitHub user names 50 links of 5,000 characters each in an issue and its comments", longURLs, o, 12},
-		{"any GitHub user names 50 links, on a smaller limit", longURLs, Options{Now: now, StaleAfter: staleAfter, MaxChars: 20000}, 3},
+		{"any GitHub user names 50 links of 2,000 characters each (the longest made links) in an issue and its comments", longURLs, o, 30},
+		{"any GitHub user names 50 links, on a smaller limit", longURLs, Options{Now: now, StaleAfter: staleAfter, MaxChars: 20000}, 9},
 	}
 	for _, tt := range tests {
 		t.Run(tt.attacker, func(t *testing.T) {
