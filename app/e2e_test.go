@@ -233,14 +233,16 @@ func (e *env) post(event, id string, body []byte) int {
 // waitChecks waits until the fake holds n check-run writes for the repo.
 func (e *env) waitChecks(n int) []*github.CheckRun {
 	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	// Generous: on a loaded 2-core machine under -race a retried job's
+	// second attempt can take tens of seconds; a pass returns at once.
+	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
 		if runs := e.fake.CheckRuns(owner, repo); len(runs) >= n {
 			return runs
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	e.t.Fatalf("no check run %d after 20s; calls: %v", n, e.fake.Calls())
+	e.t.Fatalf("no check run %d after 90s; calls: %v", n, e.fake.Calls())
 	return nil
 }
 
