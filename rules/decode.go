@@ -66,6 +66,25 @@ func (d *decoder) name(s string) string {
 
 func (d *decoder) describe(n *yaml.Node) string { return describe(n, d.redact) }
 
+// size is the length of a value of the file over a limit, as a message
+// shows it: "201 bytes", or "too long" redacted, since a length says what
+// a hidden value is (a token's length, a secret's).
+func (d *decoder) size(n int, unit string) string {
+	if d.redact {
+		return "too long"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
+}
+
+// count is how many entries of a list or mapping the file has over a
+// limit: "51 links", or "too many links" redacted.
+func (d *decoder) count(n int, noun string) string {
+	if d.redact {
+		return "too many " + noun
+	}
+	return fmt.Sprintf("%d %s", n, noun)
+}
+
 var durationType = reflect.TypeFor[Duration]()
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {

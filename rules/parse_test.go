@@ -264,7 +264,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "a module without a label whose name is too long for one",
 			in:   "modules:\n  " + strings.Repeat("m", 51) + ": {implies: []}\n",
-			want: []string{`.github/contribot.yml:2:3: modules.` + strings.Repeat("m", 51) + `: the module's name is its label, and has 51 characters; GitHub label names have at most 50: set label`},
+			want: []string{`.github/contribot.yml:2:3: modules.` + strings.Repeat("m", 51) + `: the module's name is its label, and is 51 characters long; GitHub label names have at most 50: set label`},
 		},
 		{
 			name: "module of the wrong type",

@@ -110,9 +110,9 @@ func expansions(p string, i int, inBraces bool) (int, int) {
 func (d *decoder) checkGlobCost(v *yaml.Node, path string) bool {
 	switch n := strings.Count(v.Value, "**"); {
 	case len(v.Value) > MaxGlobLength:
-		d.errorf(v, "%s: %d bytes; a glob may have at most %d", path, len(v.Value), MaxGlobLength)
+		d.errorf(v, "%s: %s; a glob may have at most %d", path, d.size(len(v.Value), "bytes"), MaxGlobLength)
 	case n > MaxGlobDoubleStars:
-		d.errorf(v, "%s: %d \"**\"; a glob may have at most %d", path, n, MaxGlobDoubleStars)
+		d.errorf(v, "%s: %s; a glob may have at most %d", path, d.count(n, `"**"`), MaxGlobDoubleStars)
 	case GlobExpansions(v.Value) > MaxGlobExpansions:
 		d.errorf(v, "%s: its {…} alternatives expand to more than %d patterns; write fewer alternatives, or several globs", path, MaxGlobExpansions)
 	default:
@@ -135,7 +135,7 @@ func (d *decoder) countGlob(v *yaml.Node, path string) {
 // for Merge, so that no decision compiles it again.
 func (d *decoder) checkTitle(v *yaml.Node, path string) {
 	if len(v.Value) > MaxTitleLength {
-		d.errorf(v, "%s.title: %d bytes; a title expression may have at most %d", path, len(v.Value), MaxTitleLength)
+		d.errorf(v, "%s.title: %s; a title expression may have at most %d", path, d.size(len(v.Value), "bytes"), MaxTitleLength)
 		return
 	}
 	// regexp.Compile's own steps, to learn the program's size.
@@ -149,7 +149,7 @@ func (d *decoder) checkTitle(v *yaml.Node, path string) {
 		return
 	}
 	if n := len(prog.Inst); n > MaxTitleProgram {
-		d.errorf(v, "%s.title: compiles to %d instructions; a title expression may have at most %d (counted repetitions such as {100} multiply it)", path, n, MaxTitleProgram)
+		d.errorf(v, "%s.title: compiles to %s; a title expression may have at most %d (counted repetitions such as {100} multiply it)", path, d.count(n, "instructions"), MaxTitleProgram)
 		return
 	}
 	before := d.titleProgram

@@ -81,6 +81,10 @@ const (
 	MaxWelcomeLinks = 50
 )
 
+// MaxWelcomeLinkURL bounds one link of welcome.links, in bytes: templates
+// print and compare links, and real URLs are far shorter.
+const MaxWelcomeLinkURL = 2048
+
 // MaxComment is the most characters GitHub accepts in a comment.
 const MaxComment = 65536
 
@@ -299,7 +303,7 @@ func (res *Result) checkWelcomeLinks(merged *yaml.Node, layers []Layer) {
 	links := res.Rules.Welcome.Links
 	known := "(no links are defined)"
 	if len(links) > 0 {
-		known = "(known: " + strings.Join(slices.Sorted(maps.Keys(links)), ", ") + ")"
+		known = "(known: " + shortList(slices.Sorted(maps.Keys(links))) + ")"
 	}
 	_, section := lookup(merged, "welcome")
 	for _, key := range welcomeTemplates {
@@ -325,7 +329,7 @@ func (res *Result) checkWelcomeLinks(merged *yaml.Node, layers []Layer) {
 			e := templateError(o.File, src, n, path, &TemplateError{Line: line, Column: col,
 				Msg: fmt.Sprintf("link %q is not in welcome.links %s; it renders as empty text", r.name, known)}, false)
 			e.Section = "welcome"
-			res.Warnings = append(res.Warnings, e)
+			res.addWarning(e)
 		}
 	}
 }
