@@ -379,8 +379,13 @@ func (d *decoder) checkGlob(v *yaml.Node, path string, isPath bool) {
 	case isPath && strings.HasPrefix(v.Value, "/"):
 		// Changed paths are relative, so this glob could never match.
 		d.errorf(v, "%s: %s starts with \"/\"; paths are relative to the repository root", path, d.quote(v.Value))
+	case isPath && globMatchProblem(v.Value) != "":
+		d.errorf(v, "%s: %s is not supported: %s", path, d.quote(v.Value), globMatchProblem(v.Value))
 	case d.checkGlobCost(v, path):
 		d.countGlob(v, path)
+		if isPath {
+			d.compileGlob(v, path)
+		}
 	}
 }
 

@@ -26,10 +26,12 @@ type decoder struct {
 	// every value, key or name read from the file goes through quote,
 	// number, name or describe, which hide it.
 	redact bool
-	// globs and titleProgram add up the cost of the file's patterns;
-	// titles keeps the compiled title expressions (see patterns.go).
-	globs, titleProgram int
-	titles              map[string]*regexp.Regexp
+	// globs, globProgram and titleProgram add up the cost of the file's
+	// patterns; titles and paths keep the compiled title expressions and
+	// path globs (see patterns.go).
+	globs, globProgram, titleProgram int
+	titles                           map[string]*regexp.Regexp
+	paths                            map[string]*Glob
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {

@@ -107,7 +107,7 @@ func Merge(layers ...Layer) *Result {
 	// it rather than hide it.
 	res.Problems = append(res.Problems, d.errs...)
 	res.Rules.Locked = slices.Sorted(maps.Keys(locks))
-	res.compileTitles(layers)
+	res.compilePatterns(layers)
 	res.checkModuleRefs(merged)
 	res.checkSize()
 	res.checkWelcomeLinks(merged, layers)

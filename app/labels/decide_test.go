@@ -368,6 +368,24 @@ func TestDecide_AnyGitHubUsersLongPathsMeetAMaintainersGlobs(t *testing.T) {
 	}
 	maintainer := testRules()
 	maintainer.Labels.Rules = append(maintainer.Labels.Rules, rules.LabelRule{Name: "backtracking", Files: rules.FileGlobs{Any: globs}, Modules: []string{"docs"}})
+	// Issue 11 review (B4): a few long globs cost the glob's length per
+	// path byte in doublestar, which counting globs times bytes missed.
+	withGlobs := func(globs ...string) *rules.Rules {
+		r := testRules()
+		r.Labels.Rules = append(r.Labels.Rules, rules.LabelRule{Name: "long", Files: rules.FileGlobs{Any: globs}, Modules: []string{"docs"}})
+		return r
+	}
+	literal := "**/*" + strings.Repeat("a", 195) + "b"
+	class := "*[" + strings.Repeat("bcdefghijk", 19) + "]"
+	segments := func(n, seg int) []File {
+		s := strings.Repeat("a", seg)
+		path := strings.Join([]string{s, s, s, s}[:n], "/")
+		var files []File
+		for i := range GitHubFileCap {
+			files = append(files, File{Path: fmt.Sprintf("%s%04d", path[:len(path)-4], i)})
+		}
+		return files
+	}
 	builtin := rules.Merge(rules.BuiltinLayer()).Rules
 	builtin.Labels.MaxFiles = 0
 	tests := []struct {
@@ -379,6 +397,12 @@ func TestDecide_AnyGitHubUsersLongPathsMeetAMaintainersGlobs(t *testing.T) {
 		{"a maintainer's 300 globs, any GitHub user's 6,000 long paths", maintainer,
 			Input{Repo: "o/x", Files: hostile, ChangedFiles: GitHubFileCap, FilesListed: true},
 			"matching 6000 changed paths (1476780 bytes) against 300 path globs is more than contribot matches for one pull request"},
+		{"a maintainer's 3 long literal globs, any GitHub user's 3,000 paths of 1 KB", withGlobs(literal, literal, literal),
+			Input{Repo: "o/x", Files: segments(4, 250), ChangedFiles: GitHubFileCap, FilesListed: true},
+			"matching 3000 changed paths (3012000 bytes) against 3 path globs is more than contribot matches for one pull request"},
+		{"a maintainer's 13 long class globs, any GitHub user's 3,000 paths of 250 bytes", withGlobs(slices.Repeat([]string{class}, 13)...),
+			Input{Repo: "o/x", Files: segments(1, 250), ChangedFiles: GitHubFileCap, FilesListed: true},
+			"matching 3000 changed paths (753000 bytes) against 13 path globs is more than contribot matches for one pull request"},
 		{"the built-in rules on 3,000 standards files", &builtin,
 			Input{Repo: "SovereignCloudStack/standards", Files: manyFiles(GitHubFileCap), ChangedFiles: GitHubFileCap, FilesListed: true}, ""},
 	}
