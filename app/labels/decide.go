@@ -18,6 +18,13 @@ import (
 // a larger PR's list is cut there without saying which files are missing.
 const GitHubFileCap = 3000
 
+// MaxModuleLabels bounds the module labels of one decision: GitHub puts at
+// most 100 labels on a pull request, and this leaves room for the fallback
+// and size labels. Past it the rules cannot be applied as written (and
+// with create_missing, each label would be one more call), so the pull
+// request is decided like a tree-wide change.
+const MaxModuleLabels = 98
+
 // File is one changed file; Previous is set for renames, whose old path
 // counts as changed too.
 type File struct {
@@ -209,9 +216,17 @@ func Decide(r *rules.Rules, in Input) *Decision {
 			treeWide = fmt.Sprintf("the paths give %d module labels, more than max_labels (%d)", n, cfg.MaxLabels)
 		}
 	}
+	if n := len(moduleLabels(r.Modules, fixed, varied)); treeWide == "" && n > MaxModuleLabels {
+		treeWide = fmt.Sprintf("the rules give %d module labels, more than the %d a pull request can carry beside the fallback and size labels", n, MaxModuleLabels)
+	}
 	if treeWide != "" {
 		d.TreeWide = treeWide
 		varied = nil
+	}
+	if n := len(moduleLabels(r.Modules, fixed)); n > MaxModuleLabels {
+		// The repository's own rules alone give too many: none applies.
+		d.TreeWide = fmt.Sprintf("the repository rules give %d module labels, more than the %d a pull request can carry beside the fallback and size labels", n, MaxModuleLabels)
+		treeWide, fixed = d.TreeWide, nil
 	}
 	for _, set := range []map[string][]Cause{fixed, varied} {
 		for _, m := range sortedKeys(set) {
