@@ -609,7 +609,7 @@ func TestParseValid(t *testing.T) {
 		},
 		{
 			name: "full file",
-			in: `extends: SovereignCloudStack/.github:rules/strict.yml
+			in: `extends: SovereignCloudStack/.github:.github/strict.yml
 dco:
   enabled: true
   require: {members: false}
@@ -624,7 +624,7 @@ dco:
   override: true
 `,
 			want: Rules{
-				Extends: "SovereignCloudStack/.github:rules/strict.yml",
+				Extends: "SovereignCloudStack/.github:.github/strict.yml",
 				DCO: DCO{
 					Enabled:        true,
 					Require:        Require{Members: false},
