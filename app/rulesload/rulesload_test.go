@@ -6,6 +6,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -750,5 +751,49 @@ func TestLoad_DeletedOrgFileForgetsItsLastGoodVersion(t *testing.T) {
 	ld := mustLoad(t, l, g, "docs")
 	if !reflect.DeepEqual(ld.Rules.Locked, []string{"dco"}) {
 		t.Errorf("Locked = %q, want [dco] from the broken file alone", ld.Rules.Locked)
+	}
+}
+
+// A repository maintainer spells extends every way that might reach
+// another org's repository, a private one, or a file of the org's .github
+// that is no rules file (issue 11 review): nothing but the org default
+// and the repository's own files is read, and no text of those others
+// shows.
+func TestLoad_RepositoryMaintainersExtendsSpellingsReadNothingElse(t *testing.T) {
+	const secret = "TOPSECRET-hunter2"
+	allowed := map[string]bool{
+		strings.ToLower(orgRules): true, strings.ToLower("SovereignCloudStack/.github:" + rules.ProbotDCOPath): true,
+		strings.ToLower("SovereignCloudStack/docs:" + rules.DefaultPath): true, strings.ToLower("SovereignCloudStack/docs:" + rules.ProbotDCOPath): true,
+	}
+	for _, ext := range []string{
+		"Other/.github", "OTHER/.GITHUB", "other/.github:.github/contribot.yml",
+		"SovereignCloudStack/.github/", "SovereignCloudStack/.github:../private/.env", "SovereignCloudStack/.github:./x",
+		"SovereignCloudStack/.github:/x", "SovereignCloudStack/.github:x/", "SovereignCloudStack/.github:x/..//x",
+		"SovereignCloudStack/private:.env", "SovereignCloudStack/.github.git", "https://github.com/Other/.github",
+		"github.com/Other/.github", "SovereignCloudStack/%2egithub", "SovereignCloudStack/.githuƅ",
+		"SovereignCloudStack/.GITHUB:x", "SovereignCloudStack/.github:%2e%2e/private", "SovereignCloudStack/.github:secret.json",
+		"SovereignCloudStack/.github:.github/workflows/deploy.yml", "SovereignCloudStack/.github:.github/x.yml?ref=evil",
+		"\u212aovereignCloudStack/.github", "SovereignCloudStack /.github", " SovereignCloudStack/.github",
+		"SovereignCloudStack/.github:..", "SovereignCloudStack\\.github", "SovereignCloudStack/.github\x00:x", "None", "none ",
+	} {
+		t.Run(ext, func(t *testing.T) {
+			g := newFake(map[string]string{
+				"Other/.github:.github/contribot.yml":                      "x: " + secret + "\n",
+				"SovereignCloudStack/private:.env":                         "x: " + secret + "\n",
+				"SovereignCloudStack/.github:secret.json":                  `{"x": "` + secret + `"}` + "\n",
+				"SovereignCloudStack/.github:.github/workflows/deploy.yml": "x: " + secret + "\n",
+				"SovereignCloudStack/docs:" + rules.DefaultPath:            "extends: " + strconv.Quote(ext) + "\n",
+			})
+			l, _ := newLoader()
+			ld := mustLoad(t, l, g, "docs")
+			for key := range g.reads() {
+				if !allowed[strings.ToLower(key)] {
+					t.Errorf("read %s", key)
+				}
+			}
+			if all := strings.Join(append(messages(ld.Problems), messages(ld.Warnings)...), "\n"); strings.Contains(all, secret) {
+				t.Errorf("the secret shows: %s", all)
+			}
+		})
 	}
 }
