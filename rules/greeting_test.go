@@ -89,6 +89,9 @@ func TestParse_RepositoryMaintainersGreetingOutsideTheLanguageIsRefused(t *testi
 			if alloc := allocated(func() { _, err = Parse(repoFile, []byte(greetingFile(tt.tmpl))) }); alloc > 16<<20 {
 				t.Errorf("the load check allocated %d MB", alloc>>20)
 			}
+			if err == nil {
+				t.Fatalf("accepted; want %q", tt.want)
+			}
 			// Every such construct is reported; the first is enough here.
 			if got := asErrors(repoFile, err); got[0].Error() != tt.want {
 				t.Errorf("errors = %q\nwant first %q", got, tt.want)
