@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"text/template"
 	"text/template/parse"
@@ -184,32 +183,45 @@ func valueCost(v reflect.Value, pad, depth int) int {
 	return costCap // functions, channels: nothing a greeting prints
 }
 
-// printfSpec is a verb's flags, argument index, width and precision.
-var printfSpec = regexp.MustCompile(`%[-+# 0-9.*\[\]]*`)
-
 // printfPad checks a printf format as greetings may write it and returns
 // the largest width plus precision of its verbs. fmt builds each verb in
 // memory first, up to a million bytes wide, so widths go up to 999; *
 // would take the width from an argument, and %[n] repeats an argument as
-// often as the format says.
+// often as the format says. It scans by hand: it runs on every printf of
+// every render.
 func printfPad(format string) (int, error) {
 	pad := 0
-	for _, spec := range printfSpec.FindAllString(format, -1) {
-		switch {
-		case strings.Contains(spec, "*"):
-			return 0, &printfProblem{spec, "takes a width or precision from an argument; write it out, up to 999"}
-		case strings.ContainsAny(spec, "[]"):
-			return 0, &printfProblem{spec, "argument indexes are not supported; write each argument out"}
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
 		}
-		n := 0
-		for _, num := range digits.FindAllString(spec, -1) {
-			if len(num) > 3 {
-				return 0, &printfProblem{spec, "is too wide; widths and precisions go up to 999"}
+		start := i
+		if i++; i < len(format) && format[i] == '%' {
+			continue // a literal %
+		}
+		end := i
+		for end < len(format) && strings.IndexByte("-+# 0123456789.*[]", format[end]) >= 0 {
+			end++
+		}
+		spec := format[start:end]
+		total, n, num := 0, 0, 0 // width plus precision; the number read; its digits
+		for ; i < end; i++ {
+			switch c := format[i]; {
+			case c == '*':
+				return 0, &printfProblem{spec, "takes a width or precision from an argument; write it out, up to 999"}
+			case c == '[' || c == ']':
+				return 0, &printfProblem{spec, "argument indexes are not supported; write each argument out"}
+			case c >= '0' && c <= '9':
+				if num++; num > 3 {
+					return 0, &printfProblem{spec, "is too wide; widths and precisions go up to 999"}
+				}
+				n = n*10 + int(c-'0')
+			default:
+				total, n, num = total+n, 0, 0
 			}
-			w, _ := strconv.Atoi(num)
-			n += w
 		}
-		pad = max(pad, n)
+		pad = max(pad, total+n)
+		i-- // the verb itself
 	}
 	return pad, nil
 }
@@ -220,8 +232,6 @@ type printfProblem struct{ spec, msg string }
 // Error leaves the verb out: greetings of other repositories' files are
 // shown without their text.
 func (p *printfProblem) Error() string { return "printf: a verb " + p.msg }
-
-var digits = regexp.MustCompile(`[0-9]+`)
 
 // greeting is a welcome template compiled for one render or check.
 type greeting struct {
