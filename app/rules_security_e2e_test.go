@@ -86,8 +86,8 @@ func TestRulesExtends_RepositoryMaintainerOfAPublicRepoReadsNoPrivateFile(t *tes
 		},
 		{
 			name:      "a repository maintainer of a public repo in org A extends org B's .github",
-			repoRules: "extends: " + otherOrg + "/.github:.env\n",
-			want:      []string{"extends: victim-org/.github:.env is in another organisation than Codertocat; only Codertocat/.github can be extended, so nothing was read from it"},
+			repoRules: "extends: " + otherOrg + "/.github:.github/private.yml\n",
+			want:      []string{"extends: victim-org/.github:.github/private.yml is in another organisation than Codertocat; only Codertocat/.github can be extended, so nothing was read from it"},
 			notRead:   []string{"GET /repos/" + otherOrg + "/"},
 		},
 		{
@@ -99,10 +99,8 @@ func TestRulesExtends_RepositoryMaintainerOfAPublicRepoReadsNoPrivateFile(t *tes
 		{
 			name:      "a repository maintainer of a public repo in org A extends a secret in org A's private .github",
 			repoRules: "extends: " + owner + "/.github:secrets.env\n",
-			want: []string{
-				".github/contribot.yml:1:10: extends: Codertocat/.github:secrets.env has problems; using the org default",
-				"Codertocat/.github:secrets.env:1:1: want a mapping of sections at the top level (such as dco:), got text",
-			},
+			want:      []string{`.github/contribot.yml:1:10: extends: path in "Codertocat/.github:secrets.env": only rules files can be extended`},
+			notRead:   []string{"GET /repos/" + owner + "/.github/contents/secrets.env"},
 		},
 		{
 			name:     "org A's private .github holds a broken org default with a secret in it",

@@ -34,3 +34,18 @@ func TestParseRefusesAliasBombsAndOversizedFiles(t *testing.T) {
 		})
 	}
 }
+
+// An org admin's file of 65,000 aliases (or any file of another
+// repository a repository extends) gives as many problems as any other
+// broken file: maxErrors and a count, not one per alias, each logged by
+// every feature on every event of the org.
+func TestParse_OrgAdminsAliasFloodGivesBoundedProblems(t *testing.T) {
+	flood := "a: &a x\nb: [" + strings.Repeat("*a, ", (MaxFileSize-64)/4) + "]\n"
+	for name, parse := range map[string]func(string, []byte) (*File, error){"own": Parse, "redacted": ParseRedacted} {
+		_, err := parse(orgFile, []byte(flood))
+		got := asErrors(orgFile, err)
+		if len(got) != maxErrors+1 || !strings.HasSuffix(got[maxErrors].Msg, "more problems from here on are not shown") {
+			t.Errorf("%s: %d problems, the last %q; want %d and a count", name, len(got), got[len(got)-1], maxErrors+1)
+		}
+	}
+}

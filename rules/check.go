@@ -21,6 +21,16 @@ const (
 	maxLabelDescription = 100
 )
 
+// Bounds on modules, which keep merging and deciding cheap: a pull request
+// carries at most 100 labels, so longer lists would never apply.
+const (
+	// MaxModules bounds the modules of one file.
+	MaxModules = 200
+	// MaxModuleList bounds a list of module names (implies, a label
+	// rule's modules).
+	MaxModuleList = 50
+)
+
 // sizeNames are the size thresholds in the order they must increase.
 var sizeNames = []string{"S", "M", "L", "XL", "XXL"}
 
@@ -31,6 +41,9 @@ var sizeNames = []string{"S", "M", "L", "XL", "XXL"}
 func (d *decoder) checkModules(mods *yaml.Node) {
 	if mods == nil || mods.Kind != yaml.MappingNode {
 		return
+	}
+	if n := len(mods.Content) / 2; n > MaxModules {
+		d.errorf(mods.Content[2*MaxModules], "modules: %s; a rules file may have at most %d", d.count(n, "modules"), MaxModules)
 	}
 	for i := 0; i+1 < len(mods.Content); i += 2 {
 		key, val := mods.Content[i], mods.Content[i+1]
@@ -47,7 +60,7 @@ func (d *decoder) checkModules(mods *yaml.Node) {
 			}
 		} else if n := utf8.RuneCountInString(key.Value); n > maxLabelName {
 			// Without a label the name is the label.
-			d.errorf(key, "%s: the module's name is its label, and has %d characters; GitHub label names have at most %d: set label", path, n, maxLabelName)
+			d.errorf(key, "%s: the module's name is its label, and is %s; GitHub label names have at most %d: set label", path, d.size(n, "characters long"), maxLabelName)
 		}
 		d.checkDescription(stringAt(val, "description"), path+".description")
 		d.checkColor(stringAt(val, "color"), path+".color")
@@ -86,7 +99,7 @@ func (d *decoder) checkLabels(labels *yaml.Node) {
 	}
 	for i, rule := range listAt(labels, "rules") {
 		if i == MaxLabelRules {
-			d.errorf(rule, "labels.rules: %d rules; a rules file may have at most %d", len(listAt(labels, "rules")), MaxLabelRules)
+			d.errorf(rule, "labels.rules: %s; a rules file may have at most %d", d.count(len(listAt(labels, "rules")), "rules"), MaxLabelRules)
 			break
 		}
 		d.checkLabelRule(rule, fmt.Sprintf("labels.rules[%d]", i))
@@ -128,14 +141,18 @@ func (d *decoder) checkWelcome(w *yaml.Node) {
 	}
 	if links := mappingAt(w, "links"); links != nil {
 		if n := len(links.Content) / 2; n > MaxWelcomeLinks {
-			d.errorf(links.Content[2*MaxWelcomeLinks], "welcome.links: %d links; a rules file may have at most %d", n, MaxWelcomeLinks)
+			d.errorf(links.Content[2*MaxWelcomeLinks], "welcome.links: %s; a rules file may have at most %d", d.count(n, "links"), MaxWelcomeLinks)
 		}
 		for i := 0; i+1 < len(links.Content); i += 2 {
 			key, val := links.Content[i], links.Content[i+1]
 			if isString(key) && !linkName.MatchString(key.Value) {
 				d.errorf(key, "welcome.links: %s cannot be written as {{.Links.name}}; use letters, digits and _, not starting with a digit", d.quote(key.Value))
 			}
-			if isString(val) && !absoluteURL(val.Value) {
+			switch {
+			case !isString(val):
+			case len(val.Value) > MaxWelcomeLinkURL:
+				d.errorf(val, "welcome.links.%s: %s; a link may have at most %d", d.name(key.Value), d.size(len(val.Value), "bytes"), MaxWelcomeLinkURL)
+			case !absoluteURL(val.Value):
 				d.errorf(val, "welcome.links.%s: want an absolute http(s) URL such as \"https://example.org/contribute\", got %s", d.name(key.Value), d.quote(val.Value))
 			}
 		}
@@ -150,7 +167,7 @@ func (d *decoder) checkWelcome(w *yaml.Node) {
 		}
 		path := "welcome." + key
 		if len(v.Value) > MaxWelcomeTemplate {
-			d.errorf(v, "%s: %d bytes; a welcome template may have at most %d", path, len(v.Value), MaxWelcomeTemplate)
+			d.errorf(v, "%s: %s; a welcome template may have at most %d", path, d.size(len(v.Value), "bytes"), MaxWelcomeTemplate)
 			continue
 		}
 		for _, e := range checkWelcomeTemplate(path, v.Value) {
@@ -200,7 +217,7 @@ func (d *decoder) checkUpstream(up *yaml.Node) {
 			// catches an empty title that meets another layer's repo.
 			d.errorf(v, "upstream.dashboard.title: empty; the dashboard issue needs a title (write repo: \"\" for no dashboard)")
 		case n > maxIssueTitle:
-			d.errorf(v, "upstream.dashboard.title: %d characters; GitHub issue titles have at most %d", n, maxIssueTitle)
+			d.errorf(v, "upstream.dashboard.title: %s; GitHub issue titles have at most %d", d.size(n, "characters"), maxIssueTitle)
 		}
 	}
 }
@@ -304,6 +321,9 @@ func (d *decoder) checkThresholds(th *yaml.Node) {
 }
 
 func (d *decoder) checkModuleNames(names []*yaml.Node, path string) {
+	if len(names) > MaxModuleList {
+		d.errorf(names[MaxModuleList], "%s: %s; a list of modules may have at most %d", path, d.count(len(names), "modules"), MaxModuleList)
+	}
 	for i, v := range names {
 		if isString(v) && strings.TrimSpace(v.Value) == "" {
 			d.errorf(v, "%s[%d]: empty module name", path, i)
@@ -316,7 +336,7 @@ func (d *decoder) checkLabelName(v *yaml.Node, path string) {
 	case n == 0:
 		d.errorf(v, "%s: empty label name", path)
 	case n > maxLabelName:
-		d.errorf(v, "%s: %d characters; GitHub label names have at most %d", path, n, maxLabelName)
+		d.errorf(v, "%s: %s; GitHub label names have at most %d", path, d.size(n, "characters"), maxLabelName)
 	}
 }
 
@@ -325,7 +345,7 @@ func (d *decoder) checkDescription(v *yaml.Node, path string) {
 		return
 	}
 	if n := utf8.RuneCountInString(v.Value); n > maxLabelDescription {
-		d.errorf(v, "%s: %d characters; GitHub label descriptions have at most %d", path, n, maxLabelDescription)
+		d.errorf(v, "%s: %s; GitHub label descriptions have at most %d", path, d.size(n, "characters"), maxLabelDescription)
 	}
 }
 
@@ -359,8 +379,13 @@ func (d *decoder) checkGlob(v *yaml.Node, path string, isPath bool) {
 	case isPath && strings.HasPrefix(v.Value, "/"):
 		// Changed paths are relative, so this glob could never match.
 		d.errorf(v, "%s: %s starts with \"/\"; paths are relative to the repository root", path, d.quote(v.Value))
+	case isPath && globMatchProblem(v.Value) != "":
+		d.errorf(v, "%s: %s is not supported: %s", path, d.quote(v.Value), globMatchProblem(v.Value))
 	case d.checkGlobCost(v, path):
 		d.countGlob(v, path)
+		if isPath {
+			d.compileGlob(v, path)
+		}
 	}
 }
 

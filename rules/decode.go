@@ -26,10 +26,12 @@ type decoder struct {
 	// every value, key or name read from the file goes through quote,
 	// number, name or describe, which hide it.
 	redact bool
-	// globs and titleProgram add up the cost of the file's patterns;
-	// titles keeps the compiled title expressions (see patterns.go).
-	globs, titleProgram int
-	titles              map[string]*regexp.Regexp
+	// globs, globProgram and titleProgram add up the cost of the file's
+	// patterns; titles and paths keep the compiled title expressions and
+	// path globs (see patterns.go).
+	globs, globProgram, titleProgram int
+	titles                           map[string]*regexp.Regexp
+	paths                            map[string]*Glob
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
@@ -65,6 +67,25 @@ func (d *decoder) name(s string) string {
 }
 
 func (d *decoder) describe(n *yaml.Node) string { return describe(n, d.redact) }
+
+// size is the length of a value of the file over a limit, as a message
+// shows it: "201 bytes", or "too long" redacted, since a length says what
+// a hidden value is (a token's length, a secret's).
+func (d *decoder) size(n int, unit string) string {
+	if d.redact {
+		return "too long"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
+}
+
+// count is how many entries of a list or mapping the file has over a
+// limit: "51 links", or "too many links" redacted.
+func (d *decoder) count(n int, noun string) string {
+	if d.redact {
+		return "too many " + noun
+	}
+	return fmt.Sprintf("%d %s", n, noun)
+}
 
 var durationType = reflect.TypeFor[Duration]()
 

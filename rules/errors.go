@@ -72,6 +72,8 @@ func (es Errors) report() Errors {
 // has one shape; a foreign error keeps its text under the given file name.
 func asErrors(file string, err error) Errors {
 	switch e := err.(type) {
+	case nil:
+		return nil
 	case Errors:
 		return e
 	case *Error:

@@ -96,7 +96,22 @@ func parseExtends(extends string, quote func(string) string) (t Target, none boo
 	if err := checkPath(p); err != nil {
 		return Target{}, false, fmt.Errorf("path in %s: %w", quote(extends), err)
 	}
+	if !Extendable(p) {
+		return Target{}, false, fmt.Errorf(`path in %s: only rules files can be extended, a .yml or .yaml file in the .github directory such as ".github/strict.yml"`, quote(extends))
+	}
 	return Target{Owner: o, Repo: r, Path: p}, false, nil
+}
+
+// Extendable reports a path that extends may name in the org's .github
+// repository: a .yml or .yaml file directly in its .github directory,
+// where DefaultPath is. Other files there (a workflow, notes, a
+// credentials file) are read with the org's installation, and even
+// without their text, a problem's line and column and a value's type
+// would tell the extending repository's readers about them.
+func Extendable(p string) bool {
+	dir, file := path.Split(p)
+	ext := path.Ext(file)
+	return dir == ".github/" && (ext == ".yml" || ext == ".yaml") && len(file) > len(ext)
 }
 
 // checkPath keeps extends paths inside the repository and in the one

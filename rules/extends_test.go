@@ -16,8 +16,15 @@ func TestResolveExtends(t *testing.T) {
 		{in: "", want: Target{"SovereignCloudStack", ".github", ".github/contribot.yml"}},
 		{in: "none", none: true},
 		{in: "SovereignCloudStack/.github", want: Target{"SovereignCloudStack", ".github", ".github/contribot.yml"}},
-		{in: "sovereigncloudstack/.GitHub:rules/strict.yml", want: Target{"sovereigncloudstack", ".GitHub", "rules/strict.yml"}},
-		{in: "SovereignCloudStack/.github:x.yml", want: Target{"SovereignCloudStack", ".github", "x.yml"}},
+		{in: "sovereigncloudstack/.GitHub:.github/strict.yml", want: Target{"sovereigncloudstack", ".GitHub", ".github/strict.yml"}},
+		{in: "SovereignCloudStack/.github:.github/x.yaml", want: Target{"SovereignCloudStack", ".github", ".github/x.yaml"}},
+		// A repository maintainer names a file of the org's .github that
+		// is no rules file: nothing is read (issue 11 review).
+		{in: "SovereignCloudStack/.github:secret.json", errMsg: `path in "SovereignCloudStack/.github:secret.json": only rules files can be extended, a .yml or .yaml file in the .github directory such as ".github/strict.yml"`},
+		{in: "SovereignCloudStack/.github:rules/strict.yml", errMsg: `path in "SovereignCloudStack/.github:rules/strict.yml": only rules files can be extended, a .yml or .yaml file in the .github directory such as ".github/strict.yml"`},
+		{in: "SovereignCloudStack/.github:.github/workflows/deploy.yml", errMsg: `path in "SovereignCloudStack/.github:.github/workflows/deploy.yml": only rules files can be extended, a .yml or .yaml file in the .github directory such as ".github/strict.yml"`},
+		{in: "SovereignCloudStack/.github:.github/.yml", errMsg: `path in "SovereignCloudStack/.github:.github/.yml": only rules files can be extended, a .yml or .yaml file in the .github directory such as ".github/strict.yml"`},
+		{in: "SovereignCloudStack/.github:.github/x.YML", errMsg: `path in "SovereignCloudStack/.github:.github/x.YML": only rules files can be extended, a .yml or .yaml file in the .github directory such as ".github/strict.yml"`},
 		// A repository maintainer names another org's repository.
 		{in: "osism/.github", errMsg: `osism/.github:.github/contribot.yml is in another organisation than SovereignCloudStack; only SovereignCloudStack/.github can be extended, so nothing was read from it`},
 		{in: "victim/secret:.env", errMsg: `"victim/secret" is not the org's .github repository; only files there can be extended ("owner/.github" or "owner/.github:path")`},

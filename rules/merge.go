@@ -70,6 +70,11 @@ type Result struct {
 	// Problems are files that could not be used at all; the result is what
 	// the remaining layers give.
 	Problems Errors
+
+	// warned counts the warnings of each section, and unshown holds the
+	// first one past maxErrors, which addWarning did not keep.
+	warned  map[string]int
+	unshown map[string]*Error
 }
 
 // Merge combines layers, lowest priority first (built-in, org, repository),
@@ -102,12 +107,13 @@ func Merge(layers ...Layer) *Result {
 	// it rather than hide it.
 	res.Problems = append(res.Problems, d.errs...)
 	res.Rules.Locked = slices.Sorted(maps.Keys(locks))
-	res.compileTitles(layers)
+	res.compilePatterns(layers)
 	res.checkModuleRefs(merged)
 	res.checkSize()
 	res.checkWelcomeLinks(merged, layers)
 	res.checkWelcomeSize()
 	res.checkUpstream(merged)
+	res.closeWarnings()
 	return res
 }
 
@@ -121,19 +127,18 @@ func (res *Result) applyLayer(merged *yaml.Node, l Layer, locks map[string]Origi
 		case section == "locked":
 			// Locks are collected by addLocks, not merged as a list.
 			if l.Kind == LayerRepo {
-				res.warn(f, key, "locked is honoured only in the org default and the built-in rules; ignored in a repository's file")
+				res.warn(f, key, "", "locked is honoured only in the org default and the built-in rules; ignored in a repository's file")
 			}
 			continue
 		case section == "extends" && l.Kind != LayerRepo:
-			res.warn(f, key, "extends is read only from a repository's own file; ignored here")
+			res.warn(f, key, "", "extends is read only from a repository's own file; ignored here")
 			continue
 		case l.LocksOnly && !slices.Contains(f.Rules.Locked, section):
 			continue
 		}
 		if by, ok := locks[section]; ok {
 			if changes(merged, key, val) {
-				res.warn(f, key, fmt.Sprintf("section %s is locked by the %s layer (%s); this change is ignored", section, by.Layer, by))
-				res.Warnings[len(res.Warnings)-1].Section = section
+				res.warn(f, key, section, fmt.Sprintf("section %s is locked by the %s layer (%s); this change is ignored", section, by.Layer, by))
 			}
 			continue
 		}
@@ -143,8 +148,44 @@ func (res *Result) applyLayer(merged *yaml.Node, l Layer, locks map[string]Origi
 	}
 }
 
-func (res *Result) warn(f *File, at *yaml.Node, msg string) {
-	res.Warnings = append(res.Warnings, &Error{File: f.Name, Line: at.Line, Column: at.Column, Msg: msg})
+func (res *Result) warn(f *File, at *yaml.Node, section, msg string) {
+	res.addWarning(&Error{File: f.Name, Line: at.Line, Column: at.Column, Msg: msg, Section: section})
+}
+
+// addWarning keeps at most maxErrors warnings per section: a file that
+// names thousands of unknown modules must not cost a warning each, in
+// memory, in check runs and in every log line of every event.
+func (res *Result) addWarning(e *Error) {
+	if res.warned == nil {
+		res.warned, res.unshown = map[string]int{}, map[string]*Error{}
+	}
+	res.warned[e.Section]++
+	switch n := res.warned[e.Section]; {
+	case n <= maxErrors:
+		res.Warnings = append(res.Warnings, e)
+	case n == maxErrors+1:
+		res.unshown[e.Section] = e
+	}
+}
+
+// closeWarnings says how many warnings of each section were not kept,
+// positioned at the first of them.
+func (res *Result) closeWarnings() {
+	for _, section := range slices.Sorted(maps.Keys(res.unshown)) {
+		first := res.unshown[section]
+		res.Warnings = append(res.Warnings, &Error{File: first.File, Line: first.Line, Column: first.Column, Section: section,
+			Msg: fmt.Sprintf("%d more warnings from here on are not shown", res.warned[section]-maxErrors)})
+	}
+}
+
+// shortList names at most maxListed of names, so that a message about one
+// name stays short however many the rules define.
+func shortList(names []string) string {
+	const maxListed = 20
+	if len(names) <= maxListed {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
 }
 
 // addLocks records the sections a built-in or org file locks. The first lock
@@ -237,7 +278,7 @@ func (res *Result) checkModuleRefs(merged *yaml.Node) {
 	mods := res.Rules.Modules
 	known := "(no modules are defined)"
 	if len(mods) > 0 {
-		known = "(known: " + strings.Join(slices.Sorted(maps.Keys(mods)), ", ") + ")"
+		known = "(known: " + shortList(slices.Sorted(maps.Keys(mods))) + ")"
 	}
 	var rules []*yaml.Node
 	if _, labels := lookup(merged, "labels"); labels != nil {
@@ -326,7 +367,7 @@ func (res *Result) checkSize() {
 		source = "labels.size.enabled"
 	}
 	o := res.Sources[source]
-	res.Warnings = append(res.Warnings, &Error{File: o.File, Line: o.Line, Column: o.Column,
+	res.addWarning(&Error{File: o.File, Line: o.Line, Column: o.Column,
 		Msg: fmt.Sprintf("%s%s: %s; size labels are off", path, at, msg), Section: "labels"})
 }
 
@@ -339,7 +380,7 @@ func (res *Result) warnMerged(path string, n *yaml.Node, msg string) {
 	if n != nil {
 		e.Line, e.Column = n.Line, n.Column
 	}
-	res.Warnings = append(res.Warnings, e)
+	res.addWarning(e)
 }
 
 // checkUpstream checks what only the merged rules can tell: the settings

@@ -24,9 +24,11 @@ type File struct {
 	// src is the file's text, for positions inside multi-line values
 	// such as welcome templates; nil when unknown.
 	src []byte
-	// titles are the compiled title expressions of labels.rules, for
-	// Merge to hand on; shared like Root, so read-only.
+	// titles and paths are the compiled title expressions and path globs
+	// of labels.rules, for Merge to hand on; shared like Root, so
+	// read-only.
 	titles map[string]*regexp.Regexp
+	paths  map[string]*Glob
 }
 
 // Parse reads a contribot.yml strictly: an unknown key, a value of the wrong
@@ -68,7 +70,15 @@ func parseFile(name string, data []byte, redact bool) (*File, error) {
 	if len(d.errs) > 0 {
 		return nil, d.errs.report()
 	}
-	f.titles = d.titles
+	f.titles, f.paths = d.titles, d.paths
+	// The file's own rules carry their compiled patterns too, the same
+	// ones Merge hands on, so that a file's rules and the merged rules of
+	// that file alone are the same value.
+	for i := range f.Rules.Labels.Rules {
+		rule := &f.Rules.Labels.Rules[i]
+		rule.title = d.titles[rule.Title]
+		rule.any, rule.all = compiledGlobs(d.paths, rule.Files.Any), compiledGlobs(d.paths, rule.Files.All)
+	}
 	return f, nil
 }
 
@@ -147,4 +157,16 @@ func lookup(m *yaml.Node, key string) (k, v *yaml.Node) {
 		}
 	}
 	return nil, nil
+}
+
+// compiledGlobs are the compiled globs, or nil when one is missing.
+func compiledGlobs(paths map[string]*Glob, globs []string) []*Glob {
+	var out []*Glob
+	for _, g := range globs {
+		if paths[g] == nil {
+			return nil
+		}
+		out = append(out, paths[g])
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -31,6 +32,12 @@ const (
 	// expand to: doublestar tries them one by one, so {a,b} written n
 	// times costs 2^n.
 	MaxGlobExpansions = 32
+	// MaxGlobProgram bounds a path glob's compiled RE2 program (see
+	// Glob), whose size times a path's length is what matching costs.
+	MaxGlobProgram = 2000
+	// MaxGlobPrograms bounds the programs of all path globs of one file
+	// together.
+	MaxGlobPrograms = 20000
 	// MaxTitleLength bounds a title expression's source, in bytes.
 	MaxTitleLength = 500
 	// MaxTitleProgram bounds a title expression's compiled RE2 program,
@@ -110,9 +117,9 @@ func expansions(p string, i int, inBraces bool) (int, int) {
 func (d *decoder) checkGlobCost(v *yaml.Node, path string) bool {
 	switch n := strings.Count(v.Value, "**"); {
 	case len(v.Value) > MaxGlobLength:
-		d.errorf(v, "%s: %d bytes; a glob may have at most %d", path, len(v.Value), MaxGlobLength)
+		d.errorf(v, "%s: %s; a glob may have at most %d", path, d.size(len(v.Value), "bytes"), MaxGlobLength)
 	case n > MaxGlobDoubleStars:
-		d.errorf(v, "%s: %d \"**\"; a glob may have at most %d", path, n, MaxGlobDoubleStars)
+		d.errorf(v, "%s: %s; a glob may have at most %d", path, d.count(n, `"**"`), MaxGlobDoubleStars)
 	case GlobExpansions(v.Value) > MaxGlobExpansions:
 		d.errorf(v, "%s: its {…} alternatives expand to more than %d patterns; write fewer alternatives, or several globs", path, MaxGlobExpansions)
 	default:
@@ -131,11 +138,108 @@ func (d *decoder) countGlob(v *yaml.Node, path string) {
 	}
 }
 
+// Glob is a path glob compiled to RE2 (see globRegexp): it matches what
+// doublestar.Match matches, in time linear in Program times the path's
+// length.
+type Glob struct {
+	re *regexp.Regexp
+	// prefix is the literal text every match starts with: most paths of
+	// a pull request fail on it at once.
+	prefix string
+	// Program is the size of the compiled program.
+	Program int
+}
+
+// Match reports whether the path matches the glob.
+func (g *Glob) Match(path string) bool {
+	return strings.HasPrefix(path, g.prefix) && g.re.MatchString(path)
+}
+
+// CompileGlob compiles a path glob as a rules file may write it, within
+// MaxGlobProgram.
+func CompileGlob(p string) (*Glob, error) {
+	d := &decoder{}
+	d.checkGlob(&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p}, "glob", true)
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
+	return d.paths[p], nil
+}
+
+// compileGlob compiles a path glob within the limits and keeps it for
+// Merge, so that no decision compiles it again.
+func (d *decoder) compileGlob(v *yaml.Node, path string) {
+	re, n, err := globProgram(v.Value)
+	switch {
+	case err != nil:
+		// globMatchProblem and ValidatePattern passed: a translation bug.
+		d.errorf(v, "%s: cannot be compiled: %v", path, err)
+		return
+	case n > MaxGlobProgram:
+		d.errorf(v, "%s: compiles to %s; a glob may have at most %d (each {…} alternative and each \"*\" before the end adds to it)", path, d.count(n, "instructions"), MaxGlobProgram)
+		return
+	}
+	before := d.globProgram
+	d.globProgram += n
+	if before <= MaxGlobPrograms && d.globProgram > MaxGlobPrograms {
+		d.errorf(v, "%s: the file's path globs compile to more than %d instructions together here; a rules file may have at most %d", path, MaxGlobPrograms, MaxGlobPrograms)
+		return
+	}
+	if d.paths == nil {
+		d.paths = map[string]*Glob{}
+	}
+	prefix, _ := re.LiteralPrefix()
+	d.paths[v.Value] = &Glob{re: re, prefix: prefix, Program: n}
+}
+
+// MatchAny reports whether path matches one of the rule's files.any globs.
+func (r *LabelRule) MatchAny(path string) bool { return matchGlobs(r.any, r.Files.Any, path) }
+
+// MatchAll reports whether path matches one of the rule's files.all globs.
+func (r *LabelRule) MatchAll(path string) bool { return matchGlobs(r.all, r.Files.All, path) }
+
+// GlobProgram is the size of the programs of the rule's path globs: what
+// matching one byte of a path against all of them costs at most.
+func (r *LabelRule) GlobProgram() int {
+	n := 0
+	for _, l := range []struct {
+		compiled []*Glob
+		globs    []string
+	}{{r.any, r.Files.Any}, {r.all, r.Files.All}} {
+		if len(l.compiled) == len(l.globs) {
+			for _, g := range l.compiled {
+				n += g.Program
+			}
+			continue
+		}
+		for _, g := range l.globs {
+			if c, err := CompileGlob(g); err == nil {
+				n += c.Program
+			}
+		}
+	}
+	return n
+}
+
+// matchGlobs matches the compiled globs, or, for a rule built by hand (in
+// tests), compiles them on every call.
+func matchGlobs(compiled []*Glob, globs []string, path string) bool {
+	if len(compiled) == len(globs) {
+		return slices.ContainsFunc(compiled, func(g *Glob) bool { return g.Match(path) })
+	}
+	for _, g := range globs {
+		if c, err := CompileGlob(g); err == nil && c.Match(path) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkTitle compiles a title expression within the limits and keeps it
 // for Merge, so that no decision compiles it again.
 func (d *decoder) checkTitle(v *yaml.Node, path string) {
 	if len(v.Value) > MaxTitleLength {
-		d.errorf(v, "%s.title: %d bytes; a title expression may have at most %d", path, len(v.Value), MaxTitleLength)
+		d.errorf(v, "%s.title: %s; a title expression may have at most %d", path, d.size(len(v.Value), "bytes"), MaxTitleLength)
 		return
 	}
 	// regexp.Compile's own steps, to learn the program's size.
@@ -149,7 +253,7 @@ func (d *decoder) checkTitle(v *yaml.Node, path string) {
 		return
 	}
 	if n := len(prog.Inst); n > MaxTitleProgram {
-		d.errorf(v, "%s.title: compiles to %d instructions; a title expression may have at most %d (counted repetitions such as {100} multiply it)", path, n, MaxTitleProgram)
+		d.errorf(v, "%s.title: compiles to %s; a title expression may have at most %d (counted repetitions such as {100} multiply it)", path, d.count(n, "instructions"), MaxTitleProgram)
 		return
 	}
 	before := d.titleProgram
@@ -193,12 +297,14 @@ func compileTitle(s string) (*regexp.Regexp, error) {
 	return d.titles[s], nil
 }
 
-// compileTitles gives the effective label rules their compiled title
-// expressions, from the file that wrote them: labels.rules is replaced as
-// a whole, so all come from one file.
-func (res *Result) compileTitles(layers []Layer) {
+// compilePatterns gives the effective label rules their compiled title
+// expressions and path globs, from the file that wrote them: labels.rules
+// is replaced as a whole, so all come from one file.
+func (res *Result) compilePatterns(layers []Layer) {
 	for i := range res.Rules.Labels.Rules {
 		rule := &res.Rules.Labels.Rules[i]
+		rule.any = res.compileGlobs(layers, i, rule.Files.Any)
+		rule.all = res.compileGlobs(layers, i, rule.Files.All)
 		if rule.Title == "" {
 			continue
 		}
@@ -217,4 +323,28 @@ func (res *Result) compileTitles(layers []Layer) {
 			rule.title = re
 		}
 	}
+}
+
+// compileGlobs finds the compiled globs of labels.rules[i] in the layers.
+func (res *Result) compileGlobs(layers []Layer, i int, globs []string) []*Glob {
+	var out []*Glob
+	for _, g := range globs {
+		var found *Glob
+		for _, l := range layers {
+			if l.File != nil && l.File.paths[g] != nil {
+				found = l.File.paths[g]
+			}
+		}
+		if found == nil {
+			// Every layer was parsed, so only a merge bug gets here.
+			c, err := CompileGlob(g)
+			if err != nil {
+				res.Problems = append(res.Problems, &Error{File: "merged rules", Msg: fmt.Sprintf("labels.rules[%d].files: %v", i, err)})
+				continue
+			}
+			found = c
+		}
+		out = append(out, found)
+	}
+	return out
 }

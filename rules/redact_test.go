@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -36,6 +37,11 @@ var canaryValues = []any{
 	"{{." + canary + "}}",
 	"{{printf \"%99999s\" ." + canary + "}}",
 	"{{template \"" + canary + "\"}}",
+	"x{{define \"" + canary + "\"}}{{end}}",
+	"{{printf \"%[1]s" + canary + "\" 1}}",
+	"{{\"" + canary + "\" | printf}}",
+	"{{$" + canary + " := 1}}",
+	"{{call ." + canary + "}}",
 	"{{range ." + canary + "}}{{end}}",
 	"{{if}}" + canary,
 	"{{.Links." + canary + "}}",
@@ -104,6 +110,28 @@ func hostileFiles(t *testing.T) map[string]string {
 		"a tag":                               "dco: !" + canary + " x\n",
 		"a block scalar with a bad indicator": "x: |0\n  " + canary + "\n",
 		"a document marker inside":            "x: '\n--- " + canary + "'\n",
+		// Shapes from the review of issue 11.
+		"a %TAG directive":         "%TAG !" + canary + "! tag:" + canary + ",2000:\n---\ndco: !" + canary + "!x 1\n",
+		"a %YAML directive":        "%YAML 9." + canary + "\n---\ndco: {}\n",
+		"an unknown directive":     "%" + canary + " x\n---\ndco: {}\n",
+		"a verbatim tag":           "dco: !<tag:" + canary + "> 1\n",
+		"a bad tag URI":            "dco: !<" + canary + "\n",
+		"a complex key":            "? " + canary + "\n: 1\n",
+		"a long simple key":        strings.Repeat(canary, 200) + ": 1\n",
+		"an anchor on a key":       "&" + canary + " dco: {}\n",
+		"an alias as a key":        "a: &" + canary + " x\n*" + canary + " : 1\n",
+		"a merge key":              "x: &" + canary + " {enabled: true}\ndco:\n  <<: *" + canary + "\n",
+		"a unicode escape":         "dco: \"\\u" + canary + "\"\n",
+		"a mapping as a key":       "dco: {{" + canary + ": 1}: 2}\n",
+		"a list as a key":          "[" + canary + "]: 1\n",
+		"a BOM inside":             "dco: \ufeff" + canary + "\n",
+		"junk after a document":    "dco: {}\n... " + canary + "\n",
+		"a glob of alternatives":   "labels:\n  rules:\n    - files: {any: ['{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}" + canary + "']}\n      modules: [x]\n",
+		"named groups twice":       "labels:\n  rules:\n    - title: '(?P<" + canary + ">x)(?P<" + canary + ">y)'\n      modules: [x]\n",
+		"a template chained":       "welcome:\n  first_issue: '{{.Links." + canary + "." + canary + "}}'\n",
+		"a template block":         "welcome:\n  first_issue: '{{block \"" + canary + "\" .}}x{{end}}'\n",
+		"a template wide printf":   "welcome:\n  first_issue: '{{printf \"%9999s" + canary + "\" \"\"}}'\n",
+		"a template with bad utf8": "welcome:\n  first_issue: \"{{\\\"" + canary + "\\xff\\\"}}\"\n",
 	}
 	var paths [][]string
 	settingPaths(reflect.TypeFor[Rules](), nil, &paths)
@@ -150,7 +178,7 @@ func TestParseRedacted_RepositoryMaintainerLearnsNoTextOfAnotherRepositorysFile(
 						t.Errorf("%s, %s: message quotes the file:\n  %s\nfile:\n%s", pname, name, msg, text)
 					}
 				}
-				if e.File != "org/private:.env" || (e.Line == 0 && !strings.Contains(e.Msg, "bytes")) {
+				if e.File != "org/private:.env" || (e.Line == 0 && !strings.Contains(e.Msg, "KiB")) {
 					t.Errorf("%s, %s: message %q is not positioned", pname, name, msg)
 				}
 			}
@@ -193,6 +221,45 @@ func TestParseRedacted_MessagesStayActionable(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("errors:\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A length is text too: "has 64 characters" tells a hidden value's length,
+// a token's say. Over a limit, a redacted message says "too long" or "too
+// many", and only the limit; the repository's own file shows the count.
+func TestParseRedacted_RepositoryMaintainerLearnsNoLengthOfAnotherRepositorysValue(t *testing.T) {
+	long := func(n int) string { return strings.Repeat("a", n) }
+	glob := "labels:\n  rules:\n    - modules: [m]\n      files: {any: ['%s']}\n"
+	tests := []struct{ name, file, length string }{
+		{"a label", "welcome:\n  label: " + long(77) + "\n", "77"},
+		{"a module's name as its label", "modules:\n  " + long(66) + ": {}\n", "66"},
+		{"a description", "modules:\n  m: {description: " + long(177) + "}\n", "177"},
+		{"a glob", fmt.Sprintf(glob, long(277)), "277"},
+		{"a glob's **", fmt.Sprintf(glob, strings.Repeat("**/", 7)+"x"), "7"},
+		{"a title expression", "labels:\n  rules:\n    - modules: [m]\n      title: " + long(577) + "\n", "577"},
+		{"a title program", "labels:\n  rules:\n    - modules: [m]\n      title: '(?:abc){400}'\n", "1202"},
+		{"a template", "welcome:\n  first_pr: " + long(16999) + "\n", "16999"},
+		{"a link", "welcome:\n  links:\n    a: https://example.org/" + long(2777) + "\n", "2797"},
+		{"a dashboard title", "upstream:\n  dashboard: {repo: o/r, title: " + long(377) + "}\n", "377"},
+		{"links", "welcome:\n" + hostileLinks(61), "61"},
+		{"modules", modulesFile(211, 0, 0, 0), "211"},
+		{"implies", modulesFile(1, 66, 0, 0), "66"},
+		{"label rules", labelRules(repeat(233, func(int) string { return "      repos: [x]\n" })...), "233"},
+		{"the file", "#" + long(MaxFileSize+1233) + "\n", fmt.Sprint(MaxFileSize + 1235)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, own := Parse("f", []byte(tt.file))
+			_, other := ParseRedacted("o/.github:f", []byte(tt.file))
+			if own == nil || !strings.Contains(own.Error(), tt.length) {
+				t.Fatalf("the repository's own file does not show the length %s: %v", tt.length, own)
+			}
+			for _, e := range asErrors("o/.github:f", other) {
+				if strings.Contains(e.Msg, tt.length) {
+					t.Errorf("redacted message shows the length: %s", e)
+				}
 			}
 		})
 	}

@@ -218,6 +218,9 @@ type LabelRule struct {
 	Modules []string `yaml:"modules" json:"modules"`
 	// title is Title compiled, set by Merge; see MatchTitle.
 	title *regexp.Regexp
+	// any and all are Files.Any and Files.All compiled, set by Merge; see
+	// MatchAny and MatchAll.
+	any, all []*Glob
 }
 
 // FileGlobs match changed paths with ** globs. Any holds when some changed

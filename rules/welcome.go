@@ -5,15 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
-	"text/template/parse"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -22,23 +18,11 @@ import (
 // welcomeTemplates are the keys of the welcome section that hold templates.
 var welcomeTemplates = []string{"first_issue", "first_pr", "first_merged_pr"}
 
-// WelcomeFuncs are the functions welcome templates may call besides
-// text/template's own: join (strings.Join), as in {{join .Modules ", "}}.
-func WelcomeFuncs() template.FuncMap {
-	return template.FuncMap{"join": strings.Join}
-}
-
-// ParseWelcomeTemplate parses a welcome template as contribot runs it: with
-// WelcomeFuncs, and a link that welcome.links lacks rendering as empty text
-// (Merge warns about such links).
-func ParseWelcomeTemplate(name, src string) (*template.Template, error) {
-	return template.New(name).Funcs(WelcomeFuncs()).Option("missingkey=zero").Parse(src)
-}
-
 // CheckWelcomeTemplate reports the problems of a welcome template that
-// Parse reports for the rules: syntax, unknown fields of WelcomeData, a
-// failure to render sample data, and constructs that could make rendering
-// run away. Each problem is a *TemplateError; several are joined.
+// Parse reports for the rules: syntax, unknown fields of WelcomeData,
+// constructs outside the greeting language (see compileGreeting), and a
+// failure to render sample data. Each problem is a *TemplateError; several
+// are joined.
 func CheckWelcomeTemplate(name, src string) error {
 	var errs []error
 	for _, e := range checkWelcomeTemplate(name, src) {
@@ -97,6 +81,10 @@ const (
 	MaxWelcomeLinks = 50
 )
 
+// MaxWelcomeLinkURL bounds one link of welcome.links, in bytes: templates
+// print and compare links, and real URLs are far shorter.
+const MaxWelcomeLinkURL = 2048
+
 // MaxComment is the most characters GitHub accepts in a comment.
 const MaxComment = 65536
 
@@ -110,44 +98,28 @@ var ErrGreetingTooLong = errors.New("the greeting is longer than GitHub accepts 
 
 // RenderWelcome renders a welcome template as contribot posts it, writing
 // at most maxChars characters: at the bound it stops, so memory never
-// holds more, and returns ErrGreetingTooLong. It also stops at the next
-// write once ctx ends. text/template has no step limit; what bounds the
-// work between writes is that templates range only over .Modules and
-// .Links, never nested (checked at load), and the rules bound both.
+// holds more, and returns ErrGreetingTooLong. Its functions build at most
+// maxGreetingBuild bytes (ErrGreetingTooCostly past that), and it stops
+// once ctx ends. The template is checked again here, on the tree that
+// runs, so no template escapes the greeting language whatever name it is
+// rendered under.
 func RenderWelcome(ctx context.Context, name, src string, data WelcomeData, maxChars int) (string, error) {
-	t, err := ParseWelcomeTemplate(name, src)
-	if err != nil {
-		return "", err
+	g, errs := compileGreeting(ctx, name, src, "zero")
+	if len(errs) > 0 {
+		return "", errs[0]
 	}
-	var b strings.Builder
-	if err := t.Execute(&limitWriter{w: &b, n: maxChars, ctx: ctx}, data); err != nil {
-		return "", err
-	}
-	return b.String(), nil
-}
-
-// linkRef is a use of {{.Links.name}} at a byte offset of the template.
-type linkRef struct {
-	name string
-	pos  int
+	return g.render(data, maxChars)
 }
 
 func checkWelcomeTemplate(name, src string) []*TemplateError {
-	t, err := template.New(name).Funcs(WelcomeFuncs()).Option("missingkey=error").Parse(src)
-	if err != nil {
-		return []*TemplateError{parseError(name, err)}
-	}
-	w := &templateWalker{name: name, src: src}
-	if t.Tree != nil {
-		w.list(t.Tree.Root, true, false)
-	}
-	if len(w.errs) > 0 {
-		return w.errs
+	g, errs := compileGreeting(context.Background(), name, src, "error")
+	if len(errs) > 0 {
+		return errs
 	}
 	// Links may come from another layer, so every link the template names
 	// exists here; Merge warns about those that no layer defines.
 	links := map[string]string{}
-	for _, r := range w.refs {
+	for _, r := range g.links {
 		links[r.name] = "https://example.org/" + r.name
 	}
 	samples := []WelcomeData{{
@@ -160,8 +132,9 @@ func checkWelcomeTemplate(name, src string) []*TemplateError {
 		Title: "`Question`", URL: "https://github.com/octo-org/hello-world/issues/7", Links: links,
 	}}
 	for i, data := range samples {
+		// One budget for both renders, as for one greeting.
 		var out strings.Builder
-		if err := t.Execute(&limitWriter{w: &out, n: maxWelcomeBytes, ctx: context.Background()}, data); err != nil {
+		if err := g.t.Execute(&limitWriter{w: &out, n: maxWelcomeBytes, ctx: g.m.ctx}, data); err != nil {
 			return []*TemplateError{execError(name, src, err)}
 		}
 		if i == 0 && strings.TrimSpace(out.String()) == "" {
@@ -171,16 +144,14 @@ func checkWelcomeTemplate(name, src string) []*TemplateError {
 	return nil
 }
 
-// welcomeLinks lists the links a template names, in order; nil when it does
-// not parse.
+// welcomeLinks lists the links a template names, in order; nil when it is
+// not a valid greeting.
 func welcomeLinks(name, src string) []linkRef {
-	t, err := template.New(name).Funcs(WelcomeFuncs()).Parse(src)
-	if err != nil || t.Tree == nil {
+	g, errs := compileGreeting(context.Background(), name, src, "zero")
+	if len(errs) > 0 {
 		return nil
 	}
-	w := &templateWalker{name: name, src: src}
-	w.list(t.Tree.Root, true, false)
-	return w.refs
+	return g.links
 }
 
 var (
@@ -203,8 +174,11 @@ func parseError(name string, err error) *TemplateError {
 // execution error and keeps the position; text/template reports the
 // column as a 0-based byte offset within the line.
 func execError(name, src string, err error) *TemplateError {
-	if errors.Is(err, ErrGreetingTooLong) {
+	switch {
+	case errors.Is(err, ErrGreetingTooLong):
 		return &TemplateError{Name: name, Msg: fmt.Sprintf("renders more than %d characters of sample data; GitHub comments hold at most %d", maxWelcomeBytes, MaxComment)}
+	case errors.Is(err, ErrGreetingTooCostly):
+		return &TemplateError{Name: name, Msg: fmt.Sprintf("its functions (printf, join, …) build more than %d bytes of text for sample data; write the text out", maxGreetingBuild)}
 	}
 	const plain = "fails to render sample data"
 	msg := strings.TrimPrefix(err.Error(), "template: "+name+":")
@@ -219,213 +193,6 @@ func execError(name, src string, err error) *TemplateError {
 		e.Column = utf8.RuneCountInString(lines[line-1][:off]) + 1
 	}
 	return e
-}
-
-// limitWriter fails past n characters, so that a template such as
-// {{range .Links}}{{printf "%999s" ""}}…{{end}} cannot fill memory, and
-// once ctx ends. A character split across two writes counts twice, which
-// errs on the short side.
-type limitWriter struct {
-	w   io.Writer
-	n   int
-	ctx context.Context
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if err := l.ctx.Err(); err != nil {
-		return 0, err
-	}
-	c := utf8.RuneCount(p)
-	if c > l.n {
-		return 0, ErrGreetingTooLong
-	}
-	l.n -= c
-	return l.w.Write(p)
-}
-
-// welcomeFields are the fields of WelcomeData, which templates name.
-var welcomeFields = func() []string {
-	t := reflect.TypeFor[WelcomeData]()
-	names := make([]string, t.NumField())
-	for i := range names {
-		names[i] = t.Field(i).Name
-	}
-	return names
-}()
-
-// templateWalker checks a template's parse tree: the fields it names on
-// WelcomeData in every branch (execution sees only the branches the sample
-// data takes), and that rendering stays bounded: no {{template}}, range
-// only over .Modules or .Links, not nested (text/template ranges over
-// integers, so {{range 1000000000}} would stall a worker), and no huge
-// printf widths.
-type templateWalker struct {
-	name string
-	src  string
-	errs []*TemplateError
-	refs []linkRef
-}
-
-func (w *templateWalker) errorAt(pos parse.Pos, format string, args ...any) {
-	line, col := offsetPos(w.src, int(pos))
-	w.errs = append(w.errs, &TemplateError{Name: w.name, Line: line, Column: col, Msg: fmt.Sprintf(format, args...)})
-}
-
-// errorPlain is errorAt for a message that quotes the template, with the
-// same message without the quote.
-func (w *templateWalker) errorPlain(pos parse.Pos, plain, format string, args ...any) {
-	w.errorAt(pos, format, args...)
-	w.errs[len(w.errs)-1].plain = plain
-}
-
-// list walks a list of nodes; root says whether dot is the WelcomeData.
-func (w *templateWalker) list(l *parse.ListNode, root, inRange bool) {
-	if l == nil {
-		return
-	}
-	for _, n := range l.Nodes {
-		switch n := n.(type) {
-		case *parse.ActionNode:
-			w.pipe(n.Pipe, root)
-		case *parse.IfNode:
-			w.pipe(n.Pipe, root)
-			w.list(n.List, root, inRange)
-			w.list(n.ElseList, root, inRange)
-		case *parse.WithNode:
-			w.pipe(n.Pipe, root)
-			w.list(n.List, false, inRange)
-			w.list(n.ElseList, root, inRange)
-		case *parse.RangeNode:
-			switch {
-			case inRange:
-				w.errorAt(n.Pipe.Position(), "a range inside a range is not supported")
-			case !rangeable(n.Pipe, root):
-				w.errorAt(n.Pipe.Position(), "range only over .Modules or .Links")
-			}
-			w.pipe(n.Pipe, root)
-			w.list(n.List, false, true)
-			w.list(n.ElseList, root, inRange)
-		case *parse.TemplateNode:
-			w.errorAt(n.Position(), "{{template}} is not supported in welcome messages; write the text out")
-		}
-	}
-}
-
-// rangeable reports whether a range pipeline is .Modules or .Links.
-func rangeable(p *parse.PipeNode, root bool) bool {
-	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
-		return false
-	}
-	var ident []string
-	switch a := p.Cmds[0].Args[0].(type) {
-	case *parse.FieldNode:
-		if !root {
-			return false
-		}
-		ident = a.Ident
-	case *parse.VariableNode:
-		if len(a.Ident) < 2 || a.Ident[0] != "$" {
-			return false
-		}
-		ident = a.Ident[1:]
-	}
-	return len(ident) == 1 && (ident[0] == "Modules" || ident[0] == "Links")
-}
-
-func (w *templateWalker) pipe(p *parse.PipeNode, root bool) {
-	if p == nil {
-		return
-	}
-	for _, c := range p.Cmds {
-		if isIdent(c.Args[0], "printf") {
-			w.printf(c)
-		}
-		// {{index .Links "name"}} names a link too.
-		if len(c.Args) == 3 && isIdent(c.Args[0], "index") && w.isLinks(c.Args[1], root) {
-			if s, ok := c.Args[2].(*parse.StringNode); ok {
-				w.refs = append(w.refs, linkRef{name: s.Text, pos: int(s.Position())})
-			}
-		}
-		for _, a := range c.Args {
-			w.arg(a, root)
-		}
-	}
-}
-
-// printfSpec is a verb's flags, width and precision.
-var printfSpec = regexp.MustCompile(`%[-+# 0-9.*\[\]]*`)
-
-// printf allows only a quoted format whose widths stay below 1000: fmt
-// builds each verb in memory first, up to a million bytes wide, so
-// {{printf "%999999s%999999s…"}} could take gigabytes before any limit on
-// the output sees it.
-func (w *templateWalker) printf(c *parse.CommandNode) {
-	if len(c.Args) < 2 {
-		return
-	}
-	format, ok := c.Args[1].(*parse.StringNode)
-	if !ok {
-		w.errorAt(c.Args[1].Position(), "printf: write the format in quotes")
-		return
-	}
-	for _, spec := range printfSpec.FindAllString(format.Text, -1) {
-		if strings.Contains(spec, "*") || wideNumber.MatchString(spec) {
-			w.errorPlain(format.Position(), "printf: a width or precision is too large; they go up to 999", "printf: %q is too wide; widths and precisions go up to 999", spec)
-			return
-		}
-	}
-}
-
-var wideNumber = regexp.MustCompile(`[0-9]{4}`)
-
-func isIdent(n parse.Node, name string) bool {
-	id, ok := n.(*parse.IdentifierNode)
-	return ok && id.Ident == name
-}
-
-func (w *templateWalker) isLinks(n parse.Node, root bool) bool {
-	switch a := n.(type) {
-	case *parse.FieldNode:
-		return root && len(a.Ident) == 1 && a.Ident[0] == "Links"
-	case *parse.VariableNode:
-		return len(a.Ident) == 2 && a.Ident[0] == "$" && a.Ident[1] == "Links"
-	}
-	return false
-}
-
-func (w *templateWalker) arg(n parse.Node, root bool) {
-	switch a := n.(type) {
-	case *parse.FieldNode:
-		if !root {
-			return
-		}
-		// A chain's position is that of its second field.
-		start := int(a.Position())
-		if len(a.Ident) > 1 {
-			start -= 1 + len(a.Ident[0])
-		}
-		w.field(a.Ident, start, int(a.Position()))
-	case *parse.VariableNode:
-		// $ is the WelcomeData everywhere; the position is that of the
-		// field after it.
-		if len(a.Ident) > 1 && a.Ident[0] == "$" {
-			w.field(a.Ident[1:], int(a.Position()), int(a.Position())+1+len(a.Ident[1]))
-		}
-	case *parse.PipeNode:
-		w.pipe(a, root)
-	case *parse.ChainNode:
-		w.arg(a.Node, root)
-	}
-}
-
-// field checks .A.B… at start; next is where .B begins.
-func (w *templateWalker) field(ident []string, start, next int) {
-	switch {
-	case !slices.Contains(welcomeFields, ident[0]):
-		w.errorPlain(parse.Pos(start), "unknown field (known: ."+strings.Join(welcomeFields, ", .")+")", "unknown field .%s (known: .%s)", ident[0], strings.Join(welcomeFields, ", ."))
-	case ident[0] == "Links" && len(ident) > 1:
-		w.refs = append(w.refs, linkRef{name: ident[1], pos: next})
-	}
 }
 
 // offsetPos is the 1-based line and column (in runes) of a byte offset.
@@ -536,7 +303,7 @@ func (res *Result) checkWelcomeLinks(merged *yaml.Node, layers []Layer) {
 	links := res.Rules.Welcome.Links
 	known := "(no links are defined)"
 	if len(links) > 0 {
-		known = "(known: " + strings.Join(slices.Sorted(maps.Keys(links)), ", ") + ")"
+		known = "(known: " + shortList(slices.Sorted(maps.Keys(links))) + ")"
 	}
 	_, section := lookup(merged, "welcome")
 	for _, key := range welcomeTemplates {
@@ -562,7 +329,7 @@ func (res *Result) checkWelcomeLinks(merged *yaml.Node, layers []Layer) {
 			e := templateError(o.File, src, n, path, &TemplateError{Line: line, Column: col,
 				Msg: fmt.Sprintf("link %q is not in welcome.links %s; it renders as empty text", r.name, known)}, false)
 			e.Section = "welcome"
-			res.Warnings = append(res.Warnings, e)
+			res.addWarning(e)
 		}
 	}
 }

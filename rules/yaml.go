@@ -22,7 +22,11 @@ const MaxFileSize = 256 << 10
 // error. redact keeps text of the file out of the messages (see ParseRedacted).
 func readYAML(name string, data []byte, redact bool) (*yaml.Node, error) {
 	if len(data) > MaxFileSize {
-		return nil, Errors{{File: name, Msg: fmt.Sprintf("file is %d bytes; rules files may be at most %d KiB", len(data), MaxFileSize>>10)}}
+		size := fmt.Sprintf("file is %d bytes", len(data))
+		if redact {
+			size = "file is too large"
+		}
+		return nil, Errors{{File: name, Msg: fmt.Sprintf("%s; rules files may be at most %d KiB", size, MaxFileSize>>10)}}
 	}
 	// yaml.v3 reports bad bytes without any position, so find them first.
 	if e := checkText(name, data, redact); e != nil {
@@ -46,7 +50,7 @@ func readYAML(name string, data []byte, redact bool) (*yaml.Node, error) {
 		return nil, Errors{{File: name, Line: n.Line, Column: n.Column, Msg: "a second YAML document (after ---): a rules file holds exactly one"}}
 	}
 	if errs := rejectAnchors(name, &doc, redact, nil); len(errs) > 0 {
-		return nil, errs
+		return nil, errs.report()
 	}
 	if len(doc.Content) == 0 {
 		return nil, nil

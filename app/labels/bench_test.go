@@ -26,31 +26,53 @@ func BenchmarkDecide(b *testing.B) {
 			}
 		})
 	}
-	// Any GitHub user opens the pull request: a title of GitHub's maximum
-	// length, and 3,000 renamed files with long paths of one letter, on
-	// which star globs backtrack most.
-	longPath := strings.Repeat("a", 120) + "/" + strings.Repeat("a", 120)
-	hostilePR := Input{Repo: "o/r", Title: strings.Repeat("ab", 128), ChangedFiles: GitHubFileCap, FilesListed: true}
-	for i := range GitHubFileCap {
-		hostilePR.Files = append(hostilePR.Files, File{Path: fmt.Sprintf("%s%d", longPath, i), Previous: fmt.Sprintf("%s%dx", longPath, i)})
-	}
 	for _, h := range hostileRules {
 		r := hostileMerged(b, h.file)
+		in := h.pr()
 		b.Run(h.name, func(b *testing.B) {
 			for b.Loop() {
-				Decide(r, hostilePR)
+				Decide(r, in)
 			}
 		})
 	}
 }
 
+// hostilePR is any GitHub user's pull request: a title of GitHub's maximum
+// length, and 3,000 renamed files with long paths of one letter, on which
+// star globs backtrack most.
+func hostilePR() Input {
+	longPath := strings.Repeat("a", 120) + "/" + strings.Repeat("a", 120)
+	in := Input{Repo: "o/r", Title: strings.Repeat("ab", 128), ChangedFiles: GitHubFileCap, FilesListed: true}
+	for i := range GitHubFileCap {
+		in.Files = append(in.Files, File{Path: fmt.Sprintf("%s%d", longPath, i), Previous: fmt.Sprintf("%s%dx", longPath, i)})
+	}
+	return in
+}
+
+// longPathsPR is any GitHub user's pull request of 3,000 files, each path
+// segment bytes long in four segments (issue 11 review, B4).
+func longPathsPR(segment int) func() Input {
+	return func() Input {
+		seg := strings.Repeat("a", segment)
+		path := seg + "/" + seg + "/" + seg + "/" + seg
+		in := Input{Repo: "o/r", ChangedFiles: GitHubFileCap, FilesListed: true}
+		for i := range GitHubFileCap {
+			in.Files = append(in.Files, File{Path: fmt.Sprintf("%s%04d", path[:len(path)-4], i)})
+		}
+		return in
+	}
+}
+
 // hostileRules are rules files that a repository maintainer writes to make
 // every labels decision of the repository expensive, each at the limits
-// the parser allows.
-var hostileRules = []struct{ name, file string }{
+// the parser allows, with the pull request that costs them most.
+var hostileRules = []struct {
+	name, file string
+	pr         func() Input
+}{
 	{"a maintainer's title regexps at the limits", hostileFile(5, func(i int) string {
 		return fmt.Sprintf("    title: '(?i)(?:ab|ba|x%d){100}c'\n", i)
-	})},
+	}), hostilePR},
 	{"a maintainer's path globs at the limits", hostileFile(10, func(int) string {
 		var b strings.Builder
 		b.WriteString("    files:\n      any:\n")
@@ -58,7 +80,22 @@ var hostileRules = []struct{ name, file string }{
 			b.WriteString("        - '*a*a*a*a*a*a*a*b'\n")
 		}
 		return b.String()
-	})},
+	}), hostilePR},
+	{"a maintainer's long literal globs on 1 KB paths", hostileFile(1, func(int) string {
+		return "    files:\n      any: ['**/*" + strings.Repeat("a", 195) + "b', '**/*" + strings.Repeat("a", 195) + "c', '**/*" + strings.Repeat("a", 195) + "d']\n"
+	}), longPathsPR(250)},
+	{"a maintainer's star globs just within MaxGlobWork", hostileFile(1, func(int) string {
+		return "    files:\n      any: [" + strings.TrimSuffix(strings.Repeat("'**/*a*a*a*a*a*a*a*b', ", 8), ", ") + "]\n"
+	}), func() Input {
+		in := Input{Repo: "o/r", ChangedFiles: GitHubFileCap, FilesListed: true}
+		for i := range GitHubFileCap {
+			in.Files = append(in.Files, File{Path: fmt.Sprintf("%s%04d", strings.Repeat("a", 36), i)})
+		}
+		return in
+	}},
+	{"a maintainer's class globs on 250-byte paths", hostileFile(1, func(int) string {
+		return "    files:\n      any: [" + strings.TrimSuffix(strings.Repeat("'*["+strings.Repeat("bcdefghijk", 19)+"]', ", 13), ", ") + "]\n"
+	}), longPathsPR(62)},
 }
 
 // hostileFile is a rules file with n label rules, each with what rule(i)

@@ -11,14 +11,19 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/bmatcuk/doublestar/v4"
-
 	"github.com/SovereignCloudStack/contribot/rules"
 )
 
 // GitHubFileCap is how many files GitHub lists for a pull request at most;
 // a larger PR's list is cut there without saying which files are missing.
 const GitHubFileCap = 3000
+
+// MaxModuleLabels bounds the module labels of one decision: GitHub puts at
+// most 100 labels on a pull request, and this leaves room for the fallback
+// and size labels. Past it the rules cannot be applied as written (and
+// with create_missing, each label would be one more call), so the pull
+// request is decided like a tree-wide change.
+const MaxModuleLabels = 98
 
 // File is one changed file; Previous is set for renames, whose old path
 // counts as changed too.
@@ -211,9 +216,17 @@ func Decide(r *rules.Rules, in Input) *Decision {
 			treeWide = fmt.Sprintf("the paths give %d module labels, more than max_labels (%d)", n, cfg.MaxLabels)
 		}
 	}
+	if n := len(moduleLabels(r.Modules, fixed, varied)); treeWide == "" && n > MaxModuleLabels {
+		treeWide = fmt.Sprintf("the rules give %d module labels, more than the %d a pull request can carry beside the fallback and size labels", n, MaxModuleLabels)
+	}
 	if treeWide != "" {
 		d.TreeWide = treeWide
 		varied = nil
+	}
+	if n := len(moduleLabels(r.Modules, fixed)); n > MaxModuleLabels {
+		// The repository's own rules alone give too many: none applies.
+		d.TreeWide = fmt.Sprintf("the repository rules give %d module labels, more than the %d a pull request can carry beside the fallback and size labels", n, MaxModuleLabels)
+		treeWide, fixed = d.TreeWide, nil
 	}
 	for _, set := range []map[string][]Cause{fixed, varied} {
 		for _, m := range sortedKeys(set) {
@@ -291,15 +304,18 @@ func tooManyFiles(cfg rules.Labels, in Input) string {
 	return ""
 }
 
-// MaxGlobWork bounds the matching of one decision, in bytes of path times
-// glob patterns: the rules' path globs (with their {a,b} expansions) that
-// apply to the repository, times the bytes of the changed paths. Matching
-// costs about 10 ns per unit, so this is about 0.1 s; the built-in rules on
-// 3,000 changed files of the standards repository come to 2 million. The
-// parser bounds the globs a file may carry (rules.MaxGlobs) and GitHub the
-// paths a pull request lists, but both together, with paths as long as
-// the pull request's author likes, could cost seconds per event.
-const MaxGlobWork = 10_000_000
+// MaxGlobWork bounds the path matching of one decision, in bytes of path
+// times instructions of glob program: the compiled programs of the path
+// globs that apply to the repository (rules.Glob, RE2), times the bytes
+// of the changed paths. RE2 matches in time linear in that product, 2.5
+// to 7 ns a unit for the costliest globs (BenchmarkDecide, idle to busy
+// machine), so this is 0.1 to 0.2 s; the built-in rules on 3,000 changed
+// files of the standards repository come to 24 million, and take under a
+// millisecond (literal text fails fast). The parser bounds the programs a
+// file may carry (rules.MaxGlobPrograms) and GitHub the paths a pull
+// request lists, but both together, with paths as long as the pull
+// request's author likes, could cost seconds per event.
+const MaxGlobWork = 32_000_000
 
 // tooMuchGlobWork says why matching the paths would cost more than
 // MaxGlobWork, or "": such a pull request is decided like a tree-wide one.
@@ -307,23 +323,22 @@ func tooMuchGlobWork(cfg rules.Labels, repo string, paths []string, listed bool)
 	if !listed {
 		return ""
 	}
-	globs := 0
+	program, globs := 0, 0
 	for _, r := range cfg.Rules {
 		if len(r.Repos) > 0 && !rules.MatchRepo(r.Repos, repo) {
 			continue // the repository condition fails first
 		}
-		for _, g := range slices.Concat(r.Files.Any, r.Files.All) {
-			globs += rules.GlobExpansions(g)
-		}
+		program += r.GlobProgram()
+		globs += len(r.Files.Any) + len(r.Files.All)
 	}
-	if globs == 0 {
+	if program == 0 {
 		return ""
 	}
 	size := 0
 	for _, p := range paths {
 		size += len(p) + 1
 	}
-	if globs*size <= MaxGlobWork {
+	if program*size <= MaxGlobWork {
 		return ""
 	}
 	return fmt.Sprintf("matching %d changed paths (%d bytes) against %d path globs is more than contribot matches for one pull request", len(paths), size, globs)
@@ -360,7 +375,7 @@ func matchRule(rule rules.LabelRule, i int, repo, title string, paths []string, 
 		}
 		c.Kind = CauseFiles
 		if len(rule.Files.Any) > 0 {
-			f, ok := anyMatch(rule.Files.Any, paths)
+			f, ok := anyMatch(&rule, paths)
 			if !ok {
 				return c, false
 			}
@@ -371,7 +386,7 @@ func matchRule(rule rules.LabelRule, i int, repo, title string, paths []string, 
 				return c, false
 			}
 			for _, p := range paths {
-				if !globsMatch(rule.Files.All, p) {
+				if !rule.MatchAll(p) {
 					return c, false
 				}
 			}
@@ -395,22 +410,15 @@ func matchRule(rule rules.LabelRule, i int, repo, title string, paths []string, 
 	return c, conditions > 0
 }
 
-func anyMatch(globs, paths []string) (string, bool) {
+// anyMatch is the first path that matches one of the rule's files.any
+// globs, compiled to RE2 when the rules loaded.
+func anyMatch(rule *rules.LabelRule, paths []string) (string, bool) {
 	for _, p := range paths {
-		if globsMatch(globs, p) {
+		if rule.MatchAny(p) {
 			return p, true
 		}
 	}
 	return "", false
-}
-
-func globsMatch(globs []string, path string) bool {
-	for _, g := range globs {
-		if ok, _ := doublestar.Match(g, path); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // implied adds the modules that the found ones imply, transitively, each

@@ -368,6 +368,24 @@ func TestDecide_AnyGitHubUsersLongPathsMeetAMaintainersGlobs(t *testing.T) {
 	}
 	maintainer := testRules()
 	maintainer.Labels.Rules = append(maintainer.Labels.Rules, rules.LabelRule{Name: "backtracking", Files: rules.FileGlobs{Any: globs}, Modules: []string{"docs"}})
+	// Issue 11 review (B4): a few long globs cost the glob's length per
+	// path byte in doublestar, which counting globs times bytes missed.
+	withGlobs := func(globs ...string) *rules.Rules {
+		r := testRules()
+		r.Labels.Rules = append(r.Labels.Rules, rules.LabelRule{Name: "long", Files: rules.FileGlobs{Any: globs}, Modules: []string{"docs"}})
+		return r
+	}
+	literal := "**/*" + strings.Repeat("a", 195) + "b"
+	class := "*[" + strings.Repeat("bcdefghijk", 19) + "]"
+	segments := func(n, seg int) []File {
+		s := strings.Repeat("a", seg)
+		path := strings.Join([]string{s, s, s, s}[:n], "/")
+		var files []File
+		for i := range GitHubFileCap {
+			files = append(files, File{Path: fmt.Sprintf("%s%04d", path[:len(path)-4], i)})
+		}
+		return files
+	}
 	builtin := rules.Merge(rules.BuiltinLayer()).Rules
 	builtin.Labels.MaxFiles = 0
 	tests := []struct {
@@ -379,6 +397,12 @@ func TestDecide_AnyGitHubUsersLongPathsMeetAMaintainersGlobs(t *testing.T) {
 		{"a maintainer's 300 globs, any GitHub user's 6,000 long paths", maintainer,
 			Input{Repo: "o/x", Files: hostile, ChangedFiles: GitHubFileCap, FilesListed: true},
 			"matching 6000 changed paths (1476780 bytes) against 300 path globs is more than contribot matches for one pull request"},
+		{"a maintainer's 3 long literal globs, any GitHub user's 3,000 paths of 1 KB", withGlobs(literal, literal, literal),
+			Input{Repo: "o/x", Files: segments(4, 250), ChangedFiles: GitHubFileCap, FilesListed: true},
+			"matching 3000 changed paths (3012000 bytes) against 3 path globs is more than contribot matches for one pull request"},
+		{"a maintainer's 13 long class globs, any GitHub user's 3,000 paths of 250 bytes", withGlobs(slices.Repeat([]string{class}, 13)...),
+			Input{Repo: "o/x", Files: segments(1, 250), ChangedFiles: GitHubFileCap, FilesListed: true},
+			"matching 3000 changed paths (753000 bytes) against 13 path globs is more than contribot matches for one pull request"},
 		{"the built-in rules on 3,000 standards files", &builtin,
 			Input{Repo: "SovereignCloudStack/standards", Files: manyFiles(GitHubFileCap), ChangedFiles: GitHubFileCap, FilesListed: true}, ""},
 	}
@@ -387,6 +411,65 @@ func TestDecide_AnyGitHubUsersLongPathsMeetAMaintainersGlobs(t *testing.T) {
 			d := Decide(tt.rules, tt.in)
 			if d.TreeWide != tt.treeWide {
 				t.Errorf("TreeWide = %q, want %q", d.TreeWide, tt.treeWide)
+			}
+		})
+	}
+}
+
+// manyModulesFile is a repository's rules file of n modules given by
+// rules of 50 modules each, on every title (or, fixed, in repository o/r),
+// with no max_labels.
+func manyModulesFile(n int, fixed bool) string {
+	var b strings.Builder
+	b.WriteString("modules:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  m%d: {}\n", i)
+	}
+	b.WriteString("labels:\n  max_labels: 0\n  create_missing: {enabled: true}\n  rules:\n")
+	for start := 0; start < n; start += rules.MaxModuleList {
+		var mods []string
+		for i := start; i < min(start+rules.MaxModuleList, n); i++ {
+			mods = append(mods, fmt.Sprint("m", i))
+		}
+		cond := "title: '.'"
+		if fixed {
+			cond = "repos: [o/r]"
+		}
+		fmt.Fprintf(&b, "    - {%s, modules: [%s]}\n", cond, strings.Join(mods, ", "))
+	}
+	return b.String()
+}
+
+// A repository maintainer's rules give every pull request hundreds of
+// module labels (issue 11 review, B5: 9,000, each a CreateLabel call with
+// create_missing). GitHub carries 100 labels on a pull request: past
+// MaxModuleLabels the pull request gets the fallback label instead.
+func TestDecide_RepositoryMaintainersRulesGiveAtMostAPullRequestsLabels(t *testing.T) {
+	tests := []struct {
+		name     string
+		file     string
+		add      int
+		treeWide string
+	}{
+		{"98 module labels from titles", manyModulesFile(MaxModuleLabels, false), MaxModuleLabels, ""},
+		{"200 module labels from titles", manyModulesFile(200, false), 1,
+			"the rules give 200 module labels, more than the 98 a pull request can carry beside the fallback and size labels"},
+		{"200 module labels from the repository", manyModulesFile(200, true), 1,
+			"the repository rules give 200 module labels, more than the 98 a pull request can carry beside the fallback and size labels"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := rules.Parse(".github/contribot.yml", []byte(tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := rules.Merge(rules.BuiltinLayer(), rules.Layer{Kind: rules.LayerRepo, File: f})
+			d := Decide(&res.Rules, Input{Repo: "o/r", Title: "x"})
+			if len(d.Add) != tt.add || d.TreeWide != tt.treeWide {
+				t.Errorf("adds %d labels, tree-wide %q; want %d and %q", len(d.Add), d.TreeWide, tt.add, tt.treeWide)
+			}
+			if tt.treeWide != "" && (d.Add[0] != res.Rules.Labels.Fallback || len(d.Want) != 1) {
+				t.Errorf("adds %q, wants %d labels; want only the fallback %q", d.Add, len(d.Want), res.Rules.Labels.Fallback)
 			}
 		})
 	}

@@ -247,6 +247,7 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, c Client, r *rule
 	owner, name, _ := strings.Cut(full, "/")
 	number := key.Number
 	var add []string
+	var lks *looks
 	if len(d.Add) > 0 {
 		set, err := h.labelsOf(ctx, c, owner, name)
 		if err != nil {
@@ -271,7 +272,10 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, c Client, r *rule
 				log.Warn("label missing in the repository; not added. Create it, or set labels.create_missing.enabled", slog.String("label", l))
 				continue
 			}
-			color, desc := labelLook(r, l)
+			if lks == nil {
+				lks = labelLooks(r)
+			}
+			color, desc := lks.of(l)
 			created, err := c.CreateLabel(ctx, owner, name, l, color, desc)
 			var ge *github.ErrorResponse
 			if errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusUnprocessableEntity {
@@ -316,25 +320,46 @@ func (h *Handler) apply(ctx context.Context, log *slog.Logger, c Client, r *rule
 	return nil
 }
 
-// labelLook is the colour and description for a label contribot creates:
-// its module's, else create_missing's.
-func labelLook(r *rules.Rules, label string) (color, desc string) {
-	color, desc = r.Labels.CreateMissing.Color, r.Labels.CreateMissing.Description
+// look is the colour and description for a label contribot creates.
+type look struct{ color, desc string }
+
+// looks gives the labels contribot may create their look: a module's
+// label its module's, others create_missing's (or GitHub's default
+// colour). Built once per pull request, not per label: modules are many.
+type looks struct {
+	byLabel map[string]look // lower-case label → look
+	def     look
+}
+
+func labelLooks(r *rules.Rules) *looks {
+	l := &looks{byLabel: map[string]look{}, def: look{r.Labels.CreateMissing.Color, r.Labels.CreateMissing.Description}}
+	if l.def.color == "" {
+		l.def.color = "ededed" // GitHub's own default
+	}
 	for _, mod := range sortedKeys(r.Modules) {
 		m := r.Modules[mod]
-		if strings.EqualFold(moduleLabel(r.Modules, mod), label) {
-			if m.Color != "" {
-				color = m.Color
-			}
-			if m.Description != "" {
-				desc = m.Description
-			}
+		key := strings.ToLower(moduleLabel(r.Modules, mod))
+		lk, ok := l.byLabel[key]
+		if !ok {
+			lk = l.def
 		}
+		if m.Color != "" {
+			lk.color = m.Color
+		}
+		if m.Description != "" {
+			lk.desc = m.Description
+		}
+		l.byLabel[key] = lk
 	}
-	if color == "" {
-		color = "ededed" // GitHub's own default
+	return l
+}
+
+func (l *looks) of(label string) (color, desc string) {
+	lk, ok := l.byLabel[strings.ToLower(label)]
+	if !ok {
+		lk = l.def
 	}
-	return color, desc
+	return lk.color, lk.desc
 }
 
 // labelsOf returns the repository's labels, read once per LabelsTTL.

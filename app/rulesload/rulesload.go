@@ -130,10 +130,10 @@ func New(opts Options) *Loader {
 }
 
 // IsRulesPath tells whether a path changed in repo can change rules: a
-// repository's own ".github/contribot.yml" or ".github/dco.yml", or any
-// file of the org's .github repository, where extends may name any path.
+// repository's own ".github/contribot.yml" or ".github/dco.yml", or, in the
+// org's .github repository, any file extends may name.
 func IsRulesPath(repo, p string) bool {
-	return p == rules.DefaultPath || p == rules.ProbotDCOPath || strings.EqualFold(repo, rules.OrgRepo)
+	return p == rules.DefaultPath || p == rules.ProbotDCOPath || strings.EqualFold(repo, rules.OrgRepo) && rules.Extendable(p)
 }
 
 // Invalidate drops cached rules after a push to the default branch that

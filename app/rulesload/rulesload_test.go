@@ -6,6 +6,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -202,9 +203,9 @@ func TestInvalidatePicksUpNewContent(t *testing.T) {
 
 func TestInvalidateExtendsTarget(t *testing.T) {
 	// A repository that extends another file of the .github repository must see a push there.
-	target := "SovereignCloudStack/.github:rules/strict.yml"
+	target := "SovereignCloudStack/.github:.github/strict.yml"
 	g := newFake(map[string]string{
-		"SovereignCloudStack/docs:" + rules.DefaultPath: "extends: SovereignCloudStack/.github:rules/strict.yml\n",
+		"SovereignCloudStack/docs:" + rules.DefaultPath: "extends: SovereignCloudStack/.github:.github/strict.yml\n",
 		target: "dco:\n  override: true\n",
 	})
 	l, _ := newLoader()
@@ -292,13 +293,13 @@ func TestLoad(t *testing.T) {
 		{
 			name: "extends another file of the org's .github repository",
 			files: map[string]string{
-				orgRules:                                 "dco:\n  override: false\n",
-				repoFile:                                 "extends: SovereignCloudStack/.github:strict.yml\n",
-				"SovereignCloudStack/.github:strict.yml": "dco:\n  skip_bots: false\n",
+				orgRules: "dco:\n  override: false\n",
+				repoFile: "extends: SovereignCloudStack/.github:.github/strict.yml\n",
+				"SovereignCloudStack/.github:.github/strict.yml": "dco:\n  skip_bots: false\n",
 			},
 			want: func(d *rules.DCO) { d.SkipBots = false },
 			sources: map[string]string{
-				"dco.skip_bots": "SovereignCloudStack/.github:strict.yml:2:14",
+				"dco.skip_bots": "SovereignCloudStack/.github:.github/strict.yml:2:14",
 				"dco.override":  rules.BuiltinName,
 			},
 		},
@@ -324,25 +325,37 @@ func TestLoad(t *testing.T) {
 			notRead:  []string{"SovereignCloudStack/secret:.env"},
 		},
 		{
+			// Issue 11 review: a one-line JSON file there gave the
+			// column of a key, which told the length of a secret.
+			name: "a repository maintainer extends a file of the org's .github that is no rules file: refused, not read",
+			files: map[string]string{
+				repoFile: "extends: SovereignCloudStack/.github:secret.json\n",
+				"SovereignCloudStack/.github:secret.json": `{"token": "ghp_0123456789abcdef", "dco": 1}` + "\n",
+			},
+			want:     func(*rules.DCO) {},
+			problems: []string{`.github/contribot.yml:1:10: extends: path in "SovereignCloudStack/.github:secret.json": only rules files can be extended, a .yml or .yaml file in the .github directory such as ".github/strict.yml"`},
+			notRead:  []string{"SovereignCloudStack/.github:secret.json"},
+		},
+		{
 			name: "extends a file that does not exist: org default",
 			files: map[string]string{
 				orgRules: "dco:\n  override: false\n",
-				repoFile: "extends: SovereignCloudStack/.github:rules.yml\n",
+				repoFile: "extends: SovereignCloudStack/.github:.github/rules.yml\n",
 			},
 			want:     func(d *rules.DCO) { d.Override = false },
-			problems: []string{".github/contribot.yml:1:10: extends: SovereignCloudStack/.github:rules.yml does not exist or contribot cannot read it; using the org default " + orgRules + " instead"},
+			problems: []string{".github/contribot.yml:1:10: extends: SovereignCloudStack/.github:.github/rules.yml does not exist or contribot cannot read it; using the org default " + orgRules + " instead"},
 		},
 		{
 			name: "extends a broken file: org default",
 			files: map[string]string{
-				orgRules:                                "dco:\n  override: false\n",
-				repoFile:                                "extends: SovereignCloudStack/.github:rules.yml\n",
-				"SovereignCloudStack/.github:rules.yml": "dco:\n  enabled: false\n  oops: 1\n",
+				orgRules: "dco:\n  override: false\n",
+				repoFile: "extends: SovereignCloudStack/.github:.github/rules.yml\n",
+				"SovereignCloudStack/.github:.github/rules.yml": "dco:\n  enabled: false\n  oops: 1\n",
 			},
 			want: func(d *rules.DCO) { d.Override = false },
 			problems: []string{
-				".github/contribot.yml:1:10: extends: SovereignCloudStack/.github:rules.yml has problems; using the org default " + orgRules + " instead",
-				`SovereignCloudStack/.github:rules.yml:3:3: unknown key (not shown) in dco (known: enabled, require, remediation, skip_bots, allow, recheck_command, override)`,
+				".github/contribot.yml:1:10: extends: SovereignCloudStack/.github:.github/rules.yml has problems; using the org default " + orgRules + " instead",
+				`SovereignCloudStack/.github:.github/rules.yml:3:3: unknown key (not shown) in dco (known: enabled, require, remediation, skip_bots, allow, recheck_command, override)`,
 			},
 		},
 		{
@@ -609,9 +622,13 @@ func TestIsRulesPath(t *testing.T) {
 		{"standards", ".github/contribot.yaml", false},
 		{"standards", "docs/.github/dco.yml", false},
 		{"standards", ".github/workflows/x.yml", false},
-		// extends may name any file of the org's .github repository.
-		{".github", "rules/strict.yml", true},
-		{".GitHub", "README.md", true},
+		// extends may name a rules file of the org's .github repository,
+		// and nothing else there.
+		{".github", ".github/strict.yml", true},
+		{".GitHub", ".github/strict.yaml", true},
+		{".github", "rules/strict.yml", false},
+		{".github", "README.md", false},
+		{".github", ".github/workflows/x.yml", false},
 	}
 	for _, tt := range tests {
 		if got := IsRulesPath(tt.repo, tt.path); got != tt.want {
@@ -657,13 +674,20 @@ func TestLoad_RepositoryMaintainerTurnsDCOOffWhileTheOrgFileIsBroken(t *testing.
 		{"locked is misspelt", "lockd: [dco]\n", []string{"dco"}, orgRules + ":1:1:"},
 		{"locked is an alias", "x: &l [dco]\nlocked: *l\n", []string{"dco"}, orgRules + ":1:4:"},
 		{"the file is a list", "- locked: [dco]\n", rules.Lockable(), orgRules + ":1:1:"},
+		// Issue 11 review (B6): the locked list is where Parse does not
+		// look for it, and the file holds no readable top-level list.
+		{"locked indented under dco", "dco:\n  remediation:\n    individual: true\n  locked: [dco]\n", []string{"dco"}, orgRules + ":4:3:"},
+		{"locked indented under labels", "labels:\n  enabled: true\n  locked: [dco]\n", []string{"dco", "labels"}, orgRules + ":3:3:"},
+		{"locked in a second document", "dco:\n  remediation: {individual: true}\n---\nlocked: [dco]\n", []string{"dco"}, orgRules + ":4:1:"},
+		{"locked misspelt inside a section", "welcome:\n  enabled: true\n  lockd: [dco]\n", []string{"dco", "welcome"}, orgRules + ":3:3:"},
+		{"a top-level locked list beside a misspelt one", "locked: [welcome]\nlockd: [dco]\n", []string{"dco", "welcome"}, orgRules + ":2:1:"},
 	}
 	repoFiles := map[string]map[string]string{
 		"dco.enabled: false": {repoFile: "dco:\n  enabled: false\n"},
 		"extends: none":      {repoFile: "extends: none\ndco:\n  enabled: false\n"},
 		"extends another .github file that turns DCO off": {
-			repoFile:                              "extends: SovereignCloudStack/.github:off.yml\n",
-			"SovereignCloudStack/.github:off.yml": "dco:\n  enabled: false\n",
+			repoFile: "extends: SovereignCloudStack/.github:.github/off.yml\n",
+			"SovereignCloudStack/.github:.github/off.yml": "dco:\n  enabled: false\n",
 		},
 	}
 	for _, b := range broken {
@@ -727,5 +751,49 @@ func TestLoad_DeletedOrgFileForgetsItsLastGoodVersion(t *testing.T) {
 	ld := mustLoad(t, l, g, "docs")
 	if !reflect.DeepEqual(ld.Rules.Locked, []string{"dco"}) {
 		t.Errorf("Locked = %q, want [dco] from the broken file alone", ld.Rules.Locked)
+	}
+}
+
+// A repository maintainer spells extends every way that might reach
+// another org's repository, a private one, or a file of the org's .github
+// that is no rules file (issue 11 review): nothing but the org default
+// and the repository's own files is read, and no text of those others
+// shows.
+func TestLoad_RepositoryMaintainersExtendsSpellingsReadNothingElse(t *testing.T) {
+	const secret = "TOPSECRET-hunter2"
+	allowed := map[string]bool{
+		strings.ToLower(orgRules): true, strings.ToLower("SovereignCloudStack/.github:" + rules.ProbotDCOPath): true,
+		strings.ToLower("SovereignCloudStack/docs:" + rules.DefaultPath): true, strings.ToLower("SovereignCloudStack/docs:" + rules.ProbotDCOPath): true,
+	}
+	for _, ext := range []string{
+		"Other/.github", "OTHER/.GITHUB", "other/.github:.github/contribot.yml",
+		"SovereignCloudStack/.github/", "SovereignCloudStack/.github:../private/.env", "SovereignCloudStack/.github:./x",
+		"SovereignCloudStack/.github:/x", "SovereignCloudStack/.github:x/", "SovereignCloudStack/.github:x/..//x",
+		"SovereignCloudStack/private:.env", "SovereignCloudStack/.github.git", "https://github.com/Other/.github",
+		"github.com/Other/.github", "SovereignCloudStack/%2egithub", "SovereignCloudStack/.githuƅ",
+		"SovereignCloudStack/.GITHUB:x", "SovereignCloudStack/.github:%2e%2e/private", "SovereignCloudStack/.github:secret.json",
+		"SovereignCloudStack/.github:.github/workflows/deploy.yml", "SovereignCloudStack/.github:.github/x.yml?ref=evil",
+		"\u212aovereignCloudStack/.github", "SovereignCloudStack /.github", " SovereignCloudStack/.github",
+		"SovereignCloudStack/.github:..", "SovereignCloudStack\\.github", "SovereignCloudStack/.github\x00:x", "None", "none ",
+	} {
+		t.Run(ext, func(t *testing.T) {
+			g := newFake(map[string]string{
+				"Other/.github:.github/contribot.yml":                      "x: " + secret + "\n",
+				"SovereignCloudStack/private:.env":                         "x: " + secret + "\n",
+				"SovereignCloudStack/.github:secret.json":                  `{"x": "` + secret + `"}` + "\n",
+				"SovereignCloudStack/.github:.github/workflows/deploy.yml": "x: " + secret + "\n",
+				"SovereignCloudStack/docs:" + rules.DefaultPath:            "extends: " + strconv.Quote(ext) + "\n",
+			})
+			l, _ := newLoader()
+			ld := mustLoad(t, l, g, "docs")
+			for key := range g.reads() {
+				if !allowed[strings.ToLower(key)] {
+					t.Errorf("read %s", key)
+				}
+			}
+			if all := strings.Join(append(messages(ld.Problems), messages(ld.Warnings)...), "\n"); strings.Contains(all, secret) {
+				t.Errorf("the secret shows: %s", all)
+			}
+		})
 	}
 }
