@@ -807,16 +807,24 @@ func TestWelcomeMarkdownInjectionEscaped(t *testing.T) {
 	}{
 		{"mention, HTML, link and code",
 			"@octocat <img src=x onerror=alert(1)> [click](https://evil.example) `x`",
-			"Thanks for `` @octocat <img src=x onerror=alert(1)> [click](https://evil.example) `x` ``, @" + newcomer + "!"},
+			"Thanks for @\u200doctocat &lt;img src=x onerror=alert\\(1\\)&gt; \\[click\\]\\(https:\u200d//evil.example\\) \\`x\\`, @" + newcomer + "!"},
 		{"line breaks and a run of backticks",
 			"fix\n\n# @everyone\r\n```<script>",
-			"Thanks for ```` fix # @everyone ```<script> ````, @" + newcomer + "!"},
+			"Thanks for fix \\# @\u200deveryone \\`\\`\\`&lt;script&gt;, @" + newcomer + "!"},
+		// A maintainer's template may put the title where GitHub reads no
+		// code span: in an HTML block, or a table cell.
+		{"a maintainer's template puts the title in an HTML block", "@alice see #1 https://github.com/v/r/issues/1",
+			"<details><summary>Thanks for @\u200dalice see \\#\u200d1 https:\u200d//github.com/v/r/issues/1, @" + newcomer + "!</summary></details>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := startWelcome(t)
-			e.fake.SetFile(owner, repo, ".github/contribot.yml", []byte("welcome:\n  first_pr: \"Thanks for {{.Title}}, @{{.Login}}!\"\n"))
+			tmpl := "Thanks for {{.Title}}, @{{.Login}}!"
+			if strings.HasPrefix(tt.want, "<details>") {
+				tmpl = "<details><summary>" + tmpl + "</summary></details>"
+			}
+			e.fake.SetFile(owner, repo, ".github/contribot.yml", []byte("welcome:\n  first_pr: \""+tmpl+"\"\n"))
 			e.deliverOne("pull_request", prEvent(t, "opened", prNumber, newcomer, "NONE", map[string]any{"pull_request.title": tt.title}))
 			if got, want := onlyComment(t, e.fake, prNumber), tt.want+"\n\n"+markerPR; got != want {
 				t.Errorf("greeting = %q\nwant       %q", got, want)

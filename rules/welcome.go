@@ -124,12 +124,12 @@ func checkWelcomeTemplate(name, src string) []*TemplateError {
 	}
 	samples := []WelcomeData{{
 		Login: "octocat", Repo: "octo-org/hello-world", Org: "octo-org", Kind: "pull request", Number: 42,
-		Title: "`Fix the typo`", URL: "https://github.com/octo-org/hello-world/pull/42",
+		Title: "Fix the typo", URL: "https://github.com/octo-org/hello-world/pull/42",
 		Modules: []string{"IaaS", "area/storage"}, Links: links,
 	}, {
 		// Without modules, for the other branch of {{if .Modules}}.
 		Login: "octocat", Repo: "octo-org/hello-world", Org: "octo-org", Kind: "issue", Number: 7,
-		Title: "`Question`", URL: "https://github.com/octo-org/hello-world/issues/7", Links: links,
+		Title: "Question", URL: "https://github.com/octo-org/hello-world/issues/7", Links: links,
 	}}
 	for i, data := range samples {
 		// One budget for both renders, as for one greeting.
@@ -371,8 +371,9 @@ func worstWelcomeData(r *Rules) WelcomeData {
 	const login = 39 // GitHub's longest login
 	owner := strings.Repeat("o", login)
 	repo := owner + "/" + strings.Repeat("r", 100)
-	// A title of 256 backticks becomes a span fenced by 257 on each side.
-	fence := strings.Repeat("`", 257)
+	// A title is at most 256 characters, and app/markdown.Text writes one
+	// in at most five bytes ("&" as "&amp;").
+	title := strings.Repeat("&amp;", 256)
 	// .Modules are the pull request's labels that mark modules, and
 	// GitHub puts at most 100 labels on a pull request.
 	const maxLabels = 100
@@ -385,7 +386,7 @@ func worstWelcomeData(r *Rules) WelcomeData {
 	}
 	return WelcomeData{
 		Login: strings.Repeat("l", login), Repo: repo, Org: owner, Kind: "pull request", Number: 2147483647,
-		Title: fence + " " + strings.Repeat("`", 256) + " " + fence,
+		Title: title,
 		URL:   "https://github.com/" + repo + "/pull/2147483647", Modules: modules, Links: r.Welcome.Links,
 	}
 }

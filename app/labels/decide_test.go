@@ -295,6 +295,7 @@ func TestExplain_AnyGitHubUsersFileNameForgesNoLine(t *testing.T) {
 		{"line break forging an add line", "Standards/scs-0110-x.md\nadd: admin", `matched "Standards/scs-0110-x.md\nadd: admin"`},
 		{"carriage return", "Standards/scs-0110-\rIaaS.md", `matched "Standards/scs-0110-\rIaaS.md"`},
 		{"bidi override", "Standards/scs-0110-\u202edm.txt", `matched "Standards/scs-0110-\u202edm.txt"`},
+		{"Hangul filler that prints as blank", "Standards/scs-0110-\u3164.md", `matched "Standards/scs-0110-\u3164.md"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

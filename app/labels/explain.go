@@ -45,7 +45,7 @@ func (c Cause) Describe(rulesFile string) string {
 func showPath(p string) string {
 	for _, r := range p {
 		if unicode.IsControl(r) || markdown.Invisible(r) || r == '\u2028' || r == '\u2029' {
-			return strconv.Quote(p)
+			return strconv.QuoteToASCII(p)
 		}
 	}
 	return p

@@ -141,6 +141,17 @@ func SafeLogin(login string) string {
 	return CodeSpan(login)
 }
 
+// Title is a contributor's title for a greeting, as plain text (see
+// app/markdown.Text). A code span would not do: inside an HTML block line
+// (say "<details><summary>") or a table cell GitHub does not read the
+// backticks as code, and a mention or a reference in it would be live.
+func Title(s string) string {
+	if t := markdown.Text(s); t != "" {
+		return t
+	}
+	return "(empty)"
+}
+
 // CodeSpan renders contributor-controlled text as Markdown inline code,
 // where GitHub makes no mention, link, autolink or HTML, and drops the
 // invisible characters (bidi overrides) that would make it read as other

@@ -41,7 +41,7 @@ func Data(w rules.Welcome, kind, owner, repo string, number int, login, title, u
 	}
 	return rules.WelcomeData{
 		Login: SafeLogin(login), Repo: owner + "/" + repo, Org: owner,
-		Kind: k, Number: number, Title: CodeSpan(title), URL: url,
+		Kind: k, Number: number, Title: Title(title), URL: url,
 		Modules: modules, Links: w.Links,
 	}
 }
