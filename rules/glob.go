@@ -410,13 +410,7 @@ func closingBrace(s string, open int) int {
 		case '\\':
 			i++
 		case '[':
-			for i++; i < len(s); i++ {
-				if s[i] == '\\' {
-					i++
-				} else if s[i] == ']' {
-					break
-				}
-			}
+			i = classEnd(s, i)
 		case '{':
 			depth++
 		case '}':
@@ -426,6 +420,21 @@ func closingBrace(s string, open int) int {
 		}
 	}
 	return -1
+}
+
+// classEnd is the index of the "]" that closes the class opening at
+// open, skipping escapes, the way doublestar scans past a class when it
+// looks for braces and commas (not the way it matches one); len(s) if none.
+func classEnd(s string, open int) int {
+	i := open + 1
+	for ; i < len(s); i++ {
+		if s[i] == '\\' {
+			i++
+		} else if s[i] == ']' {
+			break
+		}
+	}
+	return i
 }
 
 // braceAlternatives splits the text inside braces at its top-level commas,
@@ -438,13 +447,7 @@ func braceAlternatives(s string) []string {
 		case '\\':
 			i++
 		case '[':
-			for i++; i < len(s); i++ {
-				if s[i] == '\\' {
-					i++
-				} else if s[i] == ']' {
-					break
-				}
-			}
+			i = classEnd(s, i)
 		case '{':
 			depth++
 		case '}':
