@@ -47,6 +47,7 @@ type Service struct {
 	github    *githubapp.App // nil in dry-run
 	self      selfLogin
 	stopPrune context.CancelFunc
+	conns     *server.ConnLimit
 }
 
 // Options are what tests and benchmarks change beyond the environment.
@@ -168,6 +169,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		MetricsToken: cfg.MetricsToken,
 		Extra:        s.pages(q),
 	})
+	s.conns = server.NewConnLimit(server.MaxConns, reg)
 	return s, nil
 }
 
@@ -485,6 +487,8 @@ func (s *Service) Run(ctx context.Context) error {
 // Serve is Run on a given listener.
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	srv := newHTTPServer(s.handler)
+	srv.ConnState = s.conns.ConnState
+	ln = s.conns.Listener(ln)
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
@@ -512,17 +516,20 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // newHTTPServer bounds what one client can hold: headers must arrive within
-// 5 s and stay under 64 KiB (GitHub sends a few KiB), a 25 MiB body over a
-// slow link still fits in the read timeout while slowloris does not; the
-// body cap itself is the webhook handler's.
+// 5 s and stay under 16 KiB (GitHub sends 1-2 KiB; anyone could hold 64 KiB
+// per stalled request before, outside the body budget), a webhook body
+// within the handler's 15 s (server.BodyReadTimeout), other requests within
+// the read timeout. A keep-alive connection is closed after a minute idle,
+// or sooner to make room when all server.MaxConns are taken (Serve's
+// connection limit); GitHub's next delivery rarely reuses one later.
 func newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
 	}
 }
 
