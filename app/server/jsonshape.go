@@ -23,8 +23,11 @@ const (
 	// MaxValues is the most values (objects, arrays, strings, numbers,
 	// literals) a payload may hold in all. The busiest example holds 562; a
 	// push at GitHub's 2048-commit cap holds about 50,000 with its file
-	// lists. Decoded into go-github's largest types, 100,000 values stay
-	// under the bound TestShape_AnyoneWithTheSecret_WorstDecode measures.
+	// lists. A payload at both bounds costs go-github's decoder at most
+	// 17 MiB for any event a feature decodes (app's
+	// TestDecode_AnyoneWithTheSecret_WorstShapeWithinBounds fills every
+	// slice and map of each with empty elements), and no more than
+	// 100,000 of its largest struct (880 bytes) in any case.
 	MaxValues = 100_000
 )
 
