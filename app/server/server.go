@@ -55,7 +55,8 @@ const firstRead = 16 << 10
 const BodyReadTimeout = 15 * time.Second
 
 // RetryAfter is what a refused delivery is told to wait: by then every
-// body held now has arrived or been cut off (BodyReadTimeout).
+// body held now has arrived or been cut off (BodyReadTimeout). GitHub does
+// not read it, nor retry on its own; it is for whoever redelivers.
 const RetryAfter = BodyReadTimeout
 
 // maxEcho is the most of a header value (delivery id, event, content
@@ -231,8 +232,9 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 			reject(slog.LevelDebug, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("payload exceeds %d bytes", MaxBody))
 		case errors.Is(err, errOverBudget):
 			// GitHub does not retry a failed delivery by itself: it is sent
-			// again by the periodic redelivery (REDELIVER_INTERVAL), by
-			// `contribot redeliver`, or from the App's settings page.
+			// again only by the periodic redelivery (when REDELIVER_INTERVAL
+			// is set), by `contribot redeliver`, or from the App's settings
+			// page.
 			w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
 			w.Header().Set("Connection", "close")
 			fail(http.StatusServiceUnavailable, "overloaded", fmt.Sprintf("too many webhook bodies in flight (more than %d bytes held); retry after %d seconds", s.budget.limit, int(RetryAfter/time.Second)))
@@ -305,8 +307,8 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 	n, err := s.cfg.Queue.Enqueue(r.Context(), delivery, event, payload, routes)
 	if err != nil {
 		// 503 makes the delivery show as failed in GitHub, from where the
-		// periodic redelivery, `contribot redeliver` or an admin sends it
-		// again.
+		// periodic redelivery (when REDELIVER_INTERVAL is set), `contribot
+		// redeliver` or an admin sends it again; nothing else does.
 		s.deliveries.WithLabelValues(label(event), "error").Inc()
 		log(slog.LevelError, "could not queue delivery", slog.String("error", err.Error()))
 		writeJSON(w, http.StatusServiceUnavailable, ack{Delivery: echoDelivery, Event: echoEvent, Error: "could not queue the delivery; retry later"})
@@ -340,7 +342,8 @@ func clip(s string) string {
 
 // accepted runs Config.Accepted. Its panic is logged and counted but does
 // not fail the delivery: the jobs are already queued, and a 500 would have
-// the periodic redelivery send the same delivery again and again.
+// the periodic redelivery (REDELIVER_INTERVAL) send the same delivery
+// again and again.
 func (s *server) accepted(r *http.Request, event string, payload []byte, ids []slog.Attr) {
 	if s.cfg.Accepted == nil {
 		return
