@@ -4,6 +4,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -395,7 +397,22 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request, held *int64) (
 		charged = n
 		return true
 	}
-	buf := make([]byte, 0, min(limit, firstRead))
+	// A body that fits the first buffer is read into an exact allocation
+	// and kept; a larger one starts in a pooled buffer, given back once
+	// its bytes are copied on.
+	var buf []byte
+	var pooled *[]byte
+	if limit <= firstRead {
+		buf = make([]byte, 0, limit)
+	} else {
+		pooled = firstBuffers.Get().(*[]byte)
+		buf = (*pooled)[:0]
+		defer func() {
+			if pooled != nil {
+				firstBuffers.Put(pooled)
+			}
+		}()
+	}
 	body := http.MaxBytesReader(w, r.Body, MaxBody)
 	for {
 		if len(buf) == cap(buf) {
@@ -412,11 +429,19 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request, held *int64) (
 			next := make([]byte, len(buf), grown)
 			copy(next, buf)
 			buf = next
+			if pooled != nil {
+				firstBuffers.Put(pooled)
+				pooled = nil
+			}
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
-			// A chunked body that ended before filling its buffer.
+			if pooled != nil {
+				// A chunked body that ended inside the pooled buffer.
+				buf = bytes.Clone(buf)
+			}
+			// A body that ended before filling its buffer.
 			if charged < int64(cap(buf)) && !charge(int64(cap(buf))) {
 				return nil, errOverBudget
 			}
@@ -427,6 +452,12 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request, held *int64) (
 		}
 	}
 }
+
+// firstBuffers hold the first firstRead bytes of bodies larger than that.
+var firstBuffers = sync.Pool{New: func() any {
+	b := make([]byte, firstRead)
+	return &b
+}}
 
 // budget is a count of bytes shared by all requests.
 type budget struct {
