@@ -476,7 +476,7 @@ func TestSecurityEdge(t *testing.T) {
 			t.Errorf("genuine delivery with %s of the budget left: %d %s, want %d", edgeMiB(left), a.status, a.err, want)
 		}
 		peak := edgeProcBytes(t, p, "VmHWM")
-		t.Logf("EDGE | %d senders of 25 MiB bodies | refused %d (503), held %d | RSS peak %s", k, answered, held, edgeMiB(peak))
+		t.Logf("EDGE | %d senders of 25 MiB bodies | refused %d (503), held %d | genuine delivery with %s left: %d | RSS peak %s", k, answered, held, edgeMiB(left), a.status, edgeMiB(peak))
 		if peak > edgeRSSBound {
 			t.Errorf("peak RSS %s, want under %s", edgeMiB(peak), edgeMiB(edgeRSSBound))
 		}
