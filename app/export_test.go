@@ -5,4 +5,5 @@ package app
 var (
 	RealPayloads = realPayloads
 	NullLaden    = nullLaden
+	AppendKey    = appendKey
 )

@@ -102,6 +102,9 @@ func TestWork_AnyoneWithTheSecret_MalformedPayloadIsCancelledBeforeGitHub(t *tes
 	set := func(path, raw string) func([]byte) ([]byte, error) {
 		return func(b []byte) ([]byte, error) { return sjson.SetRawBytes(b, path, []byte(raw)) }
 	}
+	appendKey := func(key, raw string) func([]byte) ([]byte, error) {
+		return func(b []byte) ([]byte, error) { return app.AppendKey(key, raw)(b), nil }
+	}
 	del := func(path string) func([]byte) ([]byte, error) {
 		return func(b []byte) ([]byte, error) { return sjson.DeleteBytes(b, path) }
 	}
@@ -110,19 +113,31 @@ func TestWork_AnyoneWithTheSecret_MalformedPayloadIsCancelledBeforeGitHub(t *tes
 		edit                 func([]byte) ([]byte, error)
 		want                 string
 	}{
-		{"issue null", "issues", "issues/opened.json", set("issue", "null"), "issue is null"},
+		{"issue null", "issues", "issues/opened.json", set("issue", "null"), "issue is missing or null"},
 		{"check_suite without its suite", "check_suite", "check_suite/rerequested.json", del("check_suite"), "check_suite is missing"},
-		{"pull_request null", "pull_request", "pull_request/opened.json", set("pull_request", "null"), "pull_request is null"},
+		{"pull_request null", "pull_request", "pull_request/opened.json", set("pull_request", "null"), "pull_request is missing or null"},
 		{"empty repository owner", "pull_request", "pull_request/synchronize.json", set("repository.owner.login", `""`), "repository.owner.login is empty"},
 		{"empty repository name", "issues", "issues/opened.json", set("repository.name", `""`), "repository.name is empty"},
 		{"owner and name both empty", "pull_request", "pull_request/opened.json", set("repository.owner", `{"login":""}`), "repository.owner.login is empty"},
 		{"pull request number 0", "pull_request", "pull_request/opened.json", set("pull_request.number", "0"), "pull_request.number is not a positive number"},
 		{"head SHA missing", "pull_request", "pull_request/synchronize.json", del("pull_request.head.sha"), "pull_request.head.sha is missing"},
-		{"comment null", "issue_comment", "issue_comment/created.with-installation.json", set("comment", "null"), "comment is null"},
-		{"review null", "pull_request_review", "pull_request_review/submitted.json", set("review", "null"), "review is null"},
-		{"button press without its action", "check_run", "check_run/requested_action.json", set("requested_action", "null"), "requested_action is null"},
-		{"merge group null", "merge_group", "merge_group/checks_requested.json", set("merge_group", "null"), "merge_group is null"},
+		{"comment null", "issue_comment", "issue_comment/created.with-installation.json", set("comment", "null"), "comment is missing or null"},
+		{"review null", "pull_request_review", "pull_request_review/submitted.json", set("review", "null"), "review is missing or null"},
+		{"button press without its action", "check_run", "check_run/requested_action.json", set("requested_action", "null"), "requested_action is missing or null"},
+		{"merge group null", "merge_group", "merge_group/checks_requested.json", set("merge_group", "null"), "merge_group is missing or null"},
 		{"repository event without full name", "repository", "repository/privatized.json", del("repository.full_name"), "repository.full_name is missing"},
+		// What the features decode is checked, not what a JSON reader sees
+		// first: encoding/json takes the last of duplicate keys, and keys
+		// in any case.
+		{"a second repository, empty", "pull_request", "pull_request/synchronize.json", appendKey("repository", `{"owner":{"login":""},"name":"","full_name":"/"}`), "repository.owner.login is empty"},
+		{"REPOSITORY in capitals, empty", "pull_request", "pull_request/synchronize.json", appendKey("REPOSITORY", `{"owner":{"login":""},"name":""}`), "repository.owner.login is empty"},
+		{"a second pull_request, null", "pull_request", "pull_request/synchronize.json", appendKey("pull_request", "null"), "pull_request is missing or null"},
+		{"Pull_Request null", "pull_request", "pull_request/opened.json", appendKey("Pull_Request", "null"), "pull_request is missing or null"},
+		{"a second issue, null", "issues", "issues/opened.json", appendKey("issue", "null"), "issue is missing or null"},
+		{"Issue numbered 0", "issues", "issues/opened.json", appendKey("Issue", `{"number":0}`), "issue.number is not a positive number"},
+		{"a repository that is a path", "issues", "issues/opened.json", appendKey("repository", `{"owner":{"login":"../../x"},"name":"a/b"}`), "repository.owner.login is not a GitHub name"},
+		{"a suite's pull request numbered 0", "check_suite", "check_suite/rerequested.json", set("check_suite.pull_requests.0.number", "0"), "check_suite.pull_requests[0].number is not a positive number"},
+		{"a run's pull request numbered -1", "check_run", "check_run/rerequested.json", set("check_run.pull_requests", `[{"number":-1}]`), "check_run.pull_requests[0].number is not a positive number"},
 	}
 	deliveries := map[string]queued{}
 	want := map[string]string{}
@@ -132,6 +147,9 @@ func TestWork_AnyoneWithTheSecret_MalformedPayloadIsCancelledBeforeGitHub(t *tes
 			// go-github cannot decode the documentation's app timestamps
 			// (see TestUndecodablePayloadIsReportedNotRetried).
 			body, err = sjson.DeleteBytes(body, "check_run.app")
+		}
+		if err == nil && tt.event == "check_run" {
+			body, err = sjson.DeleteBytes(body, "check_run.check_suite.app")
 		}
 		if err == nil {
 			body, err = sjson.SetRawBytes(body, "installation", []byte(`{"id": 1}`))

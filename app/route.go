@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+	"unsafe"
 
+	"github.com/google/go-github/v60/github"
 	"github.com/tidwall/gjson"
 
 	"github.com/SovereignCloudStack/contribot/app/dco"
@@ -29,21 +32,29 @@ const (
 // refused deep nesting before (gjson recurses per level), and Route
 // tolerates any field shape: a null or missing field routes nowhere.
 func Route(event string, payload []byte) ([]queue.Route, error) {
-	if !gjson.ValidBytes(payload) || !gjson.ParseBytes(payload).IsObject() {
+	if !gjson.ValidBytes(payload) {
+		return nil, describeJSONError(payload)
+	}
+	// The payload read in place, as a string: gjson's []byte functions
+	// copy every value they return, and a secret holder's 22 MiB comment
+	// was copied once per field read. Route neither changes nor keeps the
+	// payload, which the string must not outlive unchanged.
+	view := unsafe.String(unsafe.SliceData(payload), len(payload))
+	if !gjson.Parse(view).IsObject() {
 		return nil, describeJSONError(payload)
 	}
 	var routes []queue.Route
-	if wantsDCO(event, payload) {
+	if wantsDCO(event, view) {
 		// DCO verdicts gate merges; labels can wait behind them.
 		routes = append(routes, queue.Route{Feature: FeatureDCO, Queue: queue.QueuePriority})
 	}
-	if wantsLabels(event, payload) {
+	if wantsLabels(event, view) {
 		routes = append(routes, queue.Route{Feature: FeatureLabels, Queue: queue.QueueDefault})
 	}
-	if wantsWelcome(event, payload) {
+	if wantsWelcome(event, view) {
 		routes = append(routes, queue.Route{Feature: FeatureWelcome, Queue: queue.QueueDefault})
 	}
-	if wantsUpstream(event, payload) {
+	if wantsUpstream(event, view) {
 		routes = append(routes, queue.Route{Feature: FeatureUpstream, Queue: queue.QueueDefault})
 	}
 	return routes, nil
@@ -52,26 +63,26 @@ func Route(event string, payload []byte) ([]queue.Route, error) {
 // wantsWelcome takes new issues and pull requests and merged pull
 // requests, except those whose author the payload already rules out: most
 // events of an active org come from members, and they cost no job at all.
-func wantsWelcome(event string, payload []byte) bool {
+func wantsWelcome(event string, payload string) bool {
 	var item string
 	switch event {
 	case "issues":
 		item = "issue"
 		// A transferred issue arrives as opened, with its old self in changes.
-		f := gjson.GetManyBytes(payload, "action", "issue.pull_request", "changes.old_issue")
+		f := gjson.GetMany(payload, "action", "issue.pull_request", "changes.old_issue")
 		if f[0].String() != "opened" || f[1].Exists() || f[2].Exists() {
 			return false
 		}
 	case "pull_request":
 		item = "pull_request"
-		f := gjson.GetManyBytes(payload, "action", "pull_request.merged")
+		f := gjson.GetMany(payload, "action", "pull_request.merged")
 		if f[0].String() != "opened" && (f[0].String() != "closed" || !f[1].Bool()) {
 			return false
 		}
 	default:
 		return false
 	}
-	f := gjson.GetManyBytes(payload, item+".author_association", item+".user.type")
+	f := gjson.GetMany(payload, item+".author_association", item+".user.type")
 	return !welcome.Insider(f[0].String()) && f[1].String() != "Bot"
 }
 
@@ -80,7 +91,7 @@ func wantsWelcome(event string, payload []byte) bool {
 // intake does not read; what intake can rule out is an item with no labels
 // and no URL in its text, which tracks nothing and never did (an edit that
 // removes the last URL is still taken, through changes.body).
-func wantsUpstream(event string, payload []byte) bool {
+func wantsUpstream(event string, payload string) bool {
 	var item string
 	switch event {
 	case "issues":
@@ -90,16 +101,16 @@ func wantsUpstream(event string, payload []byte) bool {
 	case "repository":
 		// Items of a repository that is gone or changed visibility must
 		// leave the public reports, or may return to them.
-		switch gjson.GetBytes(payload, "action").String() {
+		switch gjson.Get(payload, "action").String() {
 		case "deleted", "privatized", "publicized":
 			return true
 		}
 		return false
 	case "issue_comment":
-		f := gjson.GetManyBytes(payload, "action", "comment.body")
+		f := gjson.GetMany(payload, "action", "comment.body")
 		switch f[0].String() {
 		case "created", "edited":
-			return strings.Contains(f[1].String(), "://") || gjson.GetBytes(payload, "changes.body").Exists()
+			return strings.Contains(f[1].String(), "://") || gjson.Get(payload, "changes.body").Exists()
 		case "deleted":
 			return strings.Contains(f[1].String(), "://")
 		}
@@ -107,37 +118,37 @@ func wantsUpstream(event string, payload []byte) bool {
 	default:
 		return false
 	}
-	switch gjson.GetBytes(payload, "action").String() {
+	switch gjson.Get(payload, "action").String() {
 	case "labeled", "unlabeled":
 		return true
 	case "deleted", "transferred":
 		// A tracked item that is gone must leave the reports; only labelled
 		// items or ones with a URL can have been tracked.
-		f := gjson.GetManyBytes(payload, item+".body", item+".labels.#")
+		f := gjson.GetMany(payload, item+".body", item+".labels.#")
 		return strings.Contains(f[0].String(), "://") || f[1].Int() > 0
 	case "opened", "edited", "closed", "reopened":
-		f := gjson.GetManyBytes(payload, item+".body", item+".labels.#", "changes.body.from")
+		f := gjson.GetMany(payload, item+".body", item+".labels.#", "changes.body.from")
 		return strings.Contains(f[0].String(), "://") || f[1].Int() > 0 || strings.Contains(f[2].String(), "://")
 	}
 	return false
 }
 
-func wantsLabels(event string, payload []byte) bool {
+func wantsLabels(event string, payload string) bool {
 	if event != "pull_request" {
 		return false
 	}
-	switch gjson.GetBytes(payload, "action").String() {
+	switch gjson.Get(payload, "action").String() {
 	case "opened", "synchronize", "reopened", "labeled", "unlabeled":
 		return true
 	case "edited":
 		// Only a new base branch changes the files; title edits do not.
-		return gjson.GetBytes(payload, "changes.base").Exists()
+		return gjson.Get(payload, "changes.base").Exists()
 	}
 	return false
 }
 
-func wantsDCO(event string, payload []byte) bool {
-	action := gjson.GetBytes(payload, "action").String()
+func wantsDCO(event string, payload string) bool {
+	action := gjson.Get(payload, "action").String()
 	switch event {
 	case "pull_request":
 		switch action {
@@ -147,29 +158,33 @@ func wantsDCO(event string, payload []byte) bool {
 	case "merge_group":
 		return action == "checks_requested"
 	case "check_run":
-		if gjson.GetBytes(payload, "check_run.name").String() != dco.CheckName {
+		if gjson.Get(payload, "check_run.name").String() != dco.CheckName {
 			return false
 		}
 		return action == "rerequested" ||
-			(action == "requested_action" && gjson.GetBytes(payload, "requested_action.identifier").String() == dco.OverrideAction)
+			(action == "requested_action" && gjson.Get(payload, "requested_action.identifier").String() == dco.OverrideAction)
 	case "check_suite":
 		return action == "rerequested"
 	case "issue_comment":
-		f := gjson.GetManyBytes(payload, "issue.pull_request", "comment.body")
+		f := gjson.GetMany(payload, "issue.pull_request", "comment.body")
 		return action == "created" && f[0].IsObject() && hasSlashLine(f[1].String())
 	case "pull_request_review":
-		return action == "submitted" && hasSlashLine(gjson.GetBytes(payload, "review.body").String())
+		return action == "submitted" && hasSlashLine(gjson.Get(payload, "review.body").String())
 	}
 	return false
 }
 
 // hasSlashLine is the cheap intake filter for commands; the exact command is
-// configurable in the rules, which only the worker reads.
+// configurable in the rules, which only the worker reads. It looks at the
+// lines in place and stops at the first command: a comment of 12 million
+// empty lines, split into a slice of them, cost 343 MiB.
 func hasSlashLine(body string) bool {
-	for _, line := range strings.Split(body, "\n") {
+	for body != "" {
+		line, rest, _ := strings.Cut(body, "\n")
 		if strings.HasPrefix(strings.TrimSpace(line), "/") {
 			return true
 		}
+		body = rest
 	}
 	return false
 }
@@ -190,142 +205,203 @@ func describeJSONError(payload []byte) error {
 	return fmt.Errorf("malformed JSON payload: %w", err)
 }
 
-// need is a field a delivery must carry before any feature acts on it: a
-// GitHub call built from a missing one goes to the wrong place (GET
-// /repos///pulls/0), and code reading a null object panics.
-type need struct {
-	path string
-	kind fieldKind
-	// action, when set, limits the need to deliveries of that action.
-	action string
+// vet decodes a job's delivery as the features will read it and checks
+// that they can act on it. The checks run on the decoded go-github event,
+// not on the raw JSON: encoding/json takes the last of duplicate keys and
+// matches keys regardless of case, so a payload that appends
+// "REPOSITORY":{"owner":{"login":""}} showed a JSON reader a valid
+// repository and the features an empty one. Every error is permanent:
+// GitHub always sends what is checked, and a retry reads the same bytes.
+// Errors name the field and what is wrong with it, never its value.
+func vet(job queue.Job) (any, error) {
+	event, err := github.ParseWebHook(job.Event, job.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("decode %s delivery %s: %s; it does not fit go-github's types, so nothing was done and the job will not run again",
+			job.Event, job.Delivery, describeDecodeError(err))
+	}
+	if inst, ok := event.(interface{ GetInstallation() *github.Installation }); !ok || inst.GetInstallation().GetID() <= 0 {
+		// A GitHub App's deliveries always name the installation; without
+		// one there is no token to act with, now or on a retry.
+		return nil, fmt.Errorf("%s delivery %s names no installation (installation.id is missing or not positive); only a GitHub App's webhooks can be acted on", job.Event, job.Delivery)
+	}
+	// Checked once here, before any feature makes a GitHub call from it: a
+	// partial payload would otherwise panic in a feature, or address
+	// GET /repos///pulls/0, and be retried for two days.
+	if problem := malformed(event); problem != "" {
+		return nil, fmt.Errorf("malformed %s delivery %s: %s; GitHub always sends it, so nothing was done and the job will not run again", job.Event, job.Delivery, problem)
+	}
+	return event, nil
 }
 
-type fieldKind int
-
-const (
-	object   fieldKind = iota
-	number             // a positive integer
-	sha                // a commit SHA: 40 (or, for SHA-256 repositories, 64) hex digits
-	name               // a login or repository name: safe as one URL path segment
-	fullName           // owner/name, each a name
-	text               // a non-empty string
-)
-
-var kindWants = map[fieldKind]string{
-	object:   "an object",
-	number:   "a positive number",
-	sha:      "a commit SHA",
-	name:     "a GitHub name",
-	fullName: "owner/name",
-	text:     "a non-empty string",
+// describeDecodeError says which field did not decode and why, without
+// the value: a signed payload's 1 MB number otherwise went whole into the
+// log and the job's error record.
+func describeDecodeError(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	var timeErr *time.ParseError
+	switch {
+	case errors.As(err, &typeErr):
+		// Value is the JSON kind, for numbers followed by the literal.
+		kind, _, _ := strings.Cut(typeErr.Value, " ")
+		field := typeErr.Field
+		if field == "" {
+			field = "the payload"
+		}
+		return fmt.Sprintf("%s is a JSON %s, which does not fit Go type %s", field, kind, typeErr.Type)
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("invalid JSON at byte %d", syntaxErr.Offset)
+	case errors.As(err, &timeErr):
+		return "a timestamp is neither RFC 3339 nor Unix seconds"
+	}
+	return fmt.Sprintf("a value does not fit go-github's types (%T)", err)
 }
 
-// repositoryNeeds are every routed delivery's: what each feature's first
-// GitHub call is built from.
-var repositoryNeeds = []need{
-	{path: "repository", kind: object},
-	{path: "repository.owner.login", kind: name},
-	{path: "repository.name", kind: name},
-}
-
-// eventNeeds are, per event Route sends to a feature, the item the
-// features read and the number or SHA they address it by. GitHub always
-// sends them; a delivery without them is malformed, not retryable.
-var eventNeeds = map[string][]need{
-	"pull_request": {
-		{path: "pull_request", kind: object},
-		{path: "pull_request.number", kind: number},
-		{path: "pull_request.head.sha", kind: sha},
-	},
-	"pull_request_review": {
-		{path: "pull_request", kind: object},
-		{path: "pull_request.number", kind: number},
-		{path: "pull_request.head.sha", kind: sha},
-		{path: "review", kind: object},
-	},
-	"issues": {
-		{path: "issue", kind: object},
-		{path: "issue.number", kind: number},
-	},
-	"issue_comment": {
-		{path: "issue", kind: object},
-		{path: "issue.number", kind: number},
-		// Without it the upstream tracker would take a deleted comment for
-		// a deleted issue.
-		{path: "comment", kind: object},
-	},
-	"check_run": {
-		{path: "check_run", kind: object},
-		{path: "check_run.id", kind: number},
-		{path: "check_run.head_sha", kind: sha},
-		{path: "requested_action", kind: object, action: "requested_action"},
-		{path: "requested_action.identifier", kind: text, action: "requested_action"},
-	},
-	"check_suite": {
-		{path: "check_suite", kind: object},
-		{path: "check_suite.head_sha", kind: sha},
-	},
-	// The upstream tracker finds a repository's items by its full name.
-	"repository": {
-		{path: "repository.full_name", kind: fullName},
-	},
-	"merge_group": {
-		{path: "merge_group", kind: object},
-		{path: "merge_group.head_sha", kind: sha},
-		{path: "merge_group.base_sha", kind: sha},
-		{path: "merge_group.base_ref", kind: text},
-	},
-}
-
-// malformed names what keeps a delivery's payload from being acted on: a
-// field of repositoryNeeds or eventNeeds that is missing, null, empty or
-// of the wrong kind. It returns "" for a payload every feature can read.
-// The message names the field and the problem, never its value.
-func malformed(event string, payload []byte) string {
-	action := gjson.GetBytes(payload, "action").String()
-	for _, list := range [][]need{repositoryNeeds, eventNeeds[event]} {
-		for _, n := range list {
-			if n.action != "" && n.action != action {
-				continue
+// malformed names what keeps a decoded delivery from being acted on: a
+// field the features read, or build their first GitHub call from, that is
+// missing, null, empty or of the wrong kind. It returns "" for an event
+// every feature can read.
+func malformed(event any) string {
+	var c fields
+	if e, ok := event.(interface{ GetRepo() *github.Repository }); ok {
+		if repo := e.GetRepo(); c.object("repository", repo != nil) {
+			var login *string
+			if repo.Owner != nil {
+				login = repo.Owner.Login
 			}
-			if problem := check(gjson.GetBytes(payload, n.path), n.kind); problem != "" {
-				return fmt.Sprintf("%s %s (want %s)", n.path, problem, kindWants[n.kind])
-			}
+			c.name("repository.owner.login", login)
+			c.name("repository.name", repo.Name)
 		}
 	}
-	return ""
+	switch e := event.(type) {
+	case *github.PullRequestEvent:
+		c.pullRequest("pull_request", e.PullRequest)
+	case *github.PullRequestReviewEvent:
+		c.pullRequest("pull_request", e.PullRequest)
+		c.object("review", e.Review != nil)
+	case *github.IssuesEvent:
+		if c.object("issue", e.Issue != nil) {
+			number(&c, "issue.number", e.Issue.Number)
+		}
+	case *github.IssueCommentEvent:
+		if c.object("issue", e.Issue != nil) {
+			number(&c, "issue.number", e.Issue.Number)
+		}
+		// Without it the upstream tracker would take a deleted comment for
+		// a deleted issue.
+		c.object("comment", e.Comment != nil)
+	case *github.CheckRunEvent:
+		if run := e.CheckRun; c.object("check_run", run != nil) {
+			number(&c, "check_run.id", run.ID)
+			c.sha("check_run.head_sha", run.HeadSHA)
+			c.pullRequestRefs("check_run.pull_requests", run.PullRequests)
+		}
+		if e.GetAction() == "requested_action" && c.object("requested_action", e.RequestedAction != nil) {
+			c.text("requested_action.identifier", &e.RequestedAction.Identifier)
+		}
+	case *github.CheckSuiteEvent:
+		if suite := e.CheckSuite; c.object("check_suite", suite != nil) {
+			c.sha("check_suite.head_sha", suite.HeadSHA)
+			c.pullRequestRefs("check_suite.pull_requests", suite.PullRequests)
+		}
+	case *github.RepositoryEvent:
+		// The upstream tracker finds a repository's items by its full name.
+		if e.Repo != nil {
+			c.fullName("repository.full_name", e.Repo.FullName)
+		}
+	case *github.MergeGroupEvent:
+		if mg := e.MergeGroup; c.object("merge_group", mg != nil) {
+			c.sha("merge_group.head_sha", mg.HeadSHA)
+			c.sha("merge_group.base_sha", mg.BaseSHA)
+			c.text("merge_group.base_ref", mg.BaseRef)
+		}
+	}
+	return c.problem
 }
 
-func check(r gjson.Result, kind fieldKind) string {
+// fields collects the first problem found in a decoded event. Each check
+// reports whether the field is fine, so that checks of what it holds can
+// follow.
+type fields struct{ problem string }
+
+func (c *fields) fail(path, problem, want string) bool {
+	if c.problem == "" {
+		c.problem = fmt.Sprintf("%s %s (want %s)", path, problem, want)
+	}
+	return false
+}
+
+func (c *fields) object(path string, present bool) bool {
+	return present || c.fail(path, "is missing or null", "an object")
+}
+
+func number[T int | int64](c *fields, path string, n *T) bool {
 	switch {
-	case !r.Exists():
-		return "is missing"
-	case r.Type == gjson.Null:
-		return "is null"
+	case n == nil:
+		return c.fail(path, "is missing or null", "a positive number")
+	case *n < 1:
+		return c.fail(path, "is not a positive number", "a positive number")
 	}
-	ok := false
-	switch kind {
-	case object:
-		ok = r.IsObject()
-	case number:
-		ok = r.Type == gjson.Number && r.Num >= 1 && r.Num == float64(int64(r.Num))
-	case sha:
-		ok = r.Type == gjson.String && (len(r.Str) == 40 || len(r.Str) == 64) && isHex(r.Str)
-	case name:
-		ok = r.Type == gjson.String && isName(r.Str)
-	case fullName:
-		owner, repo, found := strings.Cut(r.Str, "/")
-		ok = r.Type == gjson.String && found && isName(owner) && isName(repo)
-	case text:
-		ok = r.Type == gjson.String && r.Str != ""
+	return true
+}
+
+// str checks a string field with ok, after ruling out missing and empty.
+func (c *fields) str(path string, s *string, want string, ok func(string) bool) bool {
+	switch {
+	case s == nil:
+		return c.fail(path, "is missing or null", want)
+	case *s == "":
+		return c.fail(path, "is empty", want)
+	case !ok(*s):
+		return c.fail(path, "is not "+want, want)
 	}
-	if ok {
-		return ""
+	return true
+}
+
+// sha is a commit SHA: 40 (or, for SHA-256 repositories, 64) hex digits.
+func (c *fields) sha(path string, s *string) bool {
+	return c.str(path, s, "a commit SHA", func(s string) bool { return (len(s) == 40 || len(s) == 64) && isHex(s) })
+}
+
+// name is a login or repository name: safe as one URL path segment.
+func (c *fields) name(path string, s *string) bool {
+	return c.str(path, s, "a GitHub name", isName)
+}
+
+func (c *fields) fullName(path string, s *string) bool {
+	return c.str(path, s, "owner/name", func(s string) bool {
+		owner, repo, found := strings.Cut(s, "/")
+		return found && isName(owner) && isName(repo)
+	})
+}
+
+func (c *fields) text(path string, s *string) bool {
+	return c.str(path, s, "a non-empty string", func(string) bool { return true })
+}
+
+// pullRequest is a pull request the features check, label and address by
+// number.
+func (c *fields) pullRequest(path string, pr *github.PullRequest) bool {
+	if !c.object(path, pr != nil) {
+		return false
 	}
-	if r.Type == gjson.String && r.Str == "" {
-		return "is empty"
+	var head *string
+	if pr.Head != nil {
+		head = pr.Head.SHA
 	}
-	return "is not " + kindWants[kind]
+	return number(c, path+".number", pr.Number) && c.sha(path+".head.sha", head)
+}
+
+// pullRequestRefs are the pull requests of a check run or suite, which a
+// re-run checks by number: a 0 read GET /pulls/0/commits, retried.
+func (c *fields) pullRequestRefs(path string, prs []*github.PullRequest) bool {
+	for i, pr := range prs {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if !c.object(p, pr != nil) || !number(c, p+".number", pr.Number) {
+			return false
+		}
+	}
+	return true
 }
 
 func isHex(s string) bool {

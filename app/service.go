@@ -47,6 +47,7 @@ type Service struct {
 	github    *githubapp.App // nil in dry-run
 	self      selfLogin
 	stopPrune context.CancelFunc
+	conns     *server.ConnLimit
 }
 
 // Options are what tests and benchmarks change beyond the environment.
@@ -168,6 +169,7 @@ func New(ctx context.Context, cfg Config, opts Options) (*Service, error) {
 		MetricsToken: cfg.MetricsToken,
 		Extra:        s.pages(q),
 	})
+	s.conns = server.NewConnLimit(server.MaxConns, reg)
 	return s, nil
 }
 
@@ -338,25 +340,12 @@ func (s *Service) githubClients(opts Options) (clients, error) {
 	}, nil
 }
 
-// work runs one job: decode the stored payload and hand it to its feature.
+// work runs one job: decode the stored payload, check it, and hand it to
+// its feature.
 func (s *Service) work(ctx context.Context, job queue.Job) error {
-	event, err := github.ParseWebHook(job.Event, job.Payload)
+	event, err := vet(job)
 	if err != nil {
-		// Intake checked the JSON; a payload that still does not fit
-		// go-github's type (a field of an unexpected type) will not fit on a
-		// retry either.
-		return queue.Permanent(fmt.Errorf("decode %s delivery %s: %w", job.Event, job.Delivery, err))
-	}
-	if gjson.GetBytes(job.Payload, "installation.id").Int() == 0 {
-		// A GitHub App's deliveries always name the installation; without
-		// one there is no token to act with, now or on a retry.
-		return queue.Permanent(fmt.Errorf("%s delivery %s names no installation; only a GitHub App's webhooks can be acted on", job.Event, job.Delivery))
-	}
-	// Checked once here, before any feature makes a GitHub call from it: a
-	// partial payload would otherwise panic in a feature, or address
-	// GET /repos///pulls/0, and be retried for two days.
-	if problem := malformed(job.Event, job.Payload); problem != "" {
-		return queue.Permanent(fmt.Errorf("malformed %s delivery %s: %s; GitHub always sends it, so nothing was done and the job will not run again", job.Event, job.Delivery, problem))
+		return queue.Permanent(err)
 	}
 	switch job.Feature {
 	case FeatureDCO:
@@ -374,55 +363,66 @@ func (s *Service) work(ctx context.Context, job queue.Job) error {
 
 // accepted reacts in memory to verified deliveries: a push that changes a
 // rules file on the default branch drops the cached rules at once, so the
-// next event in that repository already sees the new rules.
+// next event in that repository already sees the new rules. It runs inside
+// the request and reads only the fields it needs, in place: a push of 2048
+// commits decoded whole with go-github would cost many times its size, and
+// 8 million empty commits took 745 MiB.
 func (s *Service) accepted(event string, body []byte) {
-	if event == "label" {
+	switch event {
+	case "label":
 		// A created, renamed or deleted label changes what exists.
-		owner := gjson.GetBytes(body, "repository.owner.login").String()
-		repo := gjson.GetBytes(body, "repository.name").String()
-		s.labels.InvalidateRepo(owner, repo)
-		return
-	}
-	if event != "push" && event != "installation" {
-		return
-	}
-	payload, err := github.ParseWebHook(event, body)
-	if err != nil {
-		s.log.Warn("could not decode "+event+" delivery for cache invalidation", slog.String("error", err.Error()))
-		return
-	}
-	if inst, ok := payload.(*github.InstallationEvent); ok {
+		f := gjson.GetManyBytes(body, "repository.owner.login", "repository.name")
+		s.labels.InvalidateRepo(f[0].String(), f[1].String())
+	case "installation":
 		// A removed or suspended installation's token is dead; forget it so
 		// a reinstall starts clean instead of meeting a 401 first.
-		switch inst.GetAction() {
+		f := gjson.GetManyBytes(body, "action", "installation.id")
+		switch f[0].String() {
 		case "deleted", "suspend", "new_permissions_accepted":
-			if s.github != nil {
-				s.github.InvalidateInstallation(inst.GetInstallation().GetID())
+			if s.github != nil && f[1].Int() > 0 {
+				s.github.InvalidateInstallation(f[1].Int())
 			}
 		}
+	case "push":
+		s.pushed(body)
+	}
+}
+
+// pushed drops the cached rules of a repository whose default branch got
+// a commit that adds, changes or removes a rules file.
+func (s *Service) pushed(body []byte) {
+	f := gjson.GetManyBytes(body, "ref", "repository.default_branch", "repository.name", "repository.owner.login", "repository.owner.name")
+	repo := f[2].String()
+	if f[0].String() != "refs/heads/"+f[1].String() || repo == "" {
 		return
 	}
-	push, ok := payload.(*github.PushEvent)
-	if !ok || push.GetRef() != "refs/heads/"+push.GetRepo().GetDefaultBranch() {
-		return
+	owner := f[3].String()
+	if owner == "" {
+		owner = f[4].String()
 	}
-	for _, c := range push.Commits {
-		if c == nil {
-			continue // a null commit names no files
+	// One copy of the commit list, then read in place. Only arrays are
+	// lists (gjson would walk an object's members, or take a string as a
+	// one-element list); a null commit or file list names no files.
+	var changed string
+	each := func(list gjson.Result, fn func(gjson.Result) bool) {
+		if list.IsArray() {
+			list.ForEach(func(_, v gjson.Result) bool { return fn(v) })
 		}
-		for _, files := range [][]string{c.Added, c.Modified, c.Removed} {
-			for _, f := range files {
-				if rulesload.IsRulesPath(push.GetRepo().GetName(), f) {
-					owner, repo := push.GetRepo().GetOwner().GetLogin(), push.GetRepo().GetName()
-					if owner == "" {
-						owner = push.GetRepo().GetOwner().GetName()
-					}
-					s.rules.Invalidate(owner, repo)
-					s.log.Info("rules changed; cache dropped", slog.String("repo", owner+"/"+repo), slog.String("file", f))
-					return
+	}
+	each(gjson.GetBytes(body, "commits"), func(commit gjson.Result) bool {
+		for _, files := range []string{"added", "modified", "removed"} {
+			each(commit.Get(files), func(file gjson.Result) bool {
+				if file.Type == gjson.String && rulesload.IsRulesPath(repo, file.Str) {
+					changed = file.Str
 				}
-			}
+				return changed == ""
+			})
 		}
+		return changed == ""
+	})
+	if changed != "" {
+		s.rules.Invalidate(owner, repo)
+		s.log.Info("rules changed; cache dropped", slog.String("repo", owner+"/"+repo), slog.String("file", changed))
 	}
 }
 
@@ -481,6 +481,8 @@ func (s *Service) Run(ctx context.Context) error {
 // Serve is Run on a given listener.
 func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 	srv := newHTTPServer(s.handler)
+	srv.ConnState = s.conns.ConnState
+	ln = s.conns.Listener(ln)
 	if err := s.Start(ctx); err != nil {
 		return err
 	}
@@ -508,17 +510,20 @@ func (s *Service) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // newHTTPServer bounds what one client can hold: headers must arrive within
-// 5 s and stay under 64 KiB (GitHub sends a few KiB), a 25 MiB body over a
-// slow link still fits in the read timeout while slowloris does not; the
-// body cap itself is the webhook handler's.
+// 5 s and stay under 16 KiB (GitHub sends 1-2 KiB; anyone could hold 64 KiB
+// per stalled request before, outside the body budget), a webhook body
+// within the handler's 15 s (server.BodyReadTimeout), other requests within
+// the read timeout. A keep-alive connection is closed after a minute idle,
+// or sooner to make room when all server.MaxConns are taken (Serve's
+// connection limit); GitHub's next delivery rarely reuses one later.
 func newHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
@@ -73,11 +74,13 @@ func (w *webhookWorker) handle(ctx context.Context, j *river.Job[WebhookArgs], p
 // the cancellation that ends the job or task: River would retry a
 // panic like an error.
 func (o *Options) panicked(ctx context.Context, what, kind, feature string, v any, stack []byte, attrs ...slog.Attr) error {
+	// A panic value may carry what the payload held.
+	value := capText(fmt.Sprint(v))
 	o.Logger.LogAttrs(ctx, slog.LevelError, what+" panicked and gave up; it will not run again",
-		append(attrs, slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(stack)))...)
+		append(attrs, slog.String("panic", value), slog.String("stack", string(stack)))...)
 	o.Metrics.panic(feature)
 	o.Metrics.gaveUp(kind)
-	return river.JobCancel(fmt.Errorf("%s panicked: %v (the stack is in the log)", what, v))
+	return river.JobCancel(fmt.Errorf("%s panicked: %s (the stack is in the log)", what, value))
 }
 
 // outcome turns a handler's error into what River should do with the job,
@@ -111,6 +114,8 @@ func outcome(ctx context.Context, o *Options, kind, what string, err error, attr
 	if errors.As(err, &snooze) {
 		return "snoozed", err
 	}
+	// What River records (the log, the job's errors) is this text.
+	err = capError(err)
 	attrs = append(attrs, slog.String("error", err.Error()))
 	var cancel *river.JobCancelError
 	if errors.As(err, &cancel) {
@@ -127,6 +132,44 @@ func outcome(ctx context.Context, o *Options, kind, what string, err error, attr
 	return "error", err
 }
 
+// MaxErrorLen is the most of an error's text a job's outcome keeps, in the
+// log and in the job's error record. A job's errors are written by
+// contribot, but may carry what a payload or a remote answer held: a
+// hostile delivery's 1 MB number once made a 1 MB log line and database
+// row. Real errors, with their context, stay far below it.
+const MaxErrorLen = 2048
+
+// capError is err with its text cut to MaxErrorLen; errors.Is and As still
+// see through it (River finds a cancellation with errors.As).
+func capError(err error) error {
+	msg := err.Error()
+	if len(msg) <= MaxErrorLen {
+		return err
+	}
+	return &cappedError{err: err, msg: capText(msg)}
+}
+
+type cappedError struct {
+	err error
+	msg string
+}
+
+func (e *cappedError) Error() string { return e.msg }
+func (e *cappedError) Unwrap() error { return e.err }
+
+// capText cuts s to MaxErrorLen bytes, on a character boundary, and says
+// how long it was.
+func capText(s string) string {
+	if len(s) <= MaxErrorLen {
+		return s
+	}
+	cut := MaxErrorLen
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes, cut)", s[:cut], len(s))
+}
+
 // Permanent marks an error that no retry can fix; the job is cancelled and
 // the error logged at once instead of after every attempt.
 func Permanent(err error) error { return river.JobCancel(err) }
@@ -140,7 +183,7 @@ type errorHandler struct {
 
 func (h *errorHandler) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
 	var cancel *river.JobCancelError
-	h.report(ctx, job, err.Error(), job.Attempt >= job.MaxAttempts || errors.As(err, &cancel))
+	h.report(ctx, job, capText(err.Error()), job.Attempt >= job.MaxAttempts || errors.As(err, &cancel))
 	return nil
 }
 
@@ -155,7 +198,7 @@ func (h *errorHandler) HandlePanic(ctx context.Context, job *rivertype.JobRow, p
 		feature = "task:" + args.Task
 	}
 	h.metrics.panic(feature)
-	h.report(ctx, job, fmt.Sprintf("panic: %v\n%s", panicVal, trace), true)
+	h.report(ctx, job, fmt.Sprintf("panic: %s\n%s", capText(fmt.Sprint(panicVal)), trace), true)
 	return &river.ErrorHandlerResult{SetCancelled: true}
 }
 

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,10 +14,13 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,15 +42,29 @@ const MaxBody = 25 << 20
 // process, well inside the 256 MB VM of fly.toml.
 const DefaultBodyBudget = 48 << 20
 
-// firstChunk is the most a request is given before its body has arrived:
-// a typical delivery (5-40 KiB) is read into one exact allocation, and a
-// sender announcing 25 MiB and sending nothing holds no more than this.
-const firstChunk = 64 << 10
+// firstRead is the buffer a body is first read into, before any of it has
+// arrived. It is charged to the budget only once filled, so that a sender
+// that announces 25 MiB and sends nothing holds no budget at all: the
+// 16 KiB it does hold are bounded per connection (MaxConns). A delivery
+// of up to 16 KiB is read into one exact allocation, a larger one grows
+// from there by doubling.
+const firstRead = 16 << 10
 
-// RetryAfter is what a refused delivery is told to wait: a stalled body
-// holds its share of the budget until the HTTP server's read timeout
-// (60 s) drops it.
-const RetryAfter = 60 * time.Second
+// BodyReadTimeout is how long a webhook body may take to arrive. GitHub
+// gives up on a delivery after 10 seconds, so a body still arriving after
+// 15 is no delivery GitHub waits for; cutting it off frees its connection
+// and its share of the budget long before the server's ReadTimeout.
+const BodyReadTimeout = 15 * time.Second
+
+// RetryAfter is what a refused delivery is told to wait: by then every
+// body held now has arrived or been cut off (BodyReadTimeout). GitHub does
+// not read it, nor retry on its own; it is for whoever redelivers.
+const RetryAfter = BodyReadTimeout
+
+// maxEcho is the most of a header value (delivery id, event, content
+// type) that logs and answers repeat: anyone can send one of 16 KiB, and
+// GitHub's are a few dozen bytes.
+const maxEcho = 100
 
 // Enqueuer persists accepted deliveries.
 type Enqueuer interface {
@@ -78,6 +96,9 @@ type Config struct {
 	// all requests (DefaultBodyBudget when zero). A request whose body does
 	// not fit is answered 503 with Retry-After.
 	BodyBudget int64
+	// BodyReadTimeout bounds the time a webhook body may take to arrive
+	// (the package's BodyReadTimeout when zero); tests shorten it.
+	BodyReadTimeout time.Duration
 	// Extra mounts more routes (pages, APIs) on the same mux.
 	Extra map[string]http.Handler
 }
@@ -101,12 +122,15 @@ func New(cfg Config) http.Handler {
 	if cfg.BodyBudget <= 0 {
 		cfg.BodyBudget = DefaultBodyBudget
 	}
+	if cfg.BodyReadTimeout <= 0 {
+		cfg.BodyReadTimeout = BodyReadTimeout
+	}
 	s := &server{
 		cfg:    cfg,
 		budget: &budget{limit: cfg.BodyBudget},
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "contribot_deliveries_total",
-			Help: "Webhook deliveries by event (GitHub's event names, else \"other\") and result (queued, duplicate, ignored, ping, unauthorized, too_large, too_deep, overloaded, bad_request, error, panic).",
+			Help: "Webhook deliveries by event (GitHub's event names, else \"other\") and result (queued, duplicate, ignored, ping, unauthorized, too_large, timeout, too_deep, too_many_values, overloaded, bad_request, error, panic).",
 		}, []string{"event", "result"}),
 		panics: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "contribot_webhook_panics_total",
@@ -158,19 +182,26 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 
 	event := r.Header.Get(github.EventTypeHeader)
 	delivery := r.Header.Get(github.DeliveryIDHeader)
+	// Anyone can send these headers; what logs and answers repeat of them
+	// is cut short.
+	echoEvent, echoDelivery := clip(event), clip(delivery)
 	// Attributes are passed per call rather than with Logger.With, which
 	// would format them on every request, logged or not.
-	ids := []slog.Attr{slog.String("delivery", delivery), slog.String("event", event)}
+	ids := []slog.Attr{slog.String("delivery", echoDelivery), slog.String("event", echoEvent)}
 	log := func(level slog.Level, msg string, attrs ...slog.Attr) {
 		if s.cfg.Logger.Enabled(r.Context(), level) {
 			s.cfg.Logger.LogAttrs(r.Context(), level, msg, append(ids, attrs...)...)
 		}
 	}
-	fail := func(status int, result, msg string) {
+	// reject answers a delivery that is not taken. Rejections of requests
+	// nobody has authenticated yet are logged at Debug: anyone can send
+	// them by the thousand, and contribot_deliveries_total counts them.
+	reject := func(level slog.Level, status int, result, msg string) {
 		s.deliveries.WithLabelValues(label(event), result).Inc()
-		log(slog.LevelWarn, "webhook rejected", slog.Int("status", status), slog.String("reason", msg))
-		writeJSON(w, status, ack{Delivery: delivery, Event: event, Error: msg})
+		log(level, "webhook rejected", slog.Int("status", status), slog.String("reason", msg))
+		writeJSON(w, status, ack{Delivery: echoDelivery, Event: echoEvent, Error: msg})
 	}
+	fail := func(status int, result, msg string) { reject(slog.LevelWarn, status, result, msg) }
 
 	// held is what this request's body holds of the shared budget, given
 	// back once the answer is written (deferred first, so it runs last).
@@ -191,7 +222,7 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		s.deliveries.WithLabelValues(label(event), "panic").Inc()
 		log(slog.LevelError, "webhook handler panicked; delivery answered 500 and not queued",
 			slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
-		writeJSON(w, http.StatusInternalServerError, ack{Delivery: delivery, Event: event,
+		writeJSON(w, http.StatusInternalServerError, ack{Delivery: echoDelivery, Event: echoEvent,
 			Error: "internal error while handling this delivery; it was not queued (the error is logged with the delivery id)"})
 	}()
 
@@ -200,42 +231,64 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			fail(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("payload exceeds %d bytes", MaxBody))
+			reject(slog.LevelDebug, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("payload exceeds %d bytes", MaxBody))
 		case errors.Is(err, errOverBudget):
-			// GitHub shows the delivery as failed; `contribot redeliver` or
-			// the periodic redelivery sends it again.
+			// GitHub does not retry a failed delivery by itself: it is sent
+			// again only by the periodic redelivery (when REDELIVER_INTERVAL
+			// is set), by `contribot redeliver`, or from the App's settings
+			// page.
 			w.Header().Set("Retry-After", strconv.Itoa(int(RetryAfter/time.Second)))
 			w.Header().Set("Connection", "close")
 			fail(http.StatusServiceUnavailable, "overloaded", fmt.Sprintf("too many webhook bodies in flight (more than %d bytes held); retry after %d seconds", s.budget.limit, int(RetryAfter/time.Second)))
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			w.Header().Set("Connection", "close")
+			reject(slog.LevelDebug, http.StatusRequestTimeout, "timeout", fmt.Sprintf("body not received within %s", s.cfg.BodyReadTimeout))
 		default:
-			fail(http.StatusBadRequest, "bad_request", "could not read body: "+err.Error())
+			reject(slog.LevelDebug, http.StatusBadRequest, "bad_request", "could not read body: "+err.Error())
 		}
 		return
 	}
-	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mediaType != "application/json" && mediaType != "application/x-www-form-urlencoded" {
-		fail(http.StatusUnsupportedMediaType, "bad_request", fmt.Sprintf("Content-Type %q is not supported; set the webhook's content type to application/json", r.Header.Get("Content-Type")))
+	if !s.signed(r, body) {
+		reject(slog.LevelDebug, http.StatusUnauthorized, "unauthorized", "missing or invalid X-Hub-Signature-256")
 		return
 	}
-	payload, ok := s.verify(mediaType, r, body)
-	if !ok {
-		fail(http.StatusUnauthorized, "unauthorized", "missing or invalid X-Hub-Signature-256")
+	// Signed: from here on the sender holds the secret.
+	contentType := r.Header.Get("Content-Type")
+	mediaType, _, _ := mime.ParseMediaType(contentType)
+	payload := body
+	switch mediaType {
+	case "application/json":
+	case "application/x-www-form-urlencoded":
+		if payload, err = formPayload(body); err != nil {
+			fail(http.StatusBadRequest, "bad_request", err.Error())
+			return
+		}
+	default:
+		fail(http.StatusUnsupportedMediaType, "bad_request", fmt.Sprintf("Content-Type %q is not supported; set the webhook's content type to application/json", clip(contentType)))
 		return
 	}
 	if event == "" {
 		fail(http.StatusBadRequest, "bad_request", "missing X-GitHub-Event header")
 		return
 	}
-	// Before any parser: gjson (Route), encoding/json (Accepted, workers)
-	// recurse per level, and a deep enough document overflows the stack,
-	// which is fatal, not a panic.
-	if tooDeep(payload, MaxDepth) {
+	// Before any parser: gjson (Route) and encoding/json (Accepted,
+	// workers) recurse per level, and a deep enough document overflows the
+	// stack, which is fatal, not a panic; go-github's decoder builds a
+	// struct for every element it is given.
+	switch checkShape(payload, defaultShape) {
+	case shapeTooDeep:
 		fail(http.StatusBadRequest, "too_deep", fmt.Sprintf("JSON nesting deeper than %d levels; GitHub's payloads nest fewer than 10, so this is not a delivery contribot reads", MaxDepth))
+		return
+	case shapeTooManyElements:
+		fail(http.StatusBadRequest, "too_many_values", fmt.Sprintf("a JSON array or object with more than %d elements; GitHub's payloads hold at most 3000 (the files of one pushed commit), so this is not a delivery contribot reads", MaxElements))
+		return
+	case shapeTooManyValues:
+		fail(http.StatusBadRequest, "too_many_values", fmt.Sprintf("more than %d JSON values; GitHub's payloads hold far fewer, so this is not a delivery contribot reads", MaxValues))
 		return
 	}
 	if event == "ping" {
 		s.deliveries.WithLabelValues(event, "ping").Inc()
-		writeJSON(w, http.StatusOK, ack{Delivery: delivery, Event: event, Ignored: "pong"})
+		writeJSON(w, http.StatusOK, ack{Delivery: echoDelivery, Event: echoEvent, Ignored: "pong"})
 		return
 	}
 	routes, err := s.cfg.Route(event, payload)
@@ -246,7 +299,7 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 	if len(routes) == 0 {
 		s.deliveries.WithLabelValues(label(event), "ignored").Inc()
 		s.accepted(r, event, payload, ids)
-		writeJSON(w, http.StatusOK, ack{Delivery: delivery, Event: event, Ignored: "no feature uses this event or action"})
+		writeJSON(w, http.StatusOK, ack{Delivery: echoDelivery, Event: echoEvent, Ignored: "no feature uses this event or action"})
 		return
 	}
 	if delivery == "" {
@@ -255,11 +308,12 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := s.cfg.Queue.Enqueue(r.Context(), delivery, event, payload, routes)
 	if err != nil {
-		// 503 makes the delivery show as failed in GitHub, where `contribot
-		// redeliver` or an admin can send it again.
+		// 503 makes the delivery show as failed in GitHub, from where the
+		// periodic redelivery (when REDELIVER_INTERVAL is set), `contribot
+		// redeliver` or an admin sends it again; nothing else does.
 		s.deliveries.WithLabelValues(label(event), "error").Inc()
 		log(slog.LevelError, "could not queue delivery", slog.String("error", err.Error()))
-		writeJSON(w, http.StatusServiceUnavailable, ack{Delivery: delivery, Event: event, Error: "could not queue the delivery; retry later"})
+		writeJSON(w, http.StatusServiceUnavailable, ack{Delivery: echoDelivery, Event: echoEvent, Error: "could not queue the delivery; retry later"})
 		return
 	}
 	s.accepted(r, event, payload, ids)
@@ -273,12 +327,25 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) {
 	}
 	s.deliveries.WithLabelValues(label(event), result).Inc()
 	log(slog.LevelDebug, "delivery accepted", slog.String("result", result), slog.Any("features", features))
-	writeJSON(w, http.StatusAccepted, ack{Delivery: delivery, Event: event, Queued: features, Duplicate: n == 0})
+	writeJSON(w, http.StatusAccepted, ack{Delivery: echoDelivery, Event: echoEvent, Queued: features, Duplicate: n == 0})
+}
+
+// clip cuts a value anyone may send to what logs and answers repeat of it.
+func clip(s string) string {
+	if len(s) <= maxEcho {
+		return s
+	}
+	cut := maxEcho
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }
 
 // accepted runs Config.Accepted. Its panic is logged and counted but does
 // not fail the delivery: the jobs are already queued, and a 500 would have
-// the periodic redelivery send the same delivery again and again.
+// the periodic redelivery (REDELIVER_INTERVAL) send the same delivery
+// again and again.
 func (s *server) accepted(r *http.Request, event string, payload []byte, ids []slog.Attr) {
 	if s.cfg.Accepted == nil {
 		return
@@ -297,16 +364,20 @@ func (s *server) accepted(r *http.Request, event string, payload []byte, ids []s
 // left.
 var errOverBudget = errors.New("webhook bodies in flight exceed the memory budget")
 
-// readBody reads the capped body, taking its memory from the shared budget
-// as it goes; the caller gives back *held. Nothing is allocated from
-// Content-Length beyond firstChunk: the buffer doubles only when full,
-// that is when those bytes have arrived, so a sender holds at most twice
-// what it has sent (or firstChunk). A typical delivery is read into one
-// exact allocation, without copies.
+// readBody reads the capped body, charging the shared budget only for
+// memory that bytes which have arrived fill: the first buffer (firstRead)
+// once it is full, then each larger one, which replaces a full one, so a
+// body holds at most twice what it has sent. Nothing is charged from
+// Content-Length: a sender that announces 25 MiB and sends nothing holds
+// none of the budget, and is cut off after BodyReadTimeout. The caller
+// gives back *held.
 func (s *server) readBody(w http.ResponseWriter, r *http.Request, held *int64) ([]byte, error) {
 	if r.ContentLength > MaxBody {
 		return nil, &http.MaxBytesError{Limit: MaxBody}
 	}
+	// Not supported by every ResponseWriter (httptest's recorder); the
+	// server's own ReadTimeout still applies then.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.BodyReadTimeout))
 	// A known length is all there is to read (net/http ends the body
 	// there); an unknown one (chunked) may grow to the cap, and the byte
 	// past it makes MaxBytesReader fail.
@@ -314,32 +385,66 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request, held *int64) (
 	if r.ContentLength >= 0 {
 		limit = r.ContentLength
 	}
-	size := min(limit, firstChunk)
-	if !s.budget.take(size) {
-		return nil, errOverBudget
+	// charge has the budget hold n bytes for this body instead of what it
+	// held; both count while a full buffer is copied into the next.
+	var charged int64
+	charge := func(n int64) bool {
+		if !s.budget.take(n) {
+			return false
+		}
+		s.budget.give(charged)
+		*held += n - charged
+		charged = n
+		return true
 	}
-	*held += size
-	buf := make([]byte, 0, size)
+	// A body that fits the first buffer is read into an exact allocation
+	// and kept; a larger one starts in a pooled buffer, given back once
+	// its bytes are copied on.
+	var buf []byte
+	var pooled *[]byte
+	if limit <= firstRead {
+		buf = make([]byte, 0, limit)
+	} else {
+		pooled = firstBuffers.Get().(*[]byte)
+		buf = (*pooled)[:0]
+		defer func() {
+			if pooled != nil {
+				firstBuffers.Put(pooled)
+			}
+		}()
+	}
 	body := http.MaxBytesReader(w, r.Body, MaxBody)
 	for {
 		if len(buf) == cap(buf) {
+			if charged < int64(cap(buf)) && !charge(int64(cap(buf))) {
+				return nil, errOverBudget
+			}
 			if int64(len(buf)) >= limit {
 				return buf, nil
 			}
 			grown := min(2*int64(cap(buf)), limit)
-			if !s.budget.take(grown) {
+			if !charge(grown) {
 				return nil, errOverBudget
 			}
-			*held += grown
 			next := make([]byte, len(buf), grown)
 			copy(next, buf)
-			s.budget.give(int64(cap(buf)))
-			*held -= int64(cap(buf))
 			buf = next
+			if pooled != nil {
+				firstBuffers.Put(pooled)
+				pooled = nil
+			}
 		}
 		n, err := body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err == io.EOF {
+			if pooled != nil {
+				// A chunked body that ended inside the pooled buffer.
+				buf = bytes.Clone(buf)
+			}
+			// A body that ended before filling its buffer.
+			if charged < int64(cap(buf)) && !charge(int64(cap(buf))) {
+				return nil, errOverBudget
+			}
 			return buf, nil
 		}
 		if err != nil {
@@ -347,6 +452,12 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request, held *int64) (
 		}
 	}
 }
+
+// firstBuffers hold the first firstRead bytes of bodies larger than that.
+var firstBuffers = sync.Pool{New: func() any {
+	b := make([]byte, firstRead)
+	return &b
+}}
 
 // budget is a count of bytes shared by all requests.
 type budget struct {
@@ -372,34 +483,33 @@ func (b *budget) give(n int64) {
 	}
 }
 
-// verify checks the HMAC against each configured secret in constant time
-// (go-github compares with hmac.Equal) and returns the JSON payload, which
-// GitHub may also send form-encoded. The signature covers the raw body, so
-// it is checked before the form is parsed, and a JSON body is returned as
-// read, not copied.
-func (s *server) verify(mediaType string, r *http.Request, body []byte) ([]byte, bool) {
+// signed checks the HMAC of the raw body against each configured secret
+// in constant time (go-github compares with hmac.Equal), before anything
+// else reads the body.
+func (s *server) signed(r *http.Request, body []byte) bool {
 	sig := r.Header.Get(github.SHA256SignatureHeader)
-	if sig == "" || len(s.cfg.Secrets) == 0 {
-		return nil, false
+	if sig == "" {
+		return false
 	}
-	valid := false
 	for _, secret := range s.cfg.Secrets {
 		if len(secret) != 0 && github.ValidateSignature(sig, body, secret) == nil {
-			valid = true
-			break
+			return true
 		}
 	}
-	if !valid {
-		return nil, false
+	return false
+}
+
+// formPayload is the JSON payload of a form-encoded delivery, which GitHub
+// sends when the App's content type is set to form.
+func formPayload(body []byte) ([]byte, error) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, fmt.Errorf("form-encoded body does not parse (%s); set the webhook's content type to application/json", clip(err.Error()))
 	}
-	if mediaType == "application/x-www-form-urlencoded" {
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, false
-		}
-		return []byte(form.Get("payload")), true
+	if !form.Has("payload") {
+		return nil, errors.New("form-encoded body has no payload field")
 	}
-	return body, true
+	return []byte(form.Get("payload")), nil
 }
 
 func (s *server) ready(w http.ResponseWriter, r *http.Request) {

@@ -157,6 +157,8 @@ func TestWebhookIntake(t *testing.T) {
 		{"tampered body is 401", delivery{event: "pull_request", id: "d-6", sig: sign(secret, opened), body: append([]byte(" "), opened...)}, 401, 0, ""},
 		{"charset parameter does not break the signature", delivery{event: "pull_request", id: "d-12", sig: sign(secret, opened), body: opened, contentType: "application/json; charset=utf-8"}, 202, 1, ""},
 		{"unsupported content type is 415 and says which", delivery{event: "pull_request", id: "d-13", sig: sign(secret, opened), body: opened, contentType: "text/plain"}, 415, 0, "text/plain"},
+		{"anyone with the secret: a form that does not parse is 400, not 401", delivery{event: "pull_request", id: "d-14", sig: sign(secret, []byte("payload=%zz")), body: []byte("payload=%zz"), contentType: "application/x-www-form-urlencoded"}, 400, 0, "form-encoded body does not parse"},
+		{"anyone with the secret: a form without payload is 400", delivery{event: "pull_request", id: "d-15", sig: sign(secret, []byte("a=1")), body: []byte("a=1"), contentType: "application/x-www-form-urlencoded"}, 400, 0, "no payload field"},
 		{"missing event header is 400", delivery{id: "d-7", sig: sign(secret, opened), body: opened}, 400, 0, "X-GitHub-Event"},
 		{"malformed JSON is 400 with the reason", delivery{event: "pull_request", id: "d-8", sig: sign(secret, malformed), body: malformed}, 400, 0, "at byte"},
 		{"ping is answered", delivery{event: "ping", id: "d-9", sig: sign(secret, ping), body: ping}, 200, 0, "pong"},

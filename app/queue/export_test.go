@@ -1,0 +1,4 @@
+package queue
+
+// Internals of this package, for its external tests.
+var CapError = capError
