@@ -71,10 +71,13 @@ type Config struct {
 	// connecting. A host of UpstreamEndpoints on an internal address
 	// needs an entry too: naming its link host allows its base.
 	UpstreamAllowInternal string `env:"UPSTREAM_ALLOW_INTERNAL"`
-	// RedeliverInterval, when set, asks GitHub every interval to redeliver
-	// webhook deliveries of the last RedeliverSince that failed and never
-	// succeeded, at most RedeliverMax a run. Zero: off.
-	RedeliverInterval time.Duration `env:"REDELIVER_INTERVAL"`
+	// RedeliverInterval asks GitHub every interval to redeliver webhook
+	// deliveries of the last RedeliverSince that failed and never
+	// succeeded, at most RedeliverMax a run. On by default: GitHub never
+	// retries a delivery on its own, and intake answers 503 when its
+	// memory budget is full, so without it such a delivery is lost. It
+	// costs the App's JWT, not an installation's quota. Zero: off.
+	RedeliverInterval time.Duration `env:"REDELIVER_INTERVAL" envDefault:"10m"`
 	RedeliverSince    time.Duration `env:"REDELIVER_SINCE" envDefault:"6h"`
 	RedeliverMax      int           `env:"REDELIVER_MAX" envDefault:"100"`
 	// AdminToken, when set, opens /admin/jobs (failed jobs, with a retry
