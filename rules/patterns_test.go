@@ -104,8 +104,12 @@ func TestMerge_TitleExpressionsAreCompiledOnce(t *testing.T) {
 		t.Fatal("the compiled expression does not match as written")
 	}
 	title := strings.Repeat("ba", 30)
-	if n := testing.AllocsPerRun(50, func() { rule.MatchTitle(title) }); n != 0 {
-		t.Errorf("MatchTitle allocates %v times a call: the expression is compiled per decision", n)
+	// Matching may allocate a little (regexp keeps its matchers in a
+	// sync.Pool, which the race detector empties at random); compiling
+	// costs far more, which is what this tells apart.
+	compiling := testing.AllocsPerRun(20, func() { _, _ = compileTitle(rule.Title) })
+	if n := testing.AllocsPerRun(50, func() { rule.MatchTitle(title) }); n*4 > compiling {
+		t.Errorf("MatchTitle allocates %v times a call, compiling %v: the expression is compiled per decision", n, compiling)
 	}
 }
 
